@@ -1,0 +1,3 @@
+#include "client/ppctl/demo.h"
+
+int ppsim::ppctl::RunDemo(const DemoOptions&) { return 0; }

@@ -1,0 +1,270 @@
+#include "server/sim/device.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/sim/dma_api.h"
+#include "server/sim/machine.h"
+
+namespace ppsim::sim {
+
+const char* DeviceStateName(DeviceState s) {
+  switch (s) {
+    case DeviceState::kPresent: return "present";
+    case DeviceState::kBound: return "bound";
+    case DeviceState::kUnbound: return "unbound";
+    case DeviceState::kRemoving: return "removing";
+    case DeviceState::kRemoved: return "removed";
+  }
+  return "?";
+}
+
+DriverConfig DriverConfig::Netdevsim(uint32_t rx_queues) {
+  DriverConfig c;
+  c.kind = DriverKind::kNetdevsim;
+  c.rx_queues = rx_queues;
+  c.pool.order = 0;
+  c.pool.pool_size = 256;  // NSIM_RING_SIZE
+  c.pool.nid = kNumaNoNode;
+  c.pool.dma_dir = DmaDir::kBidirectional;
+  c.pool.flags = 0;
+  return c;
+}
+
+namespace {
+void DeviceEvent(Machine& m, Device& dev, std::string text) {
+  m.digest.Mix(text);
+  m.events.Append(Event{.time = m.clock.now(), .op_index = m.op_index, .kind = EventKind::kDevice,
+                        .level = LogLevel::kInfo, .device = dev.id, .text = std::move(text)});
+}
+}  // namespace
+
+absl::StatusOr<Device*> AddDevice(Machine& m, std::string name, uint32_t numa_node,
+                                  std::optional<IommuModel> model, std::optional<bool> strict,
+                                  bool needs_sync) {
+  if (numa_node >= m.memory.numa_nodes()) {
+    return absl::InvalidArgumentError(absl::StrCat("numa_node: ", numa_node, " but the lab has ",
+                                                   m.memory.numa_nodes(), " nodes"));
+  }
+  const DeviceId id = m.next_device_id++;
+  if (name.empty()) name = absl::StrFormat("0000:%02x:00.0", id);
+  auto dev = std::make_unique<Device>(id, name, numa_node, model.value_or(m.config.iommu_model),
+                                      strict.value_or(m.config.iommu_strict), needs_sync,
+                                      m.config.cpus);
+  Device* raw = dev.get();
+  m.devices.emplace(id, std::move(dev));
+  DeviceEvent(m, *raw, absl::StrCat("device ", raw->name, " added (iommu ",
+                                    IommuModelName(raw->domain.model()),
+                                    raw->domain.lazy() ? ", lazy" : "", ")"));
+  return raw;
+}
+
+absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg) {
+  if (dev.state != DeviceState::kPresent && dev.state != DeviceState::kUnbound) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device: ", dev.id, " is ", DeviceStateName(dev.state), "; bind needs a present device "
+        "with no driver"));
+  }
+  if (cfg.rx_queues == 0 || cfg.rx_queues > 1024) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("rx_queues: ", cfg.rx_queues, " must be in 1..1024"));
+  }
+  PagePoolParams check = cfg.pool;
+  check.dev = dev.id;
+  if (absl::Status s = check.Validate(); !s.ok()) return s;
+  if (check.nid >= static_cast<int32_t>(m.memory.numa_nodes())) {
+    return absl::InvalidArgumentError(absl::StrCat("pool.nid: ", check.nid, " but the lab has ",
+                                                   m.memory.numa_nodes(), " NUMA nodes"));
+  }
+  if (!cfg.pool.strategy.empty()) {
+    if (absl::StatusOr<const StrategyInfo*> s = FindStrategy(cfg.pool.strategy); !s.ok()) {
+      return s.status();
+    }
+  }
+  dev.driver = cfg;
+  dev.state = DeviceState::kBound;
+  dev.ifindex = m.next_ifindex++;
+  for (uint32_t q = 0; q < cfg.rx_queues; ++q) {
+    const NapiId napi = m.next_napi_id++;
+    m.napis.emplace(napi, Machine::Napi{napi, dev.id, -1});
+    dev.napis.push_back(napi);
+  }
+  DeviceEvent(m, dev, absl::StrCat("driver bound to ", dev.name, ": netdev ifindex ", dev.ifindex,
+                                   ", ", cfg.rx_queues, " RX queues"));
+  if (cfg.up) return NetdevOpen(m, dev);
+  return absl::OkStatus();
+}
+
+// ndo_open: one pool per RX queue, NAPI enabled on CPU (queue % cpus).
+absl::Status NetdevOpen(Machine& m, Device& dev) {
+  if (!dev.bound()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("device: ", dev.id, " has no driver bound (", DeviceStateName(dev.state), ")"));
+  }
+  if (dev.up) return absl::OkStatus();
+  dev.up = true;
+  for (uint32_t q = 0; q < dev.napis.size(); ++q) {
+    m.napis[dev.napis[q]].list_owner = static_cast<int>(q % m.config.cpus);
+    PagePoolParams p = dev.driver->pool;
+    p.dev = dev.id;
+    p.napi = dev.napis[q];
+    p.netdev = dev.ifindex;
+    p.queue_idx = q;
+    absl::StatusOr<PagePool*> pool = PagePool::Create(m, p);
+    if (!pool.ok()) return pool.status();  // validated at bind: cannot happen
+    if (dev.driver->xdp_mem_model) (*pool)->UseXdpMem();
+    dev.rx_pools.push_back((*pool)->id());
+  }
+  DeviceEvent(m, dev, absl::StrCat("netdev ", dev.ifindex, " up"));
+  return absl::OkStatus();
+}
+
+// ndo_stop: NAPI disabled, synchronize_net, then each queue's pools destroyed (and the XDP
+// memory model unregistered, which is the second page_pool_destroy of §3.9).
+absl::Status NetdevStop(Machine& m, Device& dev) {
+  if (!dev.up) return absl::OkStatus();
+  dev.up = false;
+  for (NapiId napi : dev.napis) m.napis[napi].list_owner = -1;
+  for (PoolId id : dev.rx_pools) {
+    PagePool* pool = m.FindPool(id);
+    if (pool == nullptr || pool->state() != PoolState::kActive) continue;
+    if (dev.driver->xdp_mem_model) pool->Destroy(m);  // xdp_rxq_info_unreg_mem_model
+    pool->Destroy(m);
+  }
+  dev.rx_pools.clear();
+  DeviceEvent(m, dev, absl::StrCat("netdev ", dev.ifindex, " down"));
+  return absl::OkStatus();
+}
+
+// The driver's remove: stop, unregister the netdev (pools still alive are orphaned to lo),
+// netdevsim returns its held page only now, then dma-debug's leak check at
+// BUS_NOTIFY_UNBOUND_DRIVER.
+absl::Status UnbindDriver(Machine& m, Device& dev) {
+  if (!dev.bound()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("device: ", dev.id, " has no driver bound (", DeviceStateName(dev.state), ")"));
+  }
+  (void)NetdevStop(m, dev);
+  for (auto& [id, pool] : m.pools) {
+    if (pool->netdev() == dev.ifindex) pool->Orphan(m);
+  }
+  for (NapiId napi : dev.napis) m.napis.erase(napi);
+  dev.napis.clear();
+  const IfIndex ifindex = dev.ifindex;
+  dev.ifindex = 0;
+  if (dev.pp_hold) {
+    const Pfn pfn = *dev.pp_hold;
+    dev.pp_hold.reset();
+    Frame& f = m.memory.At(pfn);
+    if (PagePool* pool = m.FindPool(f.pool)) pool->PutPage(m, pfn, -1, false);
+  }
+  dev.state = DeviceState::kUnbound;
+  dev.driver.reset();
+  if (const size_t pending = dev.dma_debug.pending(); pending > 0) {
+    const auto any = dev.dma_debug.AnyEntry();
+    const std::string text = absl::StrFormat(
+        "DMA-API: ppsim %s: device driver has pending DMA allocations while released from "
+        "device [count=%d]\nOne of leaked entries details: [device address=0x%016x] [size=%d "
+        "bytes] [mapped with %s] [mapped as single]",
+        dev.name, pending, any->first, any->second.size, DmaDirName(any->second.dir));
+    m.Log(LogLevel::kWarn, text, 0, dev.id);
+    m.Violate(ViolationId::kPP005,
+              absl::StrFormat("%d DMA mappings of %s still alive when its driver unbound (pages "
+                              "in flight keep their pool mappings): %s",
+                              pending, dev.name, text),
+              {.pfn = any->second.pfn, .device = dev.id});
+  }
+  DeviceEvent(m, dev, absl::StrCat("driver unbound from ", dev.name, " (netdev ", ifindex,
+                                   " unregistered)"));
+  return absl::OkStatus();
+}
+
+namespace {
+void FinishRemoval(Machine& m, Device& dev) {
+  dev.domain.Free();
+  dev.state = DeviceState::kRemoved;
+  dev.removal_finished = m.clock.now();
+  DeviceEvent(m, dev, absl::StrFormat("device %s removed after %.3f s: IOMMU domain freed",
+                                      dev.name, (dev.removal_finished - dev.removal_started) / 1e9));
+}
+
+// tce-wait: iommu_table_free polls while TCEs are in use (kernel/page-pool.md §5e).
+void RemovalPoll(Machine& m, DeviceId id, TeardownStrategy::RemovalWait wait) {
+  Device* dev = m.FindDevice(id);
+  if (dev == nullptr || dev->state != DeviceState::kRemoving) return;
+  if (dev->domain.mapped_count() == 0) {
+    FinishRemoval(m, *dev);
+    return;
+  }
+  const Nanos waited = m.clock.now() - dev->removal_started;
+  if (waited >= wait.limit) {
+    m.Log(LogLevel::kWarn, "iommu_table_free: TCEs still mapped even after 120 seconds", 0, id);
+    m.Log(LogLevel::kErr,
+          absl::StrFormat("INFO: task drmgr blocked for more than %d seconds.", waited / kSecond),
+          0, id);
+    m.Violate(ViolationId::kPP014,
+              absl::StrFormat("removal of %s waited %.1f s for %d TCEs still mapped by pages in "
+                              "flight, then gave up and freed the table anyway",
+                              dev->name, waited / 1e9, dev->domain.mapped_count()),
+              {.device = id});
+    FinishRemoval(m, *dev);
+    return;
+  }
+  ++dev->removal_polls;
+  m.Log(LogLevel::kWarn, "iommu_table_free: Unexpected TCEs, wait for 50ms", 0, id);
+  m.clock.Schedule(m.clock.now() + wait.poll, "iommu_table_free_wait",
+                   [&m, id, wait] { RemovalPoll(m, id, wait); });
+}
+}  // namespace
+
+absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise) {
+  if (dev.state == DeviceState::kRemoved || dev.state == DeviceState::kRemoving) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("device: ", dev.id, " is already ", DeviceStateName(dev.state)));
+  }
+  dev.removal_started = m.clock.now();
+  if (dev.bound()) (void)UnbindDriver(m, dev);
+  DeviceEvent(m, dev, absl::StrCat(surprise ? "surprise removal of " : "removal of ", dev.name));
+  TeardownStrategy::RemovalWait wait;
+  for (auto& [id, pool] : m.pools) {
+    if (pool->params().dev != dev.id || pool->state() == PoolState::kFreed) continue;
+    const TeardownStrategy::RemovalWait w = pool->strategy().Removal();
+    if (w.limit > wait.limit) wait = w;
+  }
+  if (wait.limit > 0 && dev.domain.mapped_count() > 0) {
+    dev.state = DeviceState::kRemoving;
+    RemovalPoll(m, dev.id, wait);
+    return absl::OkStatus();
+  }
+  FinishRemoval(m, dev);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<Pfn>> NsimPpHold(Machine& m, Device& dev, bool hold) {
+  if (!dev.bound() || dev.driver->kind != DriverKind::kNetdevsim) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("device: ", dev.id, " is not bound to netdevsim"));
+  }
+  if (hold == dev.pp_hold.has_value()) return dev.pp_hold;  // writing the current state: no-op
+  if (hold) {
+    if (!dev.up || dev.rx_pools.empty()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("device: ", dev.id, " netdev is down (pp_hold returns -ENETDOWN)"));
+    }
+    PagePool* pool = m.FindPool(dev.rx_pools[0]);
+    std::optional<Pfn> pfn = pool->AllocPages(m);
+    if (!pfn) {  // the write fails with -ENOMEM; the op itself was meaningful
+      m.Log(LogLevel::kInfo, "netdevsim pp_hold: page_pool_dev_alloc_pages failed (-ENOMEM)", 0,
+            dev.id);
+      return std::optional<Pfn>();
+    }
+    dev.pp_hold = pfn;
+    return pfn;
+  }
+  const Pfn pfn = *dev.pp_hold;
+  dev.pp_hold.reset();
+  Frame& f = m.memory.At(pfn);
+  if (PagePool* pool = m.FindPool(f.pool)) pool->PutPage(m, pfn, -1, false);
+  return std::optional<Pfn>();
+}
+
+}  // namespace ppsim::sim

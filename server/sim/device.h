@@ -1,0 +1,100 @@
+// Devices and their drivers (design.md §3.4): add → bind (probe: netdev, NAPI per RX queue) →
+// up/down (one pool per RX queue created in open and destroyed in stop, as netdevsim does) →
+// orderly unbind, device removal, or surprise removal. The IOMMU domain belongs to the device,
+// not the driver: it survives unbind and is freed by removal (kernel/skb-and-iommu.md §4.5).
+#ifndef PPSIM_SERVER_SIM_DEVICE_H_
+#define PPSIM_SERVER_SIM_DEVICE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/sim/clock.h"
+#include "server/sim/dma_debug.h"
+#include "server/sim/iommu.h"
+#include "server/sim/page_pool.h"
+#include "server/sim/types.h"
+
+namespace ppsim::sim {
+
+class Machine;
+
+enum class DeviceState : uint8_t {
+  kPresent,   // no driver bound yet
+  kBound,     // a driver is bound: the DMA API may be used
+  kUnbound,   // the driver unbound; the device and its domain are still there
+  kRemoving,  // device_del waits for TCEs to drain (tce-wait)
+  kRemoved,   // device_del done: domain / TCE window and tables freed
+};
+const char* DeviceStateName(DeviceState s);
+
+enum class DriverKind : uint8_t {
+  kGeneric,    // a NIC driver that maps its pages (template flags decide)
+  kNetdevsim,  // drivers/net/netdevsim: no DMA flags, pp_hold debugfs (kernel/page-pool.md §8)
+};
+
+struct DriverConfig {
+  DriverKind kind = DriverKind::kGeneric;
+  uint32_t rx_queues = 1;
+  // Template for the per-queue pools; dev, napi, netdev and queue_idx are filled in by open.
+  PagePoolParams pool;
+  bool xdp_mem_model = false;  // register each pool as the rxq's XDP memory model (user_cnt 2)
+  bool up = true;              // open the netdev right after probe
+  // netdevsim's parameters: order 0, pool_size 256 (NSIM_RING_SIZE), NUMA_NO_NODE,
+  // DMA_BIDIRECTIONAL, no flags (drivers/net/netdevsim/netdev.c).
+  static DriverConfig Netdevsim(uint32_t rx_queues = 1);
+};
+
+class Device {
+ public:
+  Device(DeviceId id, std::string name, uint32_t numa_node, IommuModel model, bool strict,
+         bool needs_sync, uint32_t cpus)
+      : id(id), name(std::move(name)), numa_node(numa_node), needs_sync(needs_sync),
+        domain(model, strict, cpus) {}
+
+  const DeviceId id;
+  const std::string name;
+  const uint32_t numa_node;
+  // dma_dev_need_sync(): false for cache-coherent devices (the x86 default), so the pool
+  // skips sync-for-device (kernel/skb-and-iommu.md §4.1).
+  const bool needs_sync;
+  DeviceState state = DeviceState::kPresent;
+  IommuDomain domain;
+  DmaDebug dma_debug;
+  bool flush_timer_armed = false;
+
+  // Driver state, while bound.
+  std::optional<DriverConfig> driver;
+  IfIndex ifindex = 0;
+  bool up = false;
+  std::vector<NapiId> napis;      // one per RX queue
+  std::vector<PoolId> rx_pools;   // current pools, one per RX queue, while up
+  std::optional<Pfn> pp_hold;     // netdevsim's held page
+
+  Nanos removal_started = -1;
+  Nanos removal_finished = -1;
+  uint32_t removal_polls = 0;
+
+  bool bound() const { return state == DeviceState::kBound; }
+  bool gone() const { return state == DeviceState::kRemoved; }
+};
+
+// Lifecycle operations. Each validates first and changes nothing when it returns an error.
+absl::StatusOr<Device*> AddDevice(Machine& m, std::string name, uint32_t numa_node,
+                                  std::optional<IommuModel> model, std::optional<bool> strict,
+                                  bool needs_sync);
+absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg);
+absl::Status NetdevOpen(Machine& m, Device& dev);
+absl::Status NetdevStop(Machine& m, Device& dev);
+absl::Status UnbindDriver(Machine& m, Device& dev);
+// device_del: unbinds first if a driver is bound (hot unplug runs the driver's remove).
+absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise);
+// netdevsim pp_hold debugfs write (kernel/page-pool.md §8): -ENETDOWN if not running.
+absl::StatusOr<std::optional<Pfn>> NsimPpHold(Machine& m, Device& dev, bool hold);
+
+}  // namespace ppsim::sim
+
+#endif  // PPSIM_SERVER_SIM_DEVICE_H_

@@ -1,0 +1,214 @@
+#include "server/sim/dma_api.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/sim/device.h"
+#include "server/sim/machine.h"
+
+namespace ppsim::sim {
+
+namespace {
+
+// The kernel's words for a call into a freed domain (kernel/page-pool.md §4.4).
+std::string TeardownCrashText(const Device& dev, absl::string_view call) {
+  if (dev.domain.model() == IommuModel::kPpcDdw) {
+    return absl::StrCat(call, " after DLPAR removal deleted the DDW and its TCE table: "
+                        "tce_freemulti_pSeriesLP: plpar_tce_stuff failed (rc -4), then oops");
+  }
+  return absl::StrCat(call, " after device_del freed the IOMMU group and domain: "
+                      "Unable to handle kernel NULL pointer dereference in "
+                      "iommu_get_dma_domain");
+}
+
+// Returns false when the call must not touch the domain (it is freed).
+bool CheckLifecycle(Machine& m, Device& dev, absl::string_view call, const DmaCaller& caller) {
+  const Machine::ViolationContext where{.pfn = caller.pfn, .pool = caller.pool,
+                                        .device = dev.id};
+  switch (dev.state) {
+    case DeviceState::kBound:
+      return true;
+    case DeviceState::kRemoved:
+      if (dev.domain.translated()) {
+        m.Log(LogLevel::kCrit, TeardownCrashText(dev, call), caller.pool, dev.id);
+        m.Violate(ViolationId::kPP001,
+                  absl::StrCat(TeardownCrashText(dev, call), " (device ", dev.name, ")"), where);
+      } else {
+        m.Violate(ViolationId::kPP002,
+                  absl::StrCat(call, " for removed device ", dev.name,
+                               " (dma-direct: harmless here, but the device is gone)"),
+                  where);
+      }
+      return false;
+    case DeviceState::kPresent:
+    case DeviceState::kUnbound:
+    case DeviceState::kRemoving:
+      m.Violate(ViolationId::kPP002,
+                absl::StrCat(call, " for device ", dev.name, " with no driver bound (",
+                             DeviceStateName(dev.state),
+                             "): a device with no driver must not be passed to the DMA API"),
+                where);
+      return true;
+  }
+  return true;
+}
+
+void ReportDmaDebug(Machine& m, Device& dev, const std::string& msg, const DmaCaller& caller) {
+  dev.dma_debug.CountError();
+  const std::string text = absl::StrCat("DMA-API: ppsim ", dev.name, ": ", msg);
+  m.Log(LogLevel::kWarn, text, caller.pool, dev.id);
+  m.Violate(ViolationId::kPP006, text, {.pfn = caller.pfn, .pool = caller.pool, .device = dev.id});
+}
+
+void ArmFlushTimer(Machine& m, Device& dev) {
+  if (dev.flush_timer_armed) return;
+  dev.flush_timer_armed = true;
+  const DeviceId id = dev.id;
+  m.clock.Schedule(m.clock.now() + IommuDomain::kFlushTimeout, "iova_fq_timeout", [&m, id] {
+    Device* d = m.FindDevice(id);
+    if (d == nullptr) return;
+    d->flush_timer_armed = false;
+    if (d->domain.freed() || d->domain.queued() == 0) return;
+    if (m.ShouldFail(FaultSite::kIotlbFlushDelay, {.device = id, .ctx = m.ctx})) {
+      const Nanos delay = m.faults.spec(FaultSite::kIotlbFlushDelay)->delay_ns;
+      d->flush_timer_armed = true;
+      m.clock.Schedule(m.clock.now() + delay, "iova_fq_timeout(delayed)", [&m, id] {
+        Device* d2 = m.FindDevice(id);
+        if (d2 == nullptr) return;
+        d2->flush_timer_armed = false;
+        if (!d2->domain.freed()) FlushIotlb(m, *d2);
+      });
+      return;
+    }
+    FlushIotlb(m, *d);
+  });
+}
+
+}  // namespace
+
+void FlushIotlb(Machine& m, Device& dev) {
+  dev.domain.FlushIotlb();
+  m.digest.Mix(uint64_t{0xf1u} << 32 | dev.id);
+}
+
+DmaAddr DmaMapPage(Machine& m, Device& dev, Pfn pfn, uint64_t size, DmaDir dir,
+                   const DmaCaller& caller) {
+  if (!CheckLifecycle(m, dev, "dma_map_page_attrs", caller)) return 0;
+  if (m.ShouldFail(FaultSite::kFailDmaMap, {.pool = caller.pool, .device = dev.id, .ctx = m.ctx},
+                   pfn)) {
+    return 0;
+  }
+  const DmaAddr addr = dev.domain.Map(pfn, size, dir, m.ctx.cpu);
+  if (addr == 0) return 0;
+  dev.dma_debug.Add(addr, DmaDebugEntry{pfn, size, dir});
+  Frame& f = m.memory.Touch(pfn);
+  m.RecordPage(pfn, f, PageEventKind::kDmaMap, addr, caller.pool);
+  return addr;
+}
+
+void DmaUnmapPage(Machine& m, Device& dev, DmaAddr addr, uint64_t size, DmaDir dir,
+                  const DmaCaller& caller) {
+  if (caller.pfn) {
+    m.RecordPage(*caller.pfn, m.memory.Touch(*caller.pfn), PageEventKind::kDmaUnmap, addr,
+                 caller.pool);
+  }
+  if (!CheckLifecycle(m, dev, "dma_unmap_page_attrs", caller)) return;
+  if (std::optional<std::string> err = dev.dma_debug.CheckUnmap(addr, size, dir)) {
+    ReportDmaDebug(m, dev, *err, caller);
+  }
+  const IommuDomain::UnmapResult r = dev.domain.Unmap(addr, m.ctx.cpu);
+  if (r.queue_full) {
+    FlushIotlb(m, dev);
+  } else if (r.queued) {
+    ArmFlushTimer(m, dev);
+  }
+  // A device that kept the descriptor writes through it later (design.md §3.10).
+  if (r.found && m.ShouldFail(FaultSite::kStaleDeviceDma,
+                              {.pool = caller.pool, .device = dev.id, .ctx = m.ctx}, caller.pfn)) {
+    const Nanos delay = m.faults.spec(FaultSite::kStaleDeviceDma)->delay_ns;
+    const DeviceId id = dev.id;
+    const Pfn pfn = r.mapping.pfn;
+    const uint32_t gen = m.memory.Touch(pfn).generation;
+    m.clock.Schedule(m.clock.now() + delay, "stale_device_dma", [&m, id, addr, pfn, gen] {
+      Device* d = m.FindDevice(id);
+      if (d != nullptr && !d->gone()) DeviceDma(m, *d, addr, kPageSize, true, PageHandle{pfn, gen});
+    });
+  }
+}
+
+void DmaSync(Machine& m, Device& dev, DmaAddr addr, uint64_t size, DmaDir dir, bool for_cpu,
+             const DmaCaller& caller) {
+  const char* call = for_cpu ? "dma_sync_single_for_cpu" : "dma_sync_single_for_device";
+  if (!CheckLifecycle(m, dev, call, caller)) return;
+  if (std::optional<std::string> err = dev.dma_debug.CheckSync(addr, size, dir, for_cpu)) {
+    ReportDmaDebug(m, dev, *err, caller);
+  }
+  if (caller.pfn) {
+    m.RecordPage(*caller.pfn, m.memory.Touch(*caller.pfn), PageEventKind::kDmaSync, addr,
+                 caller.pool);
+  }
+}
+
+void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
+               std::optional<PageHandle> expect) {
+  const IommuDomain::Translation t = dev.domain.Translate(addr);
+  const char* rw = write ? "Write" : "Read";
+  auto touch = [&](Pfn pfn) -> Frame* {
+    if (!m.memory.Valid(pfn)) return nullptr;
+    Frame& f = m.memory.Touch(pfn);
+    m.RecordPage(pfn, f, PageEventKind::kDeviceDma, addr);
+    return &f;
+  };
+  switch (t.kind) {
+    case IommuDomain::TranslationKind::kDirect:
+      touch(t.pfn);  // passthrough: the bus address is the page; nothing checks it
+      return;
+    case IommuDomain::TranslationKind::kNone: {
+      // The IOMMU blocks the access and logs a fault (kernel/skb-and-iommu.md §4.4).
+      const std::string text = absl::StrFormat(
+          "DMAR: [DMA %s NO_PASID] Request device [%s] fault addr 0x%x [fault reason 0x%02x] "
+          "PTE %s access is not set",
+          rw, dev.name, addr, write ? 5 : 6, rw);
+      m.Log(LogLevel::kErr, text, 0, dev.id);
+      m.Violate(ViolationId::kPP003,
+                absl::StrCat("device ", dev.name, " touched IOVA ", absl::Hex(addr),
+                             " which has no mapping: ", text),
+                {.pfn = expect ? std::optional<Pfn>(expect->pfn) : std::nullopt,
+                 .device = dev.id});
+      return;
+    }
+    case IommuDomain::TranslationKind::kStaleIotlb: {
+      Frame* f = touch(t.pfn);
+      m.Violate(ViolationId::kPP004,
+                absl::StrFormat("device %s %s IOVA 0x%x after it was unmapped: the lazy-mode "
+                                "IOTLB still translated it (no flush yet) to pfn 0x%x, now %s; "
+                                "no fault is raised, the access lands silently",
+                                dev.name, write ? "wrote" : "read", addr, t.pfn,
+                                f ? FrameStateName(f->state) : "?"),
+                {.pfn = t.pfn, .device = dev.id});
+      return;
+    }
+    case IommuDomain::TranslationKind::kLive: {
+      Frame* f = touch(t.pfn);
+      if (expect && expect->pfn != t.pfn) {
+        m.Violate(ViolationId::kPP004,
+                  absl::StrFormat("device %s %s IOVA 0x%x meaning pfn 0x%x, but the IOVA was "
+                                  "reused and now maps pfn 0x%x (%s): silent corruption",
+                                  dev.name, write ? "wrote" : "read", addr, expect->pfn, t.pfn,
+                                  f ? FrameStateName(f->state) : "?"),
+                  {.pfn = t.pfn, .pool = f ? f->pool : 0, .device = dev.id});
+      } else if (expect && f != nullptr && f->generation != expect->generation) {
+        m.Violate(ViolationId::kPP007,
+                  absl::StrFormat("device %s %s pfn 0x%x through a stale descriptor: the pool "
+                                  "recycled the page and handed it to a new user",
+                                  dev.name, write ? "wrote" : "read", t.pfn),
+                  {.pfn = t.pfn, .pool = f->pool, .device = dev.id});
+      }
+      (void)len;
+      return;
+    }
+  }
+}
+
+}  // namespace ppsim::sim

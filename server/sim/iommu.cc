@@ -1,0 +1,89 @@
+#include "server/sim/iommu.h"
+
+namespace ppsim::sim {
+
+IommuDomain::IommuDomain(IommuModel model, bool strict, uint32_t cpus)
+    : model_(model), strict_(strict), iova_(cpus), flush_queues_(cpus) {}
+
+DmaAddr IommuDomain::Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu) {
+  DmaAddr addr = 0;
+  switch (model_) {
+    case IommuModel::kPassthrough:
+      addr = pfn << kPageShift;
+      break;
+    case IommuModel::kPpcDdw:
+      addr = ddw_next_;
+      ddw_next_ += IovaAllocator::RoundedPages(size) * kPageSize;
+      break;
+    case IommuModel::kIntel:
+      addr = iova_.Alloc(size, cpu);
+      break;
+  }
+  if (addr == 0) return 0;
+  mappings_[addr] = IovaMapping{pfn, size, dir};
+  mapped_pages_ += IovaAllocator::RoundedPages(size);
+  return addr;
+}
+
+IommuDomain::UnmapResult IommuDomain::Unmap(DmaAddr addr, uint16_t cpu) {
+  UnmapResult r;
+  auto it = mappings_.find(addr);
+  if (it == mappings_.end()) return r;
+  r.found = true;
+  r.mapping = it->second;
+  mappings_.erase(it);
+  mapped_pages_ -= IovaAllocator::RoundedPages(r.mapping.size);
+  if (model_ != IommuModel::kIntel) return r;  // passthrough: nothing; DDW: next-fit, no reuse
+  if (strict_) {
+    iova_.Free(addr, r.mapping.size, cpu);
+    return r;
+  }
+  auto& q = flush_queues_[cpu % flush_queues_.size()];
+  q.push_back(Queued{addr, r.mapping, cpu});
+  ++queued_;
+  r.queued = true;
+  r.queue_full = q.size() >= kFlushQueueSize;
+  return r;
+}
+
+IommuDomain::Translation IommuDomain::Translate(DmaAddr addr) const {
+  if (model_ == IommuModel::kPassthrough) {
+    return {TranslationKind::kDirect, addr >> kPageShift};
+  }
+  // A mapping covers [base, base + size); pool mappings are page-aligned, so look up the
+  // page-aligned base and then larger power-of-two bases for compound mappings.
+  for (uint64_t span = kPageSize; span <= (kPageSize << 10); span <<= 1) {
+    const DmaAddr base = addr & ~(span - 1);
+    auto it = mappings_.find(base);
+    if (it != mappings_.end() && addr < base + it->second.size) {
+      return {TranslationKind::kLive, it->second.pfn + (addr - base) / kPageSize};
+    }
+  }
+  for (const auto& q : flush_queues_) {
+    for (auto e = q.rbegin(); e != q.rend(); ++e) {
+      if (addr >= e->iova && addr < e->iova + e->mapping.size) {
+        return {TranslationKind::kStaleIotlb, e->mapping.pfn + (addr - e->iova) / kPageSize};
+      }
+    }
+  }
+  return {};
+}
+
+void IommuDomain::FlushIotlb() {
+  ++flushes_;
+  for (auto& q : flush_queues_) {
+    for (const Queued& e : q) iova_.Free(e.iova, e.mapping.size, e.cpu);
+    q.clear();
+  }
+  queued_ = 0;
+}
+
+void IommuDomain::Free() {
+  freed_ = true;
+  mappings_.clear();
+  mapped_pages_ = 0;
+  for (auto& q : flush_queues_) q.clear();
+  queued_ = 0;
+}
+
+}  // namespace ppsim::sim

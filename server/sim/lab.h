@@ -1,0 +1,162 @@
+// A lab: one isolated simulated machine (design.md §3.1). It applies ops in order, records the
+// trace of applied ops and a running digest, and answers queries shaped like the kernel's
+// netlink page-pool-get. A rejected op (malformed, unknown id, meaningless in the current
+// state) returns an error naming the field and value and changes nothing; a buggy but
+// executable sequence is applied and reported as violations.
+//
+// Example:
+//   auto lab = Lab::Create(LabConfig{.profile = "v6.8"}).value();
+//   auto dev = lab->Apply({.body = op::AddDevice{}})->device;
+//   lab->Apply({.body = op::BindDriver{.device = dev}});
+//   lab->Apply({.ctx = {CtxKind::kSoftirq, 0}, .body = op::PagePoolAllocPages{.pool = 1}});
+#ifndef PPSIM_SERVER_SIM_LAB_H_
+#define PPSIM_SERVER_SIM_LAB_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/sim/device.h"
+#include "server/sim/lab_config.h"
+#include "server/sim/machine.h"
+#include "server/sim/ops.h"
+#include "server/sim/page_pool.h"
+
+namespace ppsim::sim {
+
+struct PageRef {
+  PageHandle page;
+  uint32_t offset = 0;   // fragments
+  DmaAddr dma_addr = 0;  // what the driver would put in the RX descriptor
+};
+
+struct OpResult {
+  std::vector<PageRef> pages;  // pages handed out by the op (fewer than asked = NULL returns)
+  DeviceId device = 0;
+  PoolId pool = 0;
+  std::vector<PoolId> pools;   // pools created by the op (bind/up)
+  IfIndex ifindex = 0;
+};
+
+// The netlink page-pool-get attributes plus the 11 stats and ppsim's own view.
+struct PoolInfo {
+  PoolId id = 0;
+  std::optional<IfIndex> ifindex;  // omitted when orphaned or invisible
+  NapiId napi_id = 0;
+  uint64_t inflight = 0;           // clamped at 0, as netlink reports it
+  int32_t inflight_strict = 0;
+  uint64_t inflight_mem = 0;
+  std::optional<int64_t> detach_time;
+  PoolState state = PoolState::kActive;
+  Visibility visibility = Visibility::kInvisible;
+  std::string strategy;
+  DeviceId device = 0;
+  uint32_t hold_cnt = 0, release_cnt = 0;
+  uint32_t cache_count = 0, ring_count = 0, ring_size = 0;
+  int user_cnt = 0;
+  PagePoolAllocStats alloc;
+  PagePoolRecycleStats recycle;
+  StrategyCosts costs;
+};
+
+struct PageInfo {
+  Pfn pfn = 0;
+  FrameState state = FrameState::kFreeTail;
+  uint32_t generation = 0;
+  int32_t refcount = 0;
+  int64_t pp_ref_count = 0;
+  uint64_t pp_magic = 0;
+  bool is_pp = false;
+  PoolId pool = 0;
+  DmaAddr dma_addr = 0;
+  bool pfmemalloc = false;
+  uint32_t order = 0;
+  uint32_t node = 0;
+  std::vector<PageEvent> history;  // newest first, up to 16
+};
+
+struct DeviceInfo {
+  DeviceId id = 0;
+  std::string name;
+  DeviceState state = DeviceState::kPresent;
+  IfIndex ifindex = 0;
+  bool up = false;
+  std::vector<PoolId> rx_pools;
+  std::vector<NapiId> napis;
+  size_t mapped = 0;          // live IOVA mappings
+  size_t dma_debug_pending = 0;
+  Nanos removal_latency = -1; // device_del duration, once finished
+};
+
+class Lab {
+ public:
+  static absl::StatusOr<std::unique_ptr<Lab>> Create(const LabConfig& config);
+
+  absl::StatusOr<OpResult> Apply(const Op& op);
+
+  uint64_t digest() const { return m_->digest.value(); }
+  Nanos now() const { return m_->clock.now(); }
+  const LabConfig& config() const { return m_->config; }
+  const std::vector<Op>& trace() const { return trace_; }
+  std::vector<Event> TakeEvents() { return m_->events.Take(); }
+  const std::vector<Violation>& violations() const { return m_->violations(); }
+  uint64_t violation_count(ViolationId id) const { return m_->violation_count(id); }
+  uint64_t violation_total() const;
+
+  std::vector<PoolInfo> ListPools() const;  // page-pool-get dump: listed, not freed
+  std::vector<PoolInfo> AllPools() const;   // including invisible and freed ones
+  absl::StatusOr<PoolInfo> GetPool(PoolId id) const;
+  absl::StatusOr<PageInfo> GetPage(Pfn pfn) const;
+  absl::StatusOr<DeviceInfo> GetDevice(DeviceId id) const;
+
+  Machine& machine() { return *m_; }
+  const Machine& machine() const { return *m_; }
+
+ private:
+  explicit Lab(std::unique_ptr<Machine> m) : m_(std::move(m)) {}
+  // Handlers, one per op type (lab_ops_*.cc). Validate first; mutate only when valid.
+#define PPSIM_HANDLER(T) absl::StatusOr<OpResult> Do(const op::T& o);
+  PPSIM_HANDLER(AdvanceTime) PPSIM_HANDLER(SetMemoryPressure) PPSIM_HANDLER(AllocPage)
+  PPSIM_HANDLER(GetPage) PPSIM_HANDLER(PutPage) PPSIM_HANDLER(AddDevice)
+  PPSIM_HANDLER(BindDriver) PPSIM_HANDLER(NetdevUp) PPSIM_HANDLER(NetdevDown)
+  PPSIM_HANDLER(UnbindDriver) PPSIM_HANDLER(RemoveDevice) PPSIM_HANDLER(SurpriseRemove)
+  PPSIM_HANDLER(NsimPpHold) PPSIM_HANDLER(DeviceDma) PPSIM_HANDLER(DeleteNetns)
+  PPSIM_HANDLER(PagePoolCreate) PPSIM_HANDLER(PagePoolDestroy) PPSIM_HANDLER(XdpRegMemModel)
+  PPSIM_HANDLER(PagePoolDisableDirectRecycling) PPSIM_HANDLER(PagePoolEnableDirectRecycling)
+  PPSIM_HANDLER(PagePoolUpdateNid) PPSIM_HANDLER(PagePoolAllocPages)
+  PPSIM_HANDLER(PagePoolAllocFrag) PPSIM_HANDLER(PagePoolPutPage)
+  PPSIM_HANDLER(PagePoolPutPageBulk) PPSIM_HANDLER(PagePoolRefPage) PPSIM_HANDLER(NapiPpPutPage)
+  PPSIM_HANDLER(DmaSyncForCpu) PPSIM_HANDLER(SetFault) PPSIM_HANDLER(ClearFaults)
+  PPSIM_HANDLER(LivenessCheck)
+#undef PPSIM_HANDLER
+
+  // Lookups that produce the API's errors.
+  absl::StatusOr<Device*> DeviceArg(DeviceId id, absl::string_view field = "device");
+  absl::StatusOr<PagePool*> PoolArg(PoolId id, absl::string_view field = "pool");
+  absl::Status PageArg(const PageHandle& h, absl::string_view field = "page") const;
+  // PP015 when an op hands a page to a pool that was already freed. Returns true if freed.
+  bool PoolFreed(PagePool& pool, std::optional<Pfn> pfn, absl::string_view what);
+  PageRef Ref(Pfn pfn, uint32_t offset = 0) const;
+  PoolInfo Info(const PagePool& pool) const;
+  void MixOp(const Op& op);
+
+  std::unique_ptr<Machine> m_;
+  std::vector<Op> trace_;
+};
+
+struct ReplayResult {
+  uint64_t digest = 0;
+  size_t ops = 0;
+  bool matches = false;
+};
+// Re-applies `ops` on a fresh lab with `config` and compares the digest with `expected`.
+// An op that the fresh lab rejects is an error (the trace does not belong to this config).
+absl::StatusOr<ReplayResult> Replay(const LabConfig& config, const std::vector<Op>& ops,
+                                    uint64_t expected);
+
+}  // namespace ppsim::sim
+
+#endif  // PPSIM_SERVER_SIM_LAB_H_

@@ -1,0 +1,69 @@
+#include "server/sim/lab_config.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/sim/kernel_profile.h"
+#include "server/sim/teardown_strategy.h"
+
+namespace ppsim::sim {
+
+absl::string_view IommuModelName(IommuModel m) {
+  switch (m) {
+    case IommuModel::kIntel: return "intel";
+    case IommuModel::kPpcDdw: return "ppc-ddw";
+    case IommuModel::kPassthrough: return "passthrough";
+  }
+  return "?";
+}
+
+absl::Status ParseIommuModel(absl::string_view name, IommuModel* out) {
+  for (IommuModel m : {IommuModel::kIntel, IommuModel::kPpcDdw, IommuModel::kPassthrough}) {
+    if (IommuModelName(m) == name) {
+      *out = m;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "iommu_model: unknown model \"", name, "\"; expected intel, ppc-ddw or passthrough"));
+}
+
+absl::Status LabConfig::Validate() const {
+  if (ram_bytes == 0 || ram_bytes % kPageSize != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ram_bytes: ", ram_bytes, " must be a positive multiple of the page size ", kPageSize));
+  }
+  if (ram_bytes > kMaxRamBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ram_bytes: ", ram_bytes, " exceeds the 16 TiB limit (", kMaxRamBytes, ")"));
+  }
+  if (numa_nodes == 0 || numa_nodes > kMaxNumaNodes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("numa_nodes: ", numa_nodes, " must be in 1..", kMaxNumaNodes));
+  }
+  // Each node needs at least one max-order (1024-page) block for the buddy allocator.
+  if (ram_bytes / kPageSize / numa_nodes < 1024) {
+    return absl::InvalidArgumentError(absl::StrCat("ram_bytes: ", ram_bytes, " gives fewer than ",
+                                                   "1024 pages per NUMA node (numa_nodes=",
+                                                   numa_nodes, ")"));
+  }
+  if (cpus == 0 || cpus > kMaxCpus) {
+    return absl::InvalidArgumentError(absl::StrCat("cpus: ", cpus, " must be in 1..", kMaxCpus));
+  }
+  if (absl::StatusOr<KernelProfile> p = FindProfile(profile); !p.ok()) {
+    return absl::InvalidArgumentError(p.status().message());
+  }
+  if (!default_strategy.empty() && !FindStrategy(default_strategy).ok()) {
+    return absl::InvalidArgumentError(FindStrategy(default_strategy).status().message());
+  }
+  if (!(cost.scan_ns_per_pfn >= 0) || cost.dma_track_alloc_ns < 0 || cost.dma_track_erase_ns < 0 ||
+      cost.item_ns_per_page < 0 || cost.destroy_unmap_ns_per_page < 0 ||
+      cost.synchronize_net_ns < 0) {
+    return absl::InvalidArgumentError("cost: every cost must be >= 0");
+  }
+  if (page_event_log_capacity < 16) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "page_event_log_capacity: ", page_event_log_capacity, " must be at least 16"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ppsim::sim

@@ -1,0 +1,132 @@
+// The simulated machine: the state every part of the model works on, and the few services they
+// share (page events, kernel log lines, violations, fault decisions, the page allocator's
+// get/put). Lab owns a Machine and turns ops into calls on it; the pool, DMA API, device and
+// strategy code take a Machine&.
+//
+// Single-threaded: the daemon serialises a lab's ops (design.md §3.1).
+#ifndef PPSIM_SERVER_SIM_MACHINE_H_
+#define PPSIM_SERVER_SIM_MACHINE_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "server/sim/clock.h"
+#include "server/sim/digest.h"
+#include "server/sim/events.h"
+#include "server/sim/fault_injector.h"
+#include "server/sim/kernel_profile.h"
+#include "server/sim/lab_config.h"
+#include "server/sim/memory.h"
+#include "server/sim/prng.h"
+#include "server/sim/types.h"
+#include "server/sim/violation.h"
+
+namespace ppsim::sim {
+
+class Device;
+class PagePool;
+
+class Machine {
+ public:
+  Machine(const LabConfig& config, KernelProfile profile);
+  ~Machine();
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+
+  const LabConfig config;
+  const KernelProfile profile;
+  Memory memory;
+  VirtualClock clock;
+  Prng prng;
+  Digest digest;
+  EventLog events;
+  PageEventLog page_events;
+  FaultInjector faults;
+
+  absl::btree_map<DeviceId, std::unique_ptr<Device>> devices;
+  absl::btree_map<PoolId, std::unique_ptr<PagePool>> pools;  // freed pools stay as tombstones
+  DeviceId next_device_id = 1;
+  PoolId next_pool_id = 1;
+  IfIndex next_ifindex = 2;  // 1 is lo
+  NapiId next_napi_id = 8193;  // MIN_NAPI_ID = NR_CPUS + 1 on a typical config; ids grow from there
+  bool memory_pressure = false;  // allocations come from the reserves: pages are pfmemalloc
+
+  // The op being applied: its index in the trace and its context.
+  uint64_t op_index = 0;
+  ExecContext ctx;
+  // Virtual time the current op costs (teardown walks, grace periods). Lab advances the clock
+  // by it after the op, so deferred work never runs in the middle of an op.
+  Nanos op_cost_ns = 0;
+
+  // NAPI instances: page_pool_napi_local compares the current CPU with napi->list_owner.
+  struct Napi {
+    NapiId id = 0;
+    DeviceId device = 0;
+    int list_owner = -1;  // CPU the NAPI is scheduled on; -1 = not scheduled / disabled
+  };
+  absl::btree_map<NapiId, Napi> napis;
+
+  Device* FindDevice(DeviceId id);
+  PagePool* FindPool(PoolId id);
+  Device* DeviceOfNetdev(IfIndex ifindex);
+
+  // Resolves a client's page handle (pfn already validated). Touching a page that went back to
+  // the allocator is PP010 and returns nullptr: there is nothing left to operate on. A pool page
+  // handed out again since the handle was issued is PP007 (use-after-recycle), an ordinary page
+  // reallocated since is PP010; both return the frame and the op goes on, as the kernel's
+  // would. `what` names the access in the message.
+  Frame* ResolvePage(const PageHandle& h, absl::string_view what);
+
+  // ---- page allocator, with the mm checks --------------------------------------------------
+  // alloc_pages_node(nid, order): fault site fail_page_alloc; nid < 0 = the context's node.
+  std::optional<Pfn> AllocPages(int nid, uint32_t order, const FaultTarget& target);
+  uint32_t AllocPagesBulk(int nid, uint32_t n, const FaultTarget& target, Pfn* out);
+  // get_page / put_page. put_page frees to the allocator when _refcount reaches 0, raising the
+  // "page_pool leak" bad-page event (PP011) if the signature is still set and PP009 on
+  // underflow.
+  void GetPage(Pfn pfn, Frame& f);
+  void PutPage(Pfn pfn, Frame& f);
+  uint32_t LocalNode() const { return memory.numa_nodes() == 0 ? 0 : ctx.cpu % memory.numa_nodes(); }
+  bool IsPpPage(const Frame& f) const {
+    return (f.pp_magic & profile.PpMagicMask()) == profile.PpSignature();
+  }
+
+  // ---- what the model reports --------------------------------------------------------------
+  void RecordPage(Pfn pfn, Frame& f, PageEventKind kind, uint64_t aux = 0, PoolId pool = 0);
+  void Log(LogLevel level, std::string text, PoolId pool = 0, DeviceId device = 0);
+  void Notify(EventKind kind, PoolId pool, std::string text);
+  struct ViolationContext {
+    std::optional<Pfn> pfn;
+    PoolId pool = 0;
+    DeviceId device = 0;
+    std::optional<Severity> severity;  // overrides the catalog's (PP013 escalation)
+  };
+  void Violate(ViolationId id, std::string message, const ViolationContext& where);
+  // A fault decision, logged as an event (and as a page event when it concerns a page).
+  bool ShouldFail(FaultSite site, const FaultTarget& target, std::optional<Pfn> pfn = {},
+                  uint64_t size = 1);
+
+  const std::vector<Violation>& violations() const { return violations_; }
+  uint64_t violation_count(ViolationId id) const { return counts_[static_cast<int>(id) - 1]; }
+  // Counts by (id, strategy) for metrics; strategy "" when no pool was involved.
+  const std::map<std::pair<ViolationId, std::string>, uint64_t>& counts_by_strategy() const {
+    return by_strategy_;
+  }
+  uint64_t violations_dropped() const { return violations_dropped_; }
+
+ private:
+  std::vector<Violation> violations_;
+  std::array<uint64_t, kViolationCount> counts_{};
+  std::map<std::pair<ViolationId, std::string>, uint64_t> by_strategy_;
+  uint64_t violations_dropped_ = 0;
+};
+
+}  // namespace ppsim::sim
+
+#endif  // PPSIM_SERVER_SIM_MACHINE_H_

@@ -1,0 +1,176 @@
+#include "server/sim/memory.h"
+
+#include <algorithm>
+
+namespace ppsim::sim {
+
+const char* FrameStateName(FrameState s) {
+  switch (s) {
+    case FrameState::kFreeTail: return "free";
+    case FrameState::kFree: return "free";
+    case FrameState::kAllocated: return "allocated";
+    case FrameState::kTail: return "compound-tail";
+    case FrameState::kPoolCache: return "pool-cache";
+    case FrameState::kPoolRing: return "pool-ring";
+    case FrameState::kPoolOut: return "pool-out";
+  }
+  return "?";
+}
+
+Memory::Memory(uint64_t num_pages, uint32_t numa_nodes)
+    : num_pages_(num_pages),
+      nodes_(numa_nodes),
+      pages_per_node_(num_pages / numa_nodes),
+      sections_((num_pages + kSectionPages - 1) >> kSectionShift),
+      free_pages_(num_pages) {
+  for (uint32_t n = 0; n < numa_nodes; ++n) {
+    Node& node = nodes_[n];
+    node.start = n * pages_per_node_;
+    node.end = (n + 1 == numa_nodes) ? num_pages : node.start + pages_per_node_;
+    node.frontier = node.start;
+    node.free_head.fill(kNoPfn);
+  }
+}
+
+uint32_t Memory::NodeOf(Pfn pfn) const {
+  const uint64_t n = pfn / pages_per_node_;
+  return static_cast<uint32_t>(std::min<uint64_t>(n, nodes_.size() - 1));
+}
+
+Frame& Memory::Touch(Pfn pfn) {
+  auto& s = sections_[pfn >> kSectionShift];
+  if (!s) {
+    s = std::make_unique<Frame[]>(kSectionPages);
+    ++materialised_;
+  }
+  return s[pfn & (kSectionPages - 1)];
+}
+
+uint64_t Memory::host_bytes() const {
+  return materialised_ * kSectionPages * sizeof(Frame) +
+         sections_.size() * sizeof(std::unique_ptr<Frame[]>);
+}
+
+// Free lists are doubly linked through the frames: pp_magic = next, dma_addr = prev.
+void Memory::Push(Node& node, Pfn pfn, uint32_t order) {
+  Frame& f = Touch(pfn);
+  f.state = FrameState::kFree;
+  f.order = static_cast<uint8_t>(order);
+  f.pp_magic = node.free_head[order];
+  f.dma_addr = kNoPfn;
+  if (node.free_head[order] != kNoPfn) At(node.free_head[order]).dma_addr = pfn;
+  node.free_head[order] = pfn;
+}
+
+void Memory::Unlink(Node& node, Pfn pfn, uint32_t order) {
+  Frame& f = At(pfn);
+  const Pfn next = f.pp_magic;
+  const Pfn prev = f.dma_addr;
+  if (prev != kNoPfn) {
+    At(prev).pp_magic = next;
+  } else {
+    node.free_head[order] = next;
+  }
+  if (next != kNoPfn) At(next).dma_addr = prev;
+  f.pp_magic = 0;
+  f.dma_addr = 0;
+}
+
+// Takes the largest aligned block (up to max order) from the untouched part of the node.
+bool Memory::Carve(Node& node) {
+  if (node.frontier >= node.end) return false;
+  uint32_t order = kMaxOrder;
+  while (order > 0 && ((node.frontier & ((Pfn{1} << order) - 1)) != 0 ||
+                       node.frontier + (Pfn{1} << order) > node.end)) {
+    --order;
+  }
+  const Pfn pfn = node.frontier;
+  node.frontier += Pfn{1} << order;
+  Push(node, pfn, order);
+  return true;
+}
+
+std::optional<Pfn> Memory::AllocFromNode(Node& node, uint32_t order) {
+  for (;;) {
+    uint32_t j = order;
+    while (j <= kMaxOrder && node.free_head[j] == kNoPfn) ++j;
+    if (j > kMaxOrder) {
+      if (!Carve(node)) return std::nullopt;
+      continue;
+    }
+    const Pfn pfn = node.free_head[j];
+    Unlink(node, pfn, j);
+    // Split: the upper halves go back on the lower lists (the kernel's expand()).
+    while (j > order) {
+      --j;
+      Push(node, pfn + (Pfn{1} << j), j);
+    }
+    return pfn;
+  }
+}
+
+std::optional<Pfn> Memory::Alloc(uint32_t nid, uint32_t order) {
+  if (order > kMaxOrder) return std::nullopt;
+  const uint32_t n = static_cast<uint32_t>(nodes_.size());
+  for (uint32_t i = 0; i < n; ++i) {
+    Node& node = nodes_[(nid + i) % n];
+    std::optional<Pfn> pfn = AllocFromNode(node, order);
+    if (!pfn) continue;
+    Frame& head = At(*pfn);
+    head.state = FrameState::kAllocated;
+    head.order = static_cast<uint8_t>(order);
+    head.refcount = 1;
+    head.pp_ref_count = 0;
+    head.pp_magic = 0;
+    head.dma_addr = 0;
+    head.pool = 0;
+    head.holder = 0;
+    head.flags = order > 0 ? kFrameCompoundHead : 0;
+    ++head.generation;
+    for (Pfn t = 1; t < (Pfn{1} << order); ++t) {
+      Frame& tail = Touch(*pfn + t);
+      tail.state = FrameState::kTail;
+      tail.order = 0;
+    }
+    free_pages_ -= Pfn{1} << order;
+    return pfn;
+  }
+  return std::nullopt;
+}
+
+uint32_t Memory::AllocBulk(uint32_t nid, uint32_t n, Pfn* out) {
+  uint32_t got = 0;
+  while (got < n) {
+    std::optional<Pfn> pfn = Alloc(nid, 0);
+    if (!pfn) break;
+    out[got++] = *pfn;
+  }
+  return got;
+}
+
+void Memory::Free(Pfn head) {
+  Frame& f = At(head);
+  uint32_t order = f.order;
+  const uint32_t nid = NodeOf(head);
+  Node& node = nodes_[nid];
+  free_pages_ += Pfn{1} << order;
+  for (Pfn t = 1; t < (Pfn{1} << order); ++t) At(head + t).state = FrameState::kFreeTail;
+  f.flags = 0;
+  f.pool = 0;
+  f.holder = 0;
+  Pfn pfn = head;
+  while (order < kMaxOrder) {
+    const Pfn buddy = pfn ^ (Pfn{1} << order);
+    if (buddy < node.start || buddy >= node.end) break;
+    const Frame* b = Peek(buddy);
+    if (b == nullptr || b->state != FrameState::kFree || b->order != order) break;
+    Unlink(node, buddy, order);
+    At(buddy).state = FrameState::kFreeTail;
+    At(pfn).state = FrameState::kFreeTail;
+    pfn = std::min(pfn, buddy);
+    ++order;
+  }
+  Push(node, pfn, order);
+}
+
+}  // namespace ppsim::sim

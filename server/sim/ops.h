@@ -1,0 +1,256 @@
+// The ops a lab applies (design.md §2: client → sim::Op → Lab::Apply). One struct per op, all
+// in one variant, each with its kernel-flavoured name and a field list that generic code (the
+// digest, the trace, the proto and scenario converters) walks with Fields(). Adding an op is a
+// struct here, a row in the variant, and a handler in one of the lab_ops_*.cc files.
+#ifndef PPSIM_SERVER_SIM_OPS_H_
+#define PPSIM_SERVER_SIM_OPS_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <variant>
+#include <vector>
+
+#include "server/sim/types.h"
+
+namespace ppsim::sim::op {
+
+// ---- time and memory -------------------------------------------------------------------------
+struct AdvanceTime {
+  static constexpr absl::string_view kName = "advance_time";
+  Nanos ns = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("ns", s.ns); }
+};
+struct SetMemoryPressure {  // allocations now come from the reserves: pages are pfmemalloc
+  static constexpr absl::string_view kName = "set_memory_pressure";
+  bool on = true;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("on", s.on); }
+};
+struct AllocPage {  // alloc_pages_node for a non-pool user
+  static constexpr absl::string_view kName = "alloc_page";
+  int32_t nid = -1;
+  uint32_t order = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("nid", s.nid); v("order", s.order); }
+};
+struct GetPage {
+  static constexpr absl::string_view kName = "get_page";
+  PageHandle page;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); }
+};
+struct PutPage {
+  static constexpr absl::string_view kName = "put_page";
+  PageHandle page;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); }
+};
+
+// ---- devices and drivers ---------------------------------------------------------------------
+struct AddDevice {
+  static constexpr absl::string_view kName = "add_device";
+  std::string name;         // "" = a PCI-style name from the id
+  uint32_t numa_node = 0;
+  std::string iommu_model;  // "" = the lab's
+  int32_t strict = -1;      // -1 = the lab's, 0 = lazy, 1 = strict
+  bool needs_sync = false;  // dma_dev_need_sync(); false for coherent devices
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("name", s.name); v("numa_node", s.numa_node); v("iommu_model", s.iommu_model);
+    v("strict", s.strict); v("needs_sync", s.needs_sync);
+  }
+};
+struct BindDriver {
+  static constexpr absl::string_view kName = "bind_driver";
+  DeviceId device = 0;
+  std::string driver = "generic";  // "generic" or "netdevsim"
+  uint32_t rx_queues = 1;
+  uint32_t flags = 1;              // PP_FLAG_DMA_MAP (ignored for netdevsim)
+  uint32_t order = 0;
+  uint32_t pool_size = 0;
+  int32_t nid = -1;
+  DmaDir dma_dir = DmaDir::kFromDevice;
+  uint32_t max_len = 0;
+  uint32_t offset = 0;
+  std::string strategy;            // "" = the lab's default
+  bool xdp = false;                // register the pools as XDP memory models
+  bool up = true;
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("device", s.device); v("driver", s.driver); v("rx_queues", s.rx_queues);
+    v("flags", s.flags); v("order", s.order); v("pool_size", s.pool_size); v("nid", s.nid);
+    v("dma_dir", s.dma_dir); v("max_len", s.max_len); v("offset", s.offset);
+    v("strategy", s.strategy); v("xdp", s.xdp); v("up", s.up);
+  }
+};
+#define PPSIM_DEVICE_OP(Type, name)                                              \
+  struct Type {                                                                  \
+    static constexpr absl::string_view kName = name;                              \
+    DeviceId device = 0;                                                         \
+    template <class S, class V> static void Fields(S& s, V&& v) { v("device", s.device); } \
+  };
+PPSIM_DEVICE_OP(NetdevUp, "netdev_up")
+PPSIM_DEVICE_OP(NetdevDown, "netdev_down")
+PPSIM_DEVICE_OP(UnbindDriver, "unbind_driver")
+PPSIM_DEVICE_OP(RemoveDevice, "remove_device")
+PPSIM_DEVICE_OP(SurpriseRemove, "surprise_remove")
+#undef PPSIM_DEVICE_OP
+struct NsimPpHold {
+  static constexpr absl::string_view kName = "nsim_pp_hold";
+  DeviceId device = 0;
+  bool hold = true;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("device", s.device); v("hold", s.hold); }
+};
+struct DeviceDma {
+  static constexpr absl::string_view kName = "device_dma";
+  DeviceId device = 0;
+  DmaAddr iova = 0;
+  uint64_t len = 4096;
+  bool write = true;
+  PageHandle expect;  // pfn 0 & generation 0 = not given
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("device", s.device); v("iova", s.iova); v("len", s.len); v("write", s.write);
+    v("expect", s.expect);
+  }
+};
+struct DeleteNetns {  // the namespace (and lo) goes away: orphaned pools become invisible
+  static constexpr absl::string_view kName = "delete_netns";
+  template <class S, class V> static void Fields(S&, V&&) {}
+};
+
+// ---- page_pool -------------------------------------------------------------------------------
+struct PagePoolCreate {
+  static constexpr absl::string_view kName = "page_pool_create";
+  DeviceId device = 0;
+  uint32_t flags = 0;
+  uint32_t order = 0;
+  uint32_t pool_size = 0;
+  int32_t nid = -1;
+  DmaDir dma_dir = DmaDir::kFromDevice;
+  uint32_t max_len = 0;
+  uint32_t offset = 0;
+  NapiId napi = 0;
+  IfIndex netdev = 0;  // 0 = invisible
+  std::string strategy;
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("device", s.device); v("flags", s.flags); v("order", s.order); v("pool_size", s.pool_size);
+    v("nid", s.nid); v("dma_dir", s.dma_dir); v("max_len", s.max_len); v("offset", s.offset);
+    v("napi", s.napi); v("netdev", s.netdev); v("strategy", s.strategy);
+  }
+};
+#define PPSIM_POOL_OP(Type, name)                                            \
+  struct Type {                                                              \
+    static constexpr absl::string_view kName = name;                          \
+    PoolId pool = 0;                                                         \
+    template <class S, class V> static void Fields(S& s, V&& v) { v("pool", s.pool); } \
+  };
+PPSIM_POOL_OP(PagePoolDestroy, "page_pool_destroy")
+PPSIM_POOL_OP(XdpRegMemModel, "xdp_reg_mem_model")
+PPSIM_POOL_OP(PagePoolDisableDirectRecycling, "page_pool_disable_direct_recycling")
+#undef PPSIM_POOL_OP
+struct PagePoolEnableDirectRecycling {
+  static constexpr absl::string_view kName = "page_pool_enable_direct_recycling";
+  PoolId pool = 0;
+  NapiId napi = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("pool", s.pool); v("napi", s.napi); }
+};
+struct PagePoolUpdateNid {
+  static constexpr absl::string_view kName = "page_pool_update_nid";
+  PoolId pool = 0;
+  int32_t nid = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("pool", s.pool); v("nid", s.nid); }
+};
+struct PagePoolAllocPages {
+  static constexpr absl::string_view kName = "page_pool_alloc_pages";
+  PoolId pool = 0;
+  uint32_t count = 1;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("pool", s.pool); v("count", s.count); }
+};
+struct PagePoolAllocFrag {
+  static constexpr absl::string_view kName = "page_pool_alloc_frag";
+  PoolId pool = 0;
+  uint32_t size = 2048;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("pool", s.pool); v("size", s.size); }
+};
+struct PagePoolPutPage {  // the driver's page_pool_put_page / page_pool_recycle_direct
+  static constexpr absl::string_view kName = "page_pool_put_page";
+  PoolId pool = 0;            // 0 = page->pp
+  PageHandle page;
+  int64_t dma_sync_size = -1; // -1 = put_full_page
+  bool allow_direct = false;
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("pool", s.pool); v("page", s.page); v("dma_sync_size", s.dma_sync_size);
+    v("allow_direct", s.allow_direct);
+  }
+};
+struct PagePoolPutPageBulk {  // page_pool_put_netmem_bulk (XDP frame bulk return)
+  static constexpr absl::string_view kName = "page_pool_put_page_bulk";
+  std::vector<PageHandle> pages;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("pages", s.pages); }
+};
+struct PagePoolRefPage {  // page_pool_ref_netmem: one more pp reference (skb_pp_frag_ref)
+  static constexpr absl::string_view kName = "page_pool_ref_page";
+  PageHandle page;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); }
+};
+struct NapiPpPutPage {  // the skb free path for one frag: pp page → pool put, else put_page
+  static constexpr absl::string_view kName = "napi_pp_put_page";
+  PageHandle page;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); }
+};
+struct DmaSyncForCpu {  // page_pool_dma_sync_for_cpu by the driver
+  static constexpr absl::string_view kName = "dma_sync_for_cpu";
+  PageHandle page;
+  uint32_t len = 4096;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); v("len", s.len); }
+};
+
+// ---- faults and checks -----------------------------------------------------------------------
+struct SetFault {
+  static constexpr absl::string_view kName = "set_fault";
+  std::string site;
+  double probability = 1.0;
+  uint64_t interval = 1;
+  int64_t times = -1;
+  uint64_t space = 0;
+  PoolId filter_pool = 0;
+  DeviceId filter_device = 0;
+  std::string filter_ctx;  // "" = any, else process | softirq | workqueue
+  Nanos delay_ns = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("site", s.site); v("probability", s.probability); v("interval", s.interval);
+    v("times", s.times); v("space", s.space); v("filter_pool", s.filter_pool);
+    v("filter_device", s.filter_device); v("filter_ctx", s.filter_ctx); v("delay_ns", s.delay_ns);
+  }
+};
+struct ClearFaults {
+  static constexpr absl::string_view kName = "clear_faults";
+  std::string site;  // "" = all
+  template <class S, class V> static void Fields(S& s, V&& v) { v("site", s.site); }
+};
+struct LivenessCheck {  // end of a liveness phase: every live pool must have drained (PP017)
+  static constexpr absl::string_view kName = "liveness_check";
+  template <class S, class V> static void Fields(S&, V&&) {}
+};
+
+}  // namespace ppsim::sim::op
+
+namespace ppsim::sim {
+
+using OpBody = std::variant<
+    op::AdvanceTime, op::SetMemoryPressure, op::AllocPage, op::GetPage, op::PutPage,
+    op::AddDevice, op::BindDriver, op::NetdevUp, op::NetdevDown, op::UnbindDriver,
+    op::RemoveDevice, op::SurpriseRemove, op::NsimPpHold, op::DeviceDma, op::DeleteNetns,
+    op::PagePoolCreate, op::PagePoolDestroy, op::XdpRegMemModel,
+    op::PagePoolDisableDirectRecycling, op::PagePoolEnableDirectRecycling, op::PagePoolUpdateNid,
+    op::PagePoolAllocPages, op::PagePoolAllocFrag, op::PagePoolPutPage, op::PagePoolPutPageBulk,
+    op::PagePoolRefPage, op::NapiPpPutPage, op::DmaSyncForCpu, op::SetFault, op::ClearFaults,
+    op::LivenessCheck>;
+
+struct Op {
+  ExecContext ctx;
+  OpBody body;
+};
+
+absl::string_view OpName(const OpBody& body);
+// One line, "name key=value ...", for logs and failure messages.
+std::string OpToString(const Op& op);
+
+}  // namespace ppsim::sim
+
+#endif  // PPSIM_SERVER_SIM_OPS_H_

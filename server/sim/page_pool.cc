@@ -1,0 +1,174 @@
+#include "server/sim/page_pool.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/sim/device.h"
+#include "server/sim/machine.h"
+
+namespace ppsim::sim {
+
+const char* PoolStateName(PoolState s) {
+  switch (s) {
+    case PoolState::kActive: return "active";
+    case PoolState::kDetached: return "detached";
+    case PoolState::kFreed: return "freed";
+  }
+  return "?";
+}
+
+const char* VisibilityName(Visibility v) {
+  switch (v) {
+    case Visibility::kNormal: return "normal";
+    case Visibility::kOrphaned: return "orphaned";
+    case Visibility::kInvisible: return "invisible";
+  }
+  return "?";
+}
+
+// page_pool_init's checks (kernel/page-pool.md §2.1). A failure is what the kernel reports as
+// "page_pool_create_percpu() gave up with errno %d".
+absl::Status PagePoolParams::Validate() const {
+  auto einval = [](std::string msg) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        msg, " (page_pool_init returns -EINVAL: page_pool_create_percpu() gave up with errno -22)"));
+  };
+  if (flags & ~PP_FLAG_ALL) {
+    return einval(absl::StrFormat("flags: 0x%x has unknown bits 0x%x", flags, flags & ~PP_FLAG_ALL));
+  }
+  if (flags & PP_FLAG_ALLOW_UNREADABLE_NETMEM) {
+    return absl::InvalidArgumentError(
+        "flags: PP_FLAG_ALLOW_UNREADABLE_NETMEM needs a memory provider, which ppsim does not "
+        "model");
+  }
+  if ((flags & PP_FLAG_DMA_MAP) && dma_dir != DmaDir::kFromDevice &&
+      dma_dir != DmaDir::kBidirectional) {
+    return einval(absl::StrCat("dma_dir: ", DmaDirName(dma_dir),
+                               " with PP_FLAG_DMA_MAP; expected DMA_FROM_DEVICE or "
+                               "DMA_BIDIRECTIONAL"));
+  }
+  if (flags & PP_FLAG_DMA_SYNC_DEV) {
+    if (!(flags & PP_FLAG_DMA_MAP)) return einval("flags: PP_FLAG_DMA_SYNC_DEV without PP_FLAG_DMA_MAP");
+    if (max_len == 0) return einval("max_len: 0 with PP_FLAG_DMA_SYNC_DEV");
+  }
+  if (order > Memory::kMaxOrder) {
+    return einval(absl::StrCat("order: ", order, " exceeds MAX_PAGE_ORDER ", Memory::kMaxOrder));
+  }
+  if (nid < kNumaNoNode) return einval(absl::StrCat("nid: ", nid, " is not a node or NUMA_NO_NODE"));
+  return absl::OkStatus();
+}
+
+PagePool::PagePool(PoolId id, const PagePoolParams& p) : id_(id), p_(p) {
+  const uint32_t ring = p.pool_size == 0 ? kPtrRingDefaultSize
+                                         : std::min(p.pool_size, kPtrRingMaxSize);
+  ring_.assign(ring, Memory::kNoPfn);
+  dma_map_ = p.flags & PP_FLAG_DMA_MAP;
+  dma_sync_ = p.flags & PP_FLAG_DMA_SYNC_DEV;
+  netdev_ = p.netdev;
+}
+
+absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& params) {
+  if (absl::Status s = params.Validate(); !s.ok()) return s;
+  if (params.nid >= static_cast<int32_t>(m.memory.numa_nodes())) {
+    return absl::InvalidArgumentError(absl::StrCat("nid: ", params.nid, " but the lab has ",
+                                                   m.memory.numa_nodes(), " NUMA nodes"));
+  }
+  if ((params.flags & PP_FLAG_DMA_MAP) && m.FindDevice(params.dev) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("dev: device ", params.dev, " does not exist"));
+  }
+  if (params.napi != 0 && !m.napis.contains(params.napi)) {
+    return absl::NotFoundError(absl::StrCat("napi: NAPI ", params.napi, " does not exist"));
+  }
+  const std::string strategy_name = !params.strategy.empty()          ? params.strategy
+                                    : !m.config.default_strategy.empty() ? m.config.default_strategy
+                                                                         : m.profile.default_strategy;
+  absl::StatusOr<const StrategyInfo*> info = FindStrategy(strategy_name);
+  if (!info.ok()) return info.status();
+
+  const PoolId id = m.next_pool_id++;
+  auto pool = std::unique_ptr<PagePool>(new PagePool(id, params));
+  pool->p_.strategy = strategy_name;
+  pool->strategy_ = (*info)->make(m, *pool);
+  pool->created_at_ = m.clock.now();
+  pool->napi_id_ = params.napi;
+  PagePool* raw = pool.get();
+  m.pools.emplace(id, std::move(pool));
+  m.digest.Mix(uint64_t{0x9001} << 32 | id);
+  if (raw->visibility() != Visibility::kInvisible) {
+    m.Notify(EventKind::kPoolAdd, id, absl::StrCat("page-pool-add-ntf id ", id, " ifindex ",
+                                                   raw->netdev_));
+  }
+  return raw;
+}
+
+Visibility PagePool::visibility() const {
+  if (netdev_ == 0 || netdev_ == kNetPtrPoison) return Visibility::kInvisible;
+  if (netdev_ == kLoopbackIfindex) return Visibility::kOrphaned;
+  return Visibility::kNormal;
+}
+
+std::optional<IfIndex> PagePool::netlink_ifindex() const {
+  if (visibility() != Visibility::kNormal) return std::nullopt;
+  return netdev_;
+}
+
+// page_pool_napi_local (kernel/page-pool.md §3.4): softirq, and the current CPU is the pool's
+// cpuid or the list_owner of its NAPI. (CONFIG_PREEMPT_RT is off.)
+bool PagePool::NapiLocal(const Machine& m) const {
+  if (m.ctx.kind != CtxKind::kSoftirq) return false;
+  if (cpuid_ == m.ctx.cpu) return true;
+  if (p_.napi == 0) return false;
+  auto it = m.napis.find(p_.napi);
+  return it != m.napis.end() && it->second.list_owner == m.ctx.cpu;
+}
+
+// page_pool_update_nid (kernel/page-pool.md §3.7): set the node and release everything in the
+// alloc cache; ring pages are waived lazily at refill.
+void PagePool::UpdateNid(Machine& m, int32_t nid) {
+  if (p_.nid == nid) return;  // page_pool_nid_changed
+  p_.nid = nid;
+  m.digest.Mix(uint64_t{0x9002} << 32 | static_cast<uint32_t>(nid));
+  while (cache_count_ > 0) ReturnPage(m, cache_[--cache_count_]);
+}
+
+// kernel/page-pool.md §3.8.
+void PagePool::DisableDirectRecycling(Machine& m) {
+  cpuid_ = -1;
+  p_.napi = 0;
+  m.digest.Mix(uint64_t{0x9003} << 32 | id_);
+}
+
+absl::Status PagePool::EnableDirectRecycling(Machine& m, NapiId napi) {
+  if (!m.napis.contains(napi)) {
+    return absl::NotFoundError(absl::StrCat("napi: NAPI ", napi, " does not exist"));
+  }
+  if (p_.napi != 0 && p_.napi != napi) {
+    m.Log(LogLevel::kWarn,
+          absl::StrCat("WARNING: page_pool_enable_direct_recycling: pool ", id_,
+                       " already linked to NAPI ", p_.napi),
+          id_);
+    return absl::OkStatus();
+  }
+  p_.napi = napi;
+  napi_id_ = napi;
+  m.digest.Mix(uint64_t{0x9004} << 32 | napi);
+  return absl::OkStatus();
+}
+
+void PagePool::Orphan(Machine& m) {
+  if (state_ == PoolState::kFreed || visibility() != Visibility::kNormal) return;
+  netdev_ = kLoopbackIfindex;
+  m.Notify(EventKind::kPoolChange, id_,
+           absl::StrCat("page-pool-change-ntf id ", id_, ": netdev unregistered, orphaned to lo"));
+}
+
+void PagePool::MakeInvisible(Machine& m) {
+  if (state_ == PoolState::kFreed) return;
+  const bool was_listed = visibility() != Visibility::kInvisible;
+  netdev_ = kNetPtrPoison;
+  if (was_listed) {
+    m.Notify(EventKind::kPoolDel, id_,
+             absl::StrCat("page-pool-del-ntf id ", id_, ": namespace gone, pool invisible"));
+  }
+}
+
+}  // namespace ppsim::sim

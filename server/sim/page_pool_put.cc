@@ -1,0 +1,153 @@
+// Return paths of the pool (kernel/page-pool.md §3.3–§3.5).
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/sim/device.h"
+#include "server/sim/dma_api.h"
+#include "server/sim/machine.h"
+#include "server/sim/page_pool.h"
+
+namespace ppsim::sim {
+
+int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr) {
+  if (f.pp_ref_count == nr) {
+    f.pp_ref_count = 1;
+    return 0;
+  }
+  const int64_t ret = f.pp_ref_count -= nr;
+  if (ret < 0) {
+    m.Log(LogLevel::kWarn, "WARNING: page_pool_unref_netmem: pp_ref_count went negative", pool);
+    m.Violate(ViolationId::kPP009,
+              absl::StrFormat("pp_ref_count of pfn 0x%x went to %d: more pp references were "
+                              "dropped than taken",
+                              pfn, ret),
+              {.pfn = pfn, .pool = pool});
+    f.pp_ref_count = 1;  // keep the model usable; the damage is reported
+    return ret;
+  }
+  if (ret == 0) f.pp_ref_count = 1;
+  return ret;
+}
+
+void PagePool::RefPage(Machine& m, Pfn pfn, int64_t n) {
+  Frame& f = m.memory.At(pfn);
+  f.pp_ref_count += n;
+  m.RecordPage(pfn, f, PageEventKind::kPpRef, static_cast<uint64_t>(f.pp_ref_count), id_);
+}
+
+bool PagePool::CheckNotQueued(Machine& m, Pfn pfn, const Frame& f) {
+  if (f.state != FrameState::kPoolCache && f.state != FrameState::kPoolRing) return true;
+  m.Violate(ViolationId::kPP008,
+            absl::StrFormat("pfn 0x%x returned to pool %d while it already sits in the %s: the "
+                            "same page would be handed out twice",
+                            pfn, id_, f.state == FrameState::kPoolCache ? "alloc cache" : "ptr_ring"),
+            {.pfn = pfn, .pool = id_});
+  return false;
+}
+
+bool PagePool::RecycleInCache(Machine& m, Pfn pfn, Frame& f) {
+  if (cache_count_ == PP_ALLOC_CACHE_SIZE) {
+    ++recycle_.cache_full;
+    return false;
+  }
+  cache_[cache_count_++] = pfn;
+  f.state = FrameState::kPoolCache;
+  ++recycle_.cached;
+  m.RecordPage(pfn, f, PageEventKind::kRecycleCache, cache_count_, id_);
+  return true;
+}
+
+bool PagePool::RecycleInRing(Machine& m, Pfn pfn, Frame& f) {
+  if (ring_count_ == ring_.size()) return false;
+  ring_[(ring_head_ + ring_count_) % ring_.size()] = pfn;
+  ++ring_count_;
+  f.state = FrameState::kPoolRing;
+  ++recycle_.ring;  // counted inside the producer lock since 271683bb2cf3
+  m.RecordPage(pfn, f, PageEventKind::kRecycleRing, ring_count_, id_);
+  return true;
+}
+
+// __page_pool_put_page + page_pool_put_unrefed_netmem: recyclable iff _refcount == 1 and not
+// pfmemalloc; direct recycling into the cache only when allowed; else the ring; else release.
+void PagePool::PutUnrefed(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size,
+                          bool allow_direct) {
+  if (!CheckNotQueued(m, pfn, f)) return;
+  if (!allow_direct) allow_direct = NapiLocal(m);
+  if (!Recyclable(f)) {
+    ++recycle_.released_refcnt;
+    ReturnPage(m, pfn);
+    return;
+  }
+  SyncForDevice(m, pfn, f, dma_sync_size);
+  if (allow_direct && RecycleInCache(m, pfn, f)) return;
+  if (!RecycleInRing(m, pfn, f)) {
+    ++recycle_.ring_full;
+    ReturnPage(m, pfn);
+  }
+}
+
+void PagePool::PutPage(Machine& m, Pfn pfn, int64_t dma_sync_size, bool allow_direct) {
+  Frame& f = m.memory.At(pfn);
+  m.RecordPage(pfn, f, PageEventKind::kPpPut, static_cast<uint64_t>(f.pp_ref_count), id_);
+  if (PpUnref(m, id_, pfn, f, 1) != 0) return;
+  PutUnrefed(m, pfn, f, dma_sync_size, allow_direct);
+}
+
+// page_pool_put_netmem_bulk for this pool's pages: unref pass, then the common put logic with
+// ring candidates produced 16 at a time under one producer-lock hold (§3.3).
+void PagePool::PutPagesBulk(Machine& m, const std::vector<Pfn>& pfns) {
+  constexpr size_t kBulk = 16;  // XDP_BULK_QUEUE_SIZE
+  const bool allow_direct = NapiLocal(m);
+  std::vector<Pfn> bulk;
+  auto flush = [&] {
+    size_t i = 0;
+    for (; i < bulk.size(); ++i) {
+      if (!RecycleInRing(m, bulk[i], m.memory.At(bulk[i]))) {
+        ++recycle_.ring_full;
+        break;
+      }
+    }
+    for (; i < bulk.size(); ++i) ReturnPage(m, bulk[i]);  // outside the lock
+    bulk.clear();
+  };
+  for (Pfn pfn : pfns) {
+    Frame& f = m.memory.At(pfn);
+    m.RecordPage(pfn, f, PageEventKind::kPpPut, static_cast<uint64_t>(f.pp_ref_count), id_);
+    if (PpUnref(m, id_, pfn, f, 1) != 0) continue;
+    if (!CheckNotQueued(m, pfn, f)) continue;
+    if (!Recyclable(f)) {
+      ++recycle_.released_refcnt;
+      ReturnPage(m, pfn);
+      continue;
+    }
+    SyncForDevice(m, pfn, f, -1);
+    if (allow_direct && RecycleInCache(m, pfn, f)) continue;
+    bulk.push_back(pfn);
+    if (bulk.size() == kBulk) flush();
+  }
+  flush();
+}
+
+// page_pool_return_netmem (§3.5): DMA release as the strategy decides, release_cnt++ (after
+// which the kernel may free the pool), clear pp info, put_page.
+void PagePool::ReturnPage(Machine& m, Pfn pfn) {
+  Frame& f = m.memory.At(pfn);
+  const bool unmap = strategy_->ShouldUnmapOnRelease(m, *this, pfn, f);
+  if (dma_map_ && unmap && f.dma_addr != 0) {
+    if (Device* dev = m.FindDevice(p_.dev)) {
+      DmaUnmapPage(m, *dev, f.dma_addr, page_bytes(), p_.dma_dir, {pfn, id_});
+    }
+  }
+  f.dma_addr = 0;
+  ReleaseWithoutPut(m, pfn, f);
+  m.PutPage(pfn, f);
+}
+
+void PagePool::ReleaseWithoutPut(Machine& m, Pfn pfn, Frame& f) {
+  ++release_cnt_;
+  m.RecordPage(pfn, f, PageEventKind::kRelease, release_cnt_, id_);
+  f.pp_magic = 0;  // page_pool_clear_pp_info: signature, DMA index and pp cleared
+  f.pool = 0;
+  f.state = FrameState::kAllocated;
+}
+
+}  // namespace ppsim::sim
