@@ -107,6 +107,7 @@ absl::StatusOr<OpResult> Lab::Apply(const Op& op) {
   }
   // The op's cost moves time; deferred work due by then runs now, in order.
   m_->clock.AdvanceTo(m_->clock.now() + m_->op_cost_ns);
+  m_->digest.Mix(static_cast<uint64_t>(m_->clock.now()));
   return r;
 }
 
