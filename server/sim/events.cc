@@ -71,7 +71,7 @@ std::vector<Event> EventLog::Take() {
 
 uint64_t PageEventLog::Append(uint64_t& head, const PageEvent& e) {
   const uint64_t idx = next_++;
-  PageEvent& slot = ring_.size() < capacity_ ? ring_.emplace_back() : ring_[(idx - 1) % capacity_];
+  PageEvent& slot = ring_.size() < capacity_ ? ring_.emplace_back() : ring_[(idx - 1) & (capacity_ - 1)];
   slot = e;
   slot.prev = head;
   head = idx;

@@ -4,6 +4,7 @@
 #ifndef PPSIM_SERVER_SIM_EVENTS_H_
 #define PPSIM_SERVER_SIM_EVENTS_H_
 
+#include <bit>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -100,7 +101,8 @@ struct PageEvent {
 // bounded by the capacity; a chain simply ends where the ring has overwritten it.
 class PageEventLog {
  public:
-  explicit PageEventLog(uint32_t capacity) : capacity_(capacity) {}
+  // The capacity is rounded up to a power of two so the ring index is a mask (hot path).
+  explicit PageEventLog(uint32_t capacity) : capacity_(std::bit_ceil(capacity)) {}
   // Appends and returns the new index (>= 1). `head` is the frame's last_event, updated.
   uint64_t Append(uint64_t& head, const PageEvent& e);
   // Newest first, at most `n` events, following the chain from `head`.
@@ -119,7 +121,7 @@ class PageEventLog {
 
  private:
   bool Live(uint64_t i) const { return i != 0 && i < next_ && next_ - i <= capacity_; }
-  const PageEvent& Get(uint64_t i) const { return ring_[(i - 1) % capacity_]; }
+  const PageEvent& Get(uint64_t i) const { return ring_[(i - 1) & (capacity_ - 1)]; }
   uint32_t capacity_;
   std::vector<PageEvent> ring_;
   uint64_t next_ = 1;

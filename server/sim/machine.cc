@@ -137,8 +137,8 @@ void Machine::RecordPage(Pfn pfn, Frame& f, PageEventKind kind, uint64_t aux, Po
   e.ctx = ctx.kind;
   e.cpu = ctx.cpu;
   page_events.Append(f.last_event, e);
-  digest.Mix((pfn << 8) ^ static_cast<uint64_t>(kind));
-  digest.Mix(aux ^ (uint64_t{e.pool} << 40));
+  digest.Mix(((pfn << 8) ^ static_cast<uint64_t>(kind)) * 0x9e3779b97f4a7c15ULL ^ aux ^
+             (uint64_t{e.pool} << 40));
 }
 
 void Machine::Log(LogLevel level, std::string text, PoolId pool, DeviceId device) {

@@ -87,8 +87,13 @@ void PagePool::PutUnrefed(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size,
 
 void PagePool::PutPage(Machine& m, Pfn pfn, int64_t dma_sync_size, bool allow_direct) {
   Frame& f = m.memory.At(pfn);
-  m.RecordPage(pfn, f, PageEventKind::kPpPut, static_cast<uint64_t>(f.pp_ref_count), id_);
-  if (PpUnref(m, id_, pfn, f, 1) != 0) return;
+  // The last reference is recorded by what follows (recycle or release); only a put that
+  // leaves references behind (fragments) needs its own event. Keeps the hot path to two
+  // page events per alloc+recycle pair.
+  if (PpUnref(m, id_, pfn, f, 1) != 0) {
+    m.RecordPage(pfn, f, PageEventKind::kPpPut, static_cast<uint64_t>(f.pp_ref_count), id_);
+    return;
+  }
   PutUnrefed(m, pfn, f, dma_sync_size, allow_direct);
 }
 

@@ -15,12 +15,11 @@ namespace {
 void BM_Baseline_LifoArray(benchmark::State& state) {
   std::array<uint64_t, 128> stack{};
   uint32_t count = 64;
-  uint64_t v = 1;
   for (auto _ : state) {
-    const uint64_t top = stack[--count];
+    uint64_t top = stack[--count];
     benchmark::DoNotOptimize(top);
-    stack[count++] = top + v;
-    benchmark::ClobberMemory();
+    stack[count++] = top;
+    benchmark::DoNotOptimize(stack);
   }
 }
 BENCHMARK(BM_Baseline_LifoArray);
@@ -44,10 +43,10 @@ double BaselineNs() {
   constexpr int kN = 1 << 22;
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < kN; ++i) {
-    const uint64_t top = stack[--count];
+    uint64_t top = stack[--count];
     benchmark::DoNotOptimize(top);
-    stack[count++] = top + 1;
-    benchmark::ClobberMemory();
+    stack[count++] = top;
+    benchmark::DoNotOptimize(stack);
   }
   return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / kN;
 }
