@@ -56,24 +56,25 @@ std::optional<std::string> DmaDebug::CheckSync(DmaAddr addr, uint64_t size, DmaD
         "[allocation size=%d bytes] [sync offset+size=%d]",
         base, e.size, addr - base + size);
   }
-  if (e.dir != DmaDir::kBidirectional && e.dir != dir) {
-    return absl::StrFormat(
-        "device driver syncs DMA memory with different direction [device address=0x%016x] "
-        "[size=%d bytes] [mapped with %s] [synced with %s]",
-        addr, size, DmaDirName(e.dir), DmaDirName(dir));
+  // check_sync() in kernel/dma/debug.c: bidirectional mappings may be synced either way;
+  // otherwise a direction mismatch, then the read-only/write-only cases, each reported.
+  if (e.dir == DmaDir::kBidirectional) return std::nullopt;
+  std::string out;
+  auto add = [&](absl::string_view stem) {
+    if (!out.empty()) out += "; ";
+    out += absl::StrFormat(
+        "device driver %s [device address=0x%016x] [size=%d bytes] [mapped with %s] [synced "
+        "with %s]",
+        stem, addr, size, DmaDirName(e.dir), DmaDirName(dir));
+  };
+  if (e.dir != dir) add("syncs DMA memory with different direction");
+  if (for_cpu && e.dir != DmaDir::kFromDevice && dir != DmaDir::kToDevice) {
+    add("syncs device read-only DMA memory for cpu");
   }
-  if (for_cpu && e.dir == DmaDir::kToDevice) {
-    return absl::StrFormat(
-        "device driver syncs device read-only DMA memory for cpu [device address=0x%016x] "
-        "[size=%d bytes]",
-        addr, size);
+  if (!for_cpu && e.dir != DmaDir::kToDevice && dir != DmaDir::kFromDevice) {
+    add("syncs device write-only DMA memory to device");
   }
-  if (!for_cpu && e.dir == DmaDir::kFromDevice && dir != DmaDir::kFromDevice) {
-    return absl::StrFormat(
-        "device driver syncs device write-only DMA memory to device [device address=0x%016x] "
-        "[size=%d bytes]",
-        addr, size);
-  }
+  if (!out.empty()) return out;
   return std::nullopt;
 }
 

@@ -51,8 +51,10 @@ absl::Status LabConfig::Validate() const {
   if (absl::StatusOr<KernelProfile> p = FindProfile(profile); !p.ok()) {
     return absl::InvalidArgumentError(p.status().message());
   }
-  if (!default_strategy.empty() && !FindStrategy(default_strategy).ok()) {
-    return absl::InvalidArgumentError(FindStrategy(default_strategy).status().message());
+  if (!default_strategy.empty()) {
+    if (absl::StatusOr<const StrategyInfo*> s = FindStrategy(default_strategy); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("default_", s.status().message()));
+    }
   }
   if (!(cost.scan_ns_per_pfn >= 0) || cost.dma_track_alloc_ns < 0 || cost.dma_track_erase_ns < 0 ||
       cost.item_ns_per_page < 0 || cost.destroy_unmap_ns_per_page < 0 ||
