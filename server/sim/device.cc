@@ -82,6 +82,7 @@ absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg) {
   }
   dev.driver = cfg;
   dev.state = DeviceState::kBound;
+  ++dev.bind_generation;
   dev.ifindex = m.next_ifindex++;
   for (uint32_t q = 0; q < cfg.rx_queues; ++q) {
     const NapiId napi = m.next_napi_id++;

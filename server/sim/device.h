@@ -65,6 +65,9 @@ class Device {
   IommuDomain domain;
   DmaDebug dma_debug;
   bool flush_timer_armed = false;
+  // Incremented by every bind: a pool remembers the binding it was created under, so a late
+  // DMA call from a previous driver's pool is seen even after a new driver bound.
+  uint32_t bind_generation = 0;
 
   // Driver state, while bound.
   std::optional<DriverConfig> driver;

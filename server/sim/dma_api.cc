@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "server/sim/device.h"
 #include "server/sim/machine.h"
+#include "server/sim/page_pool.h"
 
 namespace ppsim::sim {
 
@@ -28,6 +29,18 @@ bool CheckLifecycle(Machine& m, Device& dev, absl::string_view call, const DmaCa
                                         .device = dev.id};
   switch (dev.state) {
     case DeviceState::kBound:
+      if (caller.pool != 0) {
+        const PagePool* pool = m.FindPool(caller.pool);
+        if (pool != nullptr && pool->bind_generation() != dev.bind_generation) {
+          // kernel/page-pool.md §4.4: the domain was reattached to a new driver; the late call
+          // tears down or syncs someone else's mapping space.
+          m.Violate(ViolationId::kPP002,
+                    absl::StrCat(call, " for device ", dev.name, " by pool ", caller.pool,
+                                 " of a driver that already unbound; the device is now bound to "
+                                 "another driver, whose IOVA space this call touches"),
+                    where);
+        }
+      }
       return true;
     case DeviceState::kRemoved:
       if (dev.domain.translated()) {

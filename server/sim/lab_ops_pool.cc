@@ -127,10 +127,13 @@ absl::StatusOr<OpResult> Lab::Do(const op::PagePoolPutPage& o) {
     if (!p.ok()) return p.status();
     pool = *p;
   }
+  const Pfn pfn = o.page.pfn;
+  // The driver hands the page to the pool it names: a freed pool is a use-after-free whatever
+  // the page looks like (e.g. after release-on-destroy cleared the signature).
+  if (pool != nullptr && PoolFreed(*pool, pfn, "page_pool_put_page")) return OpResult{};
   Frame* f = m_->ResolvePage(o.page, "page_pool_put_page");
   if (f == nullptr) return OpResult{};
   if (pool == nullptr) pool = m_->FindPool(f->pool);  // page->pp
-  const Pfn pfn = o.page.pfn;
   if (pool == nullptr || !m_->IsPpPage(*f)) {
     m_->Violate(ViolationId::kPP016,
                 absl::StrFormat("page_pool_put_page on pfn 0x%x, which is not a page_pool page "

@@ -108,16 +108,20 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
   RecordPage(pfn, f, PageEventKind::kPutPage, static_cast<uint64_t>(f.refcount));
   if (f.refcount > 0) return;
   if (IsPpPage(f)) {
-    // mm's free-path check (kernel/page-pool.md §1.2, §9.5).
+    // mm's free-path check (kernel/page-pool.md §1.2, §9.5). bad_page() takes the page out of
+    // circulation instead of freeing it, so it never reaches the free lists; the pool's
+    // inflight stays raised and any pointer the pool still has stays valid.
     Log(LogLevel::kCrit,
         absl::StrFormat("BUG: Bad page state: pfn:%x ... page dumped because: page_pool leak",
                         pfn),
         f.pool);
     Violate(ViolationId::kPP011,
             absl::StrFormat("pfn 0x%x freed to the page allocator with the page_pool signature "
-                            "still set (pool %d never saw it return: its inflight stays raised)",
-                            pfn, f.pool),
+                            "still set (%s of pool %d, which never saw it return: its inflight "
+                            "stays raised); bad_page() leaks the page",
+                            pfn, FrameStateName(f.state), f.pool),
             {.pfn = pfn, .pool = f.pool});
+    return;
   }
   RecordPage(pfn, f, PageEventKind::kBuddyFree, 0);
   f.pp_magic = 0;

@@ -87,9 +87,9 @@ class Machine {
   // alloc_pages_node(nid, order): fault site fail_page_alloc; nid < 0 = the context's node.
   std::optional<Pfn> AllocPages(int nid, uint32_t order, const FaultTarget& target);
   uint32_t AllocPagesBulk(int nid, uint32_t n, const FaultTarget& target, Pfn* out);
-  // get_page / put_page. put_page frees to the allocator when _refcount reaches 0, raising the
-  // "page_pool leak" bad-page event (PP011) if the signature is still set and PP009 on
-  // underflow.
+  // get_page / put_page. put_page frees to the allocator when _refcount reaches 0; a page that
+  // still carries the signature is the "page_pool leak" bad page (PP011) and, as bad_page()
+  // does, is leaked rather than freed. put_page at _refcount 0 is PP009.
   void GetPage(Pfn pfn, Frame& f);
   void PutPage(Pfn pfn, Frame& f);
   uint32_t LocalNode() const { return memory.numa_nodes() == 0 ? 0 : ctx.cpu % memory.numa_nodes(); }

@@ -90,6 +90,7 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
   pool->strategy_ = (*info)->make(m, *pool);
   pool->created_at_ = m.clock.now();
   pool->napi_id_ = params.napi;
+  if (const Device* dev = m.FindDevice(params.dev)) pool->bind_generation_ = dev->bind_generation;
   PagePool* raw = pool.get();
   m.pools.emplace(id, std::move(pool));
   m.digest.Mix(uint64_t{0x9001} << 32 | id);

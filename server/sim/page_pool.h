@@ -95,6 +95,8 @@ class PagePool {
   // The netlink ifindex attribute: omitted (nullopt) when orphaned to lo or invisible.
   std::optional<IfIndex> netlink_ifindex() const;
   NapiId napi_id() const { return napi_id_; }
+  // The device's bind_generation when the pool was created.
+  uint32_t bind_generation() const { return bind_generation_; }
   std::optional<int64_t> detach_time() const { return detach_time_; }
   uint32_t ring_size() const { return static_cast<uint32_t>(ring_.size()); }
   uint64_t page_bytes() const { return kPageSize << p_.order; }
@@ -198,6 +200,7 @@ class PagePool {
   PoolState state_ = PoolState::kActive;
   IfIndex netdev_ = 0;
   NapiId napi_id_ = 0;  // netlink napi-id, kept after the NAPI link is cleared
+  uint32_t bind_generation_ = 0;
   std::unique_ptr<TeardownStrategy> strategy_;
 
   std::array<Pfn, PP_ALLOC_CACHE_SIZE> cache_{};

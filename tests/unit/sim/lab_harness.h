@@ -1,0 +1,101 @@
+// Shared helpers for the sim unit tests: apply ops that must be accepted, and set up the
+// "unbind with a page in flight" story every teardown strategy is judged by
+// (kernel/page-pool.md §4.3–§4.4; design.md §3.6).
+#ifndef PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
+#define PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "server/sim/lab.h"
+
+namespace ppsim::sim::testing {
+
+// NAPI of RX queue 0 runs on CPU 0 (device.cc NetdevOpen: queue % cpus).
+inline constexpr ExecContext kNapiCpu0{CtxKind::kSoftirq, 0};
+inline constexpr ExecContext kProcessCpu0{CtxKind::kProcess, 0};
+
+inline std::unique_ptr<Lab> MakeLab(const LabConfig& config) {
+  absl::StatusOr<std::unique_ptr<Lab>> lab = Lab::Create(config);
+  EXPECT_TRUE(lab.ok()) << lab.status();
+  return lab.ok() ? *std::move(lab) : nullptr;
+}
+
+// Applies an op the lab must accept; a rejection fails the test and yields an empty result.
+inline OpResult MustApply(Lab& lab, OpBody body, ExecContext ctx = kProcessCpu0) {
+  const Op op{ctx, std::move(body)};
+  absl::StatusOr<OpResult> r = lab.Apply(op);
+  EXPECT_TRUE(r.ok()) << OpToString(op) << ": " << r.status();
+  return r.ok() ? *std::move(r) : OpResult{};
+}
+
+inline void Advance(Lab& lab, Nanos ns) { MustApply(lab, op::AdvanceTime{.ns = ns}); }
+
+// The index the next applied op will get in the trace (Violation::op_index, PageEvent::op_index).
+inline uint64_t NextOpIndex(const Lab& lab) { return lab.trace().size(); }
+
+// Whether the page has an event of `kind` recorded by op `op_index` or later.
+inline bool PageEventSince(const Lab& lab, Pfn pfn, PageEventKind kind, uint64_t op_index) {
+  absl::StatusOr<PageInfo> page = lab.GetPage(pfn);
+  EXPECT_TRUE(page.ok()) << page.status();
+  if (!page.ok()) return false;
+  return std::any_of(page->history.begin(), page->history.end(), [&](const PageEvent& e) {
+    return e.kind == kind && e.op_index >= op_index;
+  });
+}
+
+// Free in the buddy allocator: a free block's head, or merged into a larger free block.
+inline bool IsFree(FrameState s) { return s == FrameState::kFree || s == FrameState::kFreeTail; }
+
+inline std::vector<const Violation*> ViolationsOf(const Lab& lab, ViolationId id) {
+  std::vector<const Violation*> out;
+  for (const Violation& v : lab.violations()) {
+    if (v.id == id) out.push_back(&v);
+  }
+  return out;
+}
+
+// A device with PP_FLAG_DMA_MAP pools (bind_driver flags=1), one page allocated in softirq on
+// the NAPI's CPU and held by the test, as a socket or the defrag queue would hold it.
+struct InflightStory {
+  std::unique_ptr<Lab> lab;
+  DeviceId dev = 0;
+  PoolId pool = 0;
+  PageRef held;
+
+  // The driver's remove: netdev stop (page_pool_destroy), unregister, dma-debug leak check.
+  void Unbind() { MustApply(*lab, op::UnbindDriver{.device = dev}); }
+  void Remove() { MustApply(*lab, op::RemoveDevice{.device = dev}); }
+  void SurpriseRemove() { MustApply(*lab, op::SurpriseRemove{.device = dev}); }
+  // The holder frees its skb: the skb free path for the frag (napi_pp_put_page).
+  void ReturnHeld() { MustApply(*lab, op::NapiPpPutPage{.page = held.page}, kNapiCpu0); }
+  PoolInfo Pool() const { return *lab->GetPool(pool); }
+  DeviceInfo Device() const { return *lab->GetDevice(dev); }
+};
+
+inline InflightStory StartInflightStory(LabConfig config, std::string strategy,
+                                        uint32_t pool_size = 0) {
+  InflightStory s;
+  s.lab = MakeLab(config);
+  if (s.lab == nullptr) return s;
+  s.dev = MustApply(*s.lab, op::AddDevice{}).device;
+  const OpResult bound = MustApply(
+      *s.lab, op::BindDriver{.device = s.dev, .flags = 1, .pool_size = pool_size,
+                             .strategy = std::move(strategy)});
+  EXPECT_EQ(bound.pools.size(), 1u);
+  if (bound.pools.empty()) return s;
+  s.pool = bound.pools[0];
+  const OpResult got = MustApply(*s.lab, op::PagePoolAllocPages{.pool = s.pool}, kNapiCpu0);
+  EXPECT_EQ(got.pages.size(), 1u);
+  if (!got.pages.empty()) s.held = got.pages[0];
+  EXPECT_NE(s.held.dma_addr, 0u) << "PP_FLAG_DMA_MAP pages carry their mapping";
+  return s;
+}
+
+}  // namespace ppsim::sim::testing
+
+#endif  // PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_

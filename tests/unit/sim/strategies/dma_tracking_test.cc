@@ -1,0 +1,118 @@
+// `dma-tracking`, the merged v6.15 fix ee62ce7a1d90 "page_pool: Track DMA-mapped pages and
+// unmap them when destroying the pool" (kernel/page-pool.md §5d, §4.1, §4.3;
+// skb-and-iommu.md §4.6): the first scrub unmaps every tracked page, so after
+// page_pool_destroy the pool never calls the DMA API for the device again. Where
+// PP_DMA_INDEX_BITS is 0 (32-bit, 95920c2ed02b) tracking is compiled out and the legacy late
+// unmap returns.
+#include "gtest/gtest.h"
+#include "tests/unit/sim/lab_harness.h"
+
+namespace ppsim::sim {
+namespace {
+
+using testing::Advance;
+using testing::InflightStory;
+using testing::kNapiCpu0;
+using testing::MustApply;
+using testing::NextOpIndex;
+using testing::PageEventSince;
+using testing::StartInflightStory;
+
+// The strategy is left to the profile: v6.15 defaults to dma-tracking (§5d).
+InflightStory Start(const char* profile = "v6.15") {
+  return StartInflightStory(LabConfig{.profile = profile}, "");
+}
+
+TEST(DmaTrackingStrategyTest, IsTheV615Default) {
+  InflightStory s = Start();
+  EXPECT_EQ(s.Pool().strategy, "dma-tracking");
+}
+
+// §4.1 page_pool_scrub: the scrub unmaps the held page at destroy, before dma-debug's leak
+// check at BUS_NOTIFY_UNBOUND_DRIVER, so no mapping is pending at unbind: no PP005.
+TEST(DmaTrackingStrategyTest, ScrubUnmapsInFlightPageBeforeUnbindLeakCheck) {
+  InflightStory s = Start();
+  const uint64_t unbind_op = NextOpIndex(*s.lab);
+  s.Unbind();
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP005), 0u);
+  EXPECT_EQ(s.Device().mapped, 0u);
+  EXPECT_EQ(s.Device().dma_debug_pending, 0u);
+  EXPECT_TRUE(PageEventSince(*s.lab, s.held.page.pfn, PageEventKind::kScrubUnmap, unbind_op));
+  // §5d "Only DMA is fixed: pages and the pool struct still stay in flight".
+  EXPECT_EQ(s.Pool().state, PoolState::kDetached);
+  EXPECT_EQ(s.Pool().inflight, 1u);
+  EXPECT_EQ(s.Pool().costs.destroy_unmaps, 1u) << "cached pages left the normal way";
+}
+
+// §4.3 "With tracking ... at return time the cmpxchg finds the xarray slot empty, so no DMA
+// API call happens; the page's fields are cleared and the page is freed."
+TEST(DmaTrackingStrategyTest, LateReturnAfterRemovalMakesNoDmaApiCall) {
+  InflightStory s = Start();
+  s.Unbind();
+  s.Remove();
+  const uint64_t return_op = NextOpIndex(*s.lab);
+  s.ReturnHeld();
+  Advance(*s.lab, 2 * kSecond);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 0u);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP002), 0u);
+  EXPECT_FALSE(PageEventSince(*s.lab, s.held.page.pfn, PageEventKind::kDmaUnmap, return_op));
+  EXPECT_FALSE(PageEventSince(*s.lab, s.held.page.pfn, PageEventKind::kDmaSync, return_op));
+  EXPECT_EQ(s.Pool().state, PoolState::kFreed) << "inflight reached 0";
+  const PageInfo page = *s.lab->GetPage(s.held.page.pfn);
+  EXPECT_TRUE(testing::IsFree(page.state)) << "freed to the page allocator";
+  EXPECT_EQ(s.lab->violation_total(), 0u);
+}
+
+// The contrast with legacy's PP002: a return while the device is unbound but present touches
+// nothing either (design.md §3.6 table).
+TEST(DmaTrackingStrategyTest, LateReturnWhileUnboundMakesNoDmaApiCall) {
+  InflightStory s = Start();
+  s.Unbind();
+  s.ReturnHeld();
+  Advance(*s.lab, 2 * kSecond);
+  s.Remove();
+  EXPECT_EQ(s.lab->violation_total(), 0u);
+}
+
+// §1.3: ppc64 has 21 index bits; tracking works the same over the TCE window.
+TEST(DmaTrackingStrategyTest, Ppc64ProfileOverDdwHasNoLateUnmap) {
+  InflightStory s = StartInflightStory(
+      LabConfig{.iommu_model = IommuModel::kPpcDdw, .profile = "v6.15-ppc64"}, "dma-tracking");
+  s.Unbind();
+  s.Remove();
+  s.ReturnHeld();
+  Advance(*s.lab, 2 * kSecond);
+  EXPECT_EQ(s.lab->violation_total(), 0u);
+}
+
+// §5d "When PP_DMA_INDEX_BITS = 0, tracking is skipped and the legacy late-unmap behaviour
+// returns (since 95920c2ed02b)".
+TEST(DmaTrackingStrategyTest, ThirtyTwoBitProfileBringsLegacyLateUnmapBack) {
+  InflightStory s = Start("v6.15-32bit");
+  ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 0u);
+  EXPECT_EQ(s.Pool().strategy, "dma-tracking");
+  s.Unbind();
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP005), 1u);
+  EXPECT_EQ(s.Device().mapped, 1u);
+  s.Remove();
+  s.ReturnHeld();
+  Advance(*s.lab, 2 * kSecond);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 1u);
+}
+
+// §5d "xa_alloc failure (ENOMEM ...) makes the page mapping fail. The page is unmapped and
+// freed, so the allocation fails." One failure in a bulk refill of 64 leaves 63 in the pool.
+TEST(DmaTrackingStrategyTest, XaAllocFailureUnmapsAndFreesThePage) {
+  auto lab = testing::MakeLab(LabConfig{.profile = "v6.15"});
+  const DeviceId dev = MustApply(*lab, op::AddDevice{}).device;
+  const PoolId pool = MustApply(*lab, op::BindDriver{.device = dev, .flags = 1}).pools.at(0);
+  MustApply(*lab, op::SetFault{.site = "fail_dma_track", .times = 1});
+  ASSERT_EQ(MustApply(*lab, op::PagePoolAllocPages{.pool = pool}, kNapiCpu0).pages.size(), 1u);
+  EXPECT_EQ(lab->GetPool(pool)->hold_cnt, 63u);
+  EXPECT_EQ(lab->GetDevice(dev)->mapped, 63u) << "the failed page's mapping was undone";
+  EXPECT_EQ(lab->GetDevice(dev)->dma_debug_pending, 63u);
+  EXPECT_EQ(lab->violation_total(), 0u) << "ENOMEM is silent; the freed page has no signature";
+}
+
+}  // namespace
+}  // namespace ppsim::sim
