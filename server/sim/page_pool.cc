@@ -125,8 +125,7 @@ bool PagePool::NapiLocal(const Machine& m) const {
 // page_pool_update_nid (kernel/page-pool.md §3.7): set the node and release everything in the
 // alloc cache; ring pages are waived lazily at refill.
 void PagePool::UpdateNid(Machine& m, int32_t nid) {
-  if (p_.nid == nid) return;  // page_pool_nid_changed
-  p_.nid = nid;
+  p_.nid = nid;  // unconditionally: only page_pool_nid_changed compares first
   m.digest.Mix(uint64_t{0x9002} << 32 | static_cast<uint32_t>(nid));
   while (cache_count_ > 0) ReturnPage(m, cache_[--cache_count_]);
 }
@@ -162,14 +161,12 @@ void PagePool::Orphan(Machine& m) {
            absl::StrCat("page-pool-change-ntf id ", id_, ": netdev unregistered, orphaned to lo"));
 }
 
+// The namespace is being dismantled: the pool is unlisted with NET_PTR_POISON and nobody is
+// left to notify (page_pool_user.c's netns wipe sends no ntf).
 void PagePool::MakeInvisible(Machine& m) {
   if (state_ == PoolState::kFreed) return;
-  const bool was_listed = visibility() != Visibility::kInvisible;
   netdev_ = kNetPtrPoison;
-  if (was_listed) {
-    m.Notify(EventKind::kPoolDel, id_,
-             absl::StrCat("page-pool-del-ntf id ", id_, ": namespace gone, pool invisible"));
-  }
+  m.digest.Mix(uint64_t{0x9008} << 32 | id_);
 }
 
 }  // namespace ppsim::sim

@@ -1,0 +1,221 @@
+// Tests for server/sim/page_pool_put.cc: the return paths of kernel/page-pool.md §3.3–§3.5
+// (direct recycling into the cache, the ptr_ring, release), with the §2.4 recycle statistics
+// and the accounting bugs of §9.5.
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "tests/unit/sim/page_pool_test_util.h"
+
+namespace ppsim::sim {
+namespace {
+
+using ::ppsim::sim::testing::Alloc;
+using ::ppsim::sim::testing::BindNic;
+using ::ppsim::sim::testing::CountEvents;
+using ::ppsim::sim::testing::InBuddy;
+using ::ppsim::sim::testing::kNapiCpu;
+using ::ppsim::sim::testing::kOtherCpu;
+using ::ppsim::sim::testing::kProcess;
+using ::ppsim::sim::testing::NewLab;
+using ::ppsim::sim::testing::Nic;
+using ::ppsim::sim::testing::Page;
+using ::ppsim::sim::testing::Pool;
+using ::ppsim::sim::testing::Put;
+using ::ppsim::sim::testing::Do;
+
+class PagePoolPutTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    lab_ = NewLab();
+    nic_ = BindNic(*lab_);
+  }
+  PoolInfo pool() const { return Pool(*lab_, nic_.pool); }
+  std::unique_ptr<Lab> lab_;
+  Nic nic_;
+};
+
+// §3.4: page_pool_napi_local holds in softirq on the CPU that owns the pool's NAPI, so a put
+// there goes to the alloc cache (`cached`) even without allow_direct.
+TEST_F(PagePoolPutTest, SoftirqOnTheNapiCpuRecyclesIntoTheCache) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
+  ASSERT_EQ(pages.size(), 1u);
+  Put(*lab_, pages[0], kNapiCpu);
+  PoolInfo p = pool();
+  EXPECT_EQ(p.recycle.cached, 1u);
+  EXPECT_EQ(p.recycle.ring, 0u);
+  EXPECT_EQ(p.cache_count, 64u);
+  EXPECT_EQ(p.inflight, 64u);  // recycled pages stay in flight
+  EXPECT_EQ(Page(*lab_, pages[0]).state, FrameState::kPoolCache);
+}
+
+// §3.4: from process context, or softirq on another CPU, the put goes to the ptr_ring.
+TEST_F(PagePoolPutTest, ProcessContextAndOtherCpusRecycleIntoTheRing) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 2);
+  ASSERT_EQ(pages.size(), 2u);
+  Put(*lab_, pages[0], kProcess);
+  Put(*lab_, pages[1], kOtherCpu);
+  PoolInfo p = pool();
+  EXPECT_EQ(p.recycle.ring, 2u);
+  EXPECT_EQ(p.recycle.cached, 0u);
+  EXPECT_EQ(p.ring_count, 2u);
+  EXPECT_EQ(p.cache_count, 62u);
+  EXPECT_EQ(Page(*lab_, pages[0]).state, FrameState::kPoolRing);
+}
+
+// §3.3: page_pool_recycle_direct (allow_direct) trusts the caller and uses the cache.
+TEST_F(PagePoolPutTest, AllowDirectUsesTheCache) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
+  ASSERT_EQ(pages.size(), 1u);
+  Put(*lab_, pages[0], kProcess, /*allow_direct=*/true);
+  EXPECT_EQ(pool().recycle.cached, 1u);
+  EXPECT_EQ(pool().recycle.ring, 0u);
+}
+
+// §3.4 step 2: with 128 entries in the cache, a direct put counts `cache_full` and falls
+// through to the ring.
+TEST_F(PagePoolPutTest, FullCacheFallsThroughToTheRing) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 192);
+  ASSERT_EQ(pages.size(), 192u);
+  ASSERT_EQ(pool().cache_count, 0u);
+  for (int i = 0; i < 128; ++i) Put(*lab_, pages[i], kNapiCpu);
+  ASSERT_EQ(pool().cache_count, 128u);
+  ASSERT_EQ(pool().recycle.cached, 128u);
+
+  Put(*lab_, pages[128], kNapiCpu);
+  PoolInfo p = pool();
+  EXPECT_EQ(p.recycle.cache_full, 1u);
+  EXPECT_EQ(p.recycle.ring, 1u);
+  EXPECT_EQ(p.recycle.cached, 128u);
+  EXPECT_EQ(p.cache_count, 128u);
+  EXPECT_EQ(p.ring_count, 1u);
+}
+
+// §3.4 step 3: a full ring counts `ring_full` and releases the page: unmapped, release_cnt++,
+// back to the buddy allocator.
+TEST(PagePoolRingFullTest, FullRingReleasesThePage) {
+  auto lab = NewLab();
+  Nic nic = BindNic(*lab, {.pool_size = 4});
+  std::vector<PageRef> pages = Alloc(*lab, nic.pool, 64);
+  ASSERT_EQ(pages.size(), 64u);
+  const size_t mapped = lab->GetDevice(nic.dev)->mapped;
+  for (int i = 0; i < 4; ++i) Put(*lab, pages[i], kProcess);
+  ASSERT_EQ(Pool(*lab, nic.pool).ring_count, 4u);
+
+  Put(*lab, pages[4], kProcess);
+  PoolInfo p = Pool(*lab, nic.pool);
+  EXPECT_EQ(p.recycle.ring_full, 1u);
+  EXPECT_EQ(p.recycle.ring, 4u);
+  EXPECT_EQ(p.ring_count, 4u);
+  EXPECT_EQ(p.release_cnt, 1u);
+  EXPECT_EQ(p.inflight, 63u);
+  EXPECT_TRUE(InBuddy(Page(*lab, pages[4])));
+  EXPECT_EQ(lab->GetDevice(nic.dev)->mapped, mapped - 1);
+  EXPECT_EQ(lab->violation_total(), 0u);
+}
+
+// §1.1 / §3.4: a get_page by someone else makes _refcount 2, so the pool's last put cannot
+// recycle: `released_refcnt`, the page leaves the pool but stays alive for the other holder,
+// whose put_page then frees it to the buddy allocator (no "page_pool leak").
+TEST_F(PagePoolPutTest, GetPageMakesThePageNonRecyclable) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
+  ASSERT_EQ(pages.size(), 1u);
+  Do(*lab_, op::GetPage{.page = pages[0].page});
+  EXPECT_EQ(Page(*lab_, pages[0]).refcount, 2);
+
+  Put(*lab_, pages[0], kNapiCpu);
+  PoolInfo p = pool();
+  EXPECT_EQ(p.recycle.released_refcnt, 1u);
+  EXPECT_EQ(p.recycle.cached, 0u);
+  EXPECT_EQ(p.recycle.ring, 0u);
+  EXPECT_EQ(p.release_cnt, 1u);
+  EXPECT_EQ(p.inflight, 63u);
+  PageInfo page = Page(*lab_, pages[0]);
+  EXPECT_FALSE(InBuddy(page));
+  EXPECT_EQ(page.refcount, 1);
+  EXPECT_FALSE(page.is_pp);
+  EXPECT_EQ(page.pool, 0u);
+  EXPECT_EQ(page.dma_addr, 0u);
+
+  Do(*lab_, op::PutPage{.page = pages[0].page});
+  EXPECT_TRUE(InBuddy(Page(*lab_, pages[0])));
+  EXPECT_EQ(lab_->violation_total(), 0u);
+}
+
+// §3.4: pages allocated under memory pressure are pfmemalloc and never recycled.
+TEST_F(PagePoolPutTest, PfmemallocPageIsReleasedNotRecycled) {
+  Do(*lab_, op::SetMemoryPressure{.on = true});
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
+  ASSERT_EQ(pages.size(), 1u);
+  ASSERT_TRUE(Page(*lab_, pages[0]).pfmemalloc);
+  Put(*lab_, pages[0], kNapiCpu);
+  PoolInfo p = pool();
+  EXPECT_EQ(p.recycle.released_refcnt, 1u);
+  EXPECT_EQ(p.recycle.cached, 0u);
+  EXPECT_EQ(p.cache_count, 63u);
+  EXPECT_EQ(p.release_cnt, 1u);
+  EXPECT_TRUE(InBuddy(Page(*lab_, pages[0])));
+  EXPECT_EQ(lab_->violation_total(), 0u);
+}
+
+// §3.2 / §3.3: a frag page goes back to the pool only when its last fragment is put (after
+// the bias was drained); one put alone recycles nothing.
+TEST_F(PagePoolPutTest, FragPageIsRecycledOnlyAfterBothFragmentsArePut) {
+  auto frag = [&] {
+    return Do(*lab_, op::PagePoolAllocFrag{.pool = nic_.pool, .size = 2048}, kNapiCpu).pages;
+  };
+  std::vector<PageRef> a = frag(), b = frag();
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  ASSERT_EQ(a[0].page, b[0].page);
+  ASSERT_EQ(frag().size(), 1u);  // does not fit: drains the bias, new frag page
+  EXPECT_EQ(Page(*lab_, a[0]).pp_ref_count, 2);
+
+  Put(*lab_, a[0], kProcess);
+  EXPECT_EQ(pool().recycle.ring, 0u);
+  EXPECT_EQ(Page(*lab_, a[0]).state, FrameState::kPoolOut);
+  Put(*lab_, b[0], kProcess);
+  EXPECT_EQ(pool().recycle.ring, 1u);
+  EXPECT_EQ(Page(*lab_, a[0]).state, FrameState::kPoolRing);
+  EXPECT_EQ(Page(*lab_, a[0]).pp_ref_count, 1);
+  EXPECT_EQ(lab_->violation_total(), 0u);
+}
+
+// §3.4 / §9.5: putting the same page twice would queue it twice; the model reports PP008 and keeps a
+// single copy.
+TEST_F(PagePoolPutTest, DoublePutIsPP008) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 2);
+  ASSERT_EQ(pages.size(), 2u);
+  Put(*lab_, pages[0], kProcess);
+  Put(*lab_, pages[0], kProcess);
+  EXPECT_EQ(lab_->violation_count(ViolationId::kPP008), 1u);
+  EXPECT_EQ(pool().ring_count, 1u);
+
+  Put(*lab_, pages[1], kNapiCpu);  // the same through the cache
+  Put(*lab_, pages[1], kNapiCpu);
+  EXPECT_EQ(lab_->violation_count(ViolationId::kPP008), 2u);
+  EXPECT_EQ(pool().cache_count, 63u);
+}
+
+// §1.2 / §9.5: a plain put_page on a pool page frees it with the signature still set: the mm
+// "page_pool leak" bad-page report (PP011); the pool never sees it return, so its inflight
+// stays raised.
+TEST_F(PagePoolPutTest, PutPageOnAPoolPageIsAPagePoolLeak) {
+  std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
+  ASSERT_EQ(pages.size(), 1u);
+  lab_->TakeEvents();
+  Do(*lab_, op::PutPage{.page = pages[0].page});
+  EXPECT_EQ(lab_->violation_count(ViolationId::kPP011), 1u);
+  EXPECT_EQ(CountEvents(lab_->TakeEvents(), EventKind::kKernelLog, 0, "page_pool leak"), 1);
+  PoolInfo p = pool();
+  EXPECT_EQ(p.inflight, 64u);
+  EXPECT_EQ(p.release_cnt, 0u);
+
+  // Destroy can never bring it to zero.
+  Do(*lab_, op::PagePoolDestroy{.pool = nic_.pool});
+  Do(*lab_, op::AdvanceTime{.ns = 5 * kSecond});
+  EXPECT_EQ(pool().state, PoolState::kDetached);
+  EXPECT_EQ(pool().inflight, 1u);
+}
+
+}  // namespace
+}  // namespace ppsim::sim
