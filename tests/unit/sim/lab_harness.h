@@ -1,4 +1,5 @@
-// Shared helpers for the sim unit tests: apply ops that must be accepted, and set up the
+// Shared helpers for the sim unit tests: apply ops that must be accepted, read the lab back
+// through its queries, and set up the
 // "unbind with a page in flight" story every teardown strategy is judged by
 // (kernel/page-pool.md §4.3–§4.4; design.md §3.6).
 #ifndef PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
@@ -10,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
 #include "gtest/gtest.h"
 #include "server/sim/lab.h"
 
@@ -18,8 +21,9 @@ namespace ppsim::sim::testing {
 // NAPI of RX queue 0 runs on CPU 0 (device.cc NetdevOpen: queue % cpus).
 inline constexpr ExecContext kNapiCpu0{CtxKind::kSoftirq, 0};
 inline constexpr ExecContext kProcessCpu0{CtxKind::kProcess, 0};
+inline constexpr ExecContext kOtherCpu{CtxKind::kSoftirq, 1};
 
-inline std::unique_ptr<Lab> MakeLab(const LabConfig& config) {
+inline std::unique_ptr<Lab> MakeLab(const LabConfig& config = {}) {
   absl::StatusOr<std::unique_ptr<Lab>> lab = Lab::Create(config);
   EXPECT_TRUE(lab.ok()) << lab.status();
   return lab.ok() ? *std::move(lab) : nullptr;
@@ -57,6 +61,61 @@ inline std::vector<const Violation*> ViolationsOf(const Lab& lab, ViolationId id
     if (v.id == id) out.push_back(&v);
   }
   return out;
+}
+
+inline PoolInfo Pool(const Lab& lab, PoolId id) {
+  absl::StatusOr<PoolInfo> p = lab.GetPool(id);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : PoolInfo{};
+}
+
+inline PageInfo Page(const Lab& lab, const PageRef& ref) {
+  absl::StatusOr<PageInfo> p = lab.GetPage(ref.page.pfn);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : PageInfo{};
+}
+
+inline bool InBuddy(const PageInfo& p) {
+  return IsFree(p.state);
+}
+
+inline std::vector<PageRef> Alloc(Lab& lab, PoolId pool, uint32_t count = 1,
+                                  ExecContext ctx = kNapiCpu0) {
+  return MustApply(lab, op::PagePoolAllocPages{.pool = pool, .count = count}, ctx).pages;
+}
+
+inline void Put(Lab& lab, const PageRef& ref, ExecContext ctx, bool allow_direct = false) {
+  MustApply(lab, op::PagePoolPutPage{.page = ref.page, .allow_direct = allow_direct}, ctx);
+}
+
+// A device with a driver bound and its netdev up: one pool per RX queue.
+struct Nic {
+  DeviceId dev = 0;
+  IfIndex ifindex = 0;
+  PoolId pool = 0;  // RX queue 0's pool
+};
+inline Nic BindNic(Lab& lab, op::BindDriver bind = {}) {
+  Nic nic;
+  nic.dev = MustApply(lab, op::AddDevice{}).device;
+  bind.device = nic.dev;
+  OpResult r = MustApply(lab, bind);
+  nic.ifindex = r.ifindex;
+  if (!r.pools.empty()) nic.pool = r.pools[0];
+  return nic;
+}
+
+// Events of `kind` (for `pool`, 0 = any) whose text contains `needle`.
+inline int CountEvents(const std::vector<Event>& events, EventKind kind, PoolId pool = 0,
+                       absl::string_view needle = "") {
+  int n = 0;
+  for (const Event& e : events) {
+    if (e.kind == kind && (pool == 0 || e.pool == pool) && absl::StrContains(e.text, needle)) ++n;
+  }
+  return n;
+}
+
+inline void Drain(Lab& lab, std::vector<Event>& into) {
+  for (Event& e : lab.TakeEvents()) into.push_back(std::move(e));
 }
 
 // A device with PP_FLAG_DMA_MAP pools (bind_driver flags=1), one page allocated in softirq on

@@ -4,21 +4,21 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/unit/sim/page_pool_test_util.h"
+#include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
 namespace {
 
-using ::ppsim::sim::testing::NewLab;
-using ::ppsim::sim::testing::Do;
+using ::ppsim::sim::testing::MakeLab;
+using ::ppsim::sim::testing::MustApply;
 
 class NlNetdevPagePoolCheckTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    lab_ = NewLab();
-    dev_ = Do(*lab_, op::AddDevice{}).device;
+    lab_ = MakeLab();
+    dev_ = MustApply(*lab_, op::AddDevice{}).device;
     // NetdevSimDev(): a netdevsim port whose netdev starts down.
-    ifindex_ = Do(*lab_, op::BindDriver{.device = dev_, .driver = "netdevsim", .up = false})
+    ifindex_ = MustApply(*lab_, op::BindDriver{.device = dev_, .driver = "netdevsim", .up = false})
                    .ifindex;
     ASSERT_NE(ifindex_, 0u);
   }
@@ -40,9 +40,9 @@ class NlNetdevPagePoolCheckTest : public ::testing::Test {
     for (const PoolInfo& p : pools) n += p.detach_time.has_value();
     return n;
   }
-  void Up() { Do(*lab_, op::NetdevUp{.device = dev_}); }
-  void Down() { Do(*lab_, op::NetdevDown{.device = dev_}); }
-  void PpHold(bool hold) { Do(*lab_, op::NsimPpHold{.device = dev_, .hold = hold}); }
+  void Up() { MustApply(*lab_, op::NetdevUp{.device = dev_}); }
+  void Down() { MustApply(*lab_, op::NetdevDown{.device = dev_}); }
+  void PpHold(bool hold) { MustApply(*lab_, op::NsimPpHold{.device = dev_, .hold = hold}); }
   // netdevsim has no DMA flags: its pools never call the DMA API.
   void ExpectNoDma() {
     absl::StatusOr<DeviceInfo> d = lab_->GetDevice(dev_);
@@ -100,7 +100,7 @@ TEST_F(NlNetdevPagePoolCheckTest, PagePoolCheck) {
   PpHold(false);
   const Nanos deadline = lab_->now() + 2 * kSecond;
   while (GetPp().size() != 1 && lab_->now() < deadline) {
-    Do(*lab_, op::AdvanceTime{.ns = 100 * kMillisecond});
+    MustApply(*lab_, op::AdvanceTime{.ns = 100 * kMillisecond});
   }
   pp = GetPp();
   ASSERT_EQ(pp.size(), 1u);
@@ -119,10 +119,10 @@ TEST_F(NlNetdevPagePoolCheckTest, PagePoolCheck) {
   PpHold(true);
   ExpectNoDma();
   const PoolId last_pool = GetPp().at(0).id;
-  Do(*lab_, op::RemoveDevice{.device = dev_});
+  MustApply(*lab_, op::RemoveDevice{.device = dev_});
   ASSERT_TRUE(lab_->GetPool(last_pool).ok());
   EXPECT_EQ(lab_->GetPool(last_pool)->visibility, Visibility::kOrphaned);
-  Do(*lab_, op::AdvanceTime{.ns = 1 * kSecond});
+  MustApply(*lab_, op::AdvanceTime{.ns = 1 * kSecond});
   EXPECT_EQ(lab_->GetPool(last_pool)->state, PoolState::kFreed);
 
   ExpectNoDma();

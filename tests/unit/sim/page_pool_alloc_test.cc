@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/unit/sim/page_pool_test_util.h"
+#include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
 namespace {
@@ -12,18 +12,18 @@ using ::ppsim::sim::testing::Alloc;
 using ::ppsim::sim::testing::BindNic;
 using ::ppsim::sim::testing::CountEvents;
 using ::ppsim::sim::testing::InBuddy;
-using ::ppsim::sim::testing::kNapiCpu;
-using ::ppsim::sim::testing::kProcess;
-using ::ppsim::sim::testing::NewLab;
+using ::ppsim::sim::testing::kNapiCpu0;
+using ::ppsim::sim::testing::kProcessCpu0;
+using ::ppsim::sim::testing::MakeLab;
 using ::ppsim::sim::testing::Nic;
 using ::ppsim::sim::testing::Page;
 using ::ppsim::sim::testing::Pool;
 using ::ppsim::sim::testing::Put;
-using ::ppsim::sim::testing::Do;
+using ::ppsim::sim::testing::MustApply;
 
 PageRef Frag(Lab& lab, PoolId pool, uint32_t size) {
   std::vector<PageRef> got =
-      Do(lab, op::PagePoolAllocFrag{.pool = pool, .size = size}, kNapiCpu).pages;
+      MustApply(lab, op::PagePoolAllocFrag{.pool = pool, .size = size}, kNapiCpu0).pages;
   EXPECT_EQ(got.size(), 1u) << "frag of " << size;
   return got.empty() ? PageRef{} : got[0];
 }
@@ -32,7 +32,7 @@ PageRef Frag(Lab& lab, PoolId pool, uint32_t size) {
 // inflight jumps to 64 at once, slow counts the bulk call once, and the empty ring counts as
 // `empty`.
 TEST(PagePoolAllocTest, FirstAllocationTakes64PagesFromTheBuddyAllocator) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   const uint64_t free_before = lab->machine().memory.free_pages();
 
@@ -60,7 +60,7 @@ TEST(PagePoolAllocTest, FirstAllocationTakes64PagesFromTheBuddyAllocator) {
 
 // §3.1 step 1: the next 63 allocations pop the cache (fast); only the 65th goes slow again.
 TEST(PagePoolAllocTest, AllocationsPopTheCacheUntilItIsEmpty) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   ASSERT_EQ(Alloc(*lab, nic.pool, 1).size(), 1u);
   ASSERT_EQ(Alloc(*lab, nic.pool, 1).size(), 1u);
@@ -83,11 +83,11 @@ TEST(PagePoolAllocTest, AllocationsPopTheCacheUntilItIsEmpty) {
 // §3.1 step 2: with the cache empty, refill moves ring pages into the cache and pops one
 // (`refill`, not `fast`); an empty ring counts `empty` and forces the slow path.
 TEST(PagePoolAllocTest, RefillFromTheRingThenEmptyWhenTheRingIsEmpty) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 64);
   ASSERT_EQ(pages.size(), 64u);
-  for (int i = 0; i < 10; ++i) Put(*lab, pages[i], kProcess);  // process context: ring
+  for (int i = 0; i < 10; ++i) Put(*lab, pages[i], kProcessCpu0);  // process context: ring
   ASSERT_EQ(Pool(*lab, nic.pool).ring_count, 10u);
   const PoolInfo before = Pool(*lab, nic.pool);
 
@@ -115,13 +115,13 @@ TEST(PagePoolAllocTest, RefillFromTheRingThenEmptyWhenTheRingIsEmpty) {
 // released (`waive`) and ends the refill; with the cache still empty the slow path allocates on
 // the new node. The rest of the ring stays put.
 TEST(PagePoolAllocTest, RefillWaivesAnOffNodeRingPage) {
-  auto lab = NewLab({.numa_nodes = 2});
+  auto lab = MakeLab({.numa_nodes = 2});
   Nic nic = BindNic(*lab, {.nid = 0});
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 64);
   ASSERT_EQ(pages.size(), 64u);
   ASSERT_EQ(Page(*lab, pages[0]).node, 0u);
-  for (int i = 0; i < 3; ++i) Put(*lab, pages[i], kProcess);
-  Do(*lab, op::PagePoolUpdateNid{.pool = nic.pool, .nid = 1}, kNapiCpu);
+  for (int i = 0; i < 3; ++i) Put(*lab, pages[i], kProcessCpu0);
+  MustApply(*lab, op::PagePoolUpdateNid{.pool = nic.pool, .nid = 1}, kNapiCpu0);
   const PoolInfo before = Pool(*lab, nic.pool);
 
   std::vector<PageRef> fresh = Alloc(*lab, nic.pool, 1);
@@ -138,7 +138,7 @@ TEST(PagePoolAllocTest, RefillWaivesAnOffNodeRingPage) {
 
 // §3.1 step 3: order > 0 allocates one compound page per call (`slow_high_order`), no bulk.
 TEST(PagePoolAllocTest, HighOrderPoolAllocatesOneCompoundPage) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab, {.order = 2});
   const uint64_t free_before = lab->machine().memory.free_pages();
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 1);
@@ -159,7 +159,7 @@ TEST(PagePoolAllocTest, HighOrderPoolAllocatesOneCompoundPage) {
 // §3.2: two fragments that fit share one page; the page carries the BIAS_MAX pp_ref_count, and
 // each put fragment takes one off it.
 TEST(PagePoolFragTest, TwoFragmentsShareAPageUnderTheBias) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   PageRef a = Frag(*lab, nic.pool, 2048);
   PageRef b = Frag(*lab, nic.pool, 2048);
@@ -168,7 +168,7 @@ TEST(PagePoolFragTest, TwoFragmentsShareAPageUnderTheBias) {
   EXPECT_EQ(b.offset, 2048u);
   EXPECT_EQ(Page(*lab, a).pp_ref_count, BIAS_MAX);
 
-  Put(*lab, a, kProcess);
+  Put(*lab, a, kProcessCpu0);
   EXPECT_EQ(Page(*lab, a).pp_ref_count, BIAS_MAX - 1);
   EXPECT_EQ(Page(*lab, a).state, FrameState::kPoolOut);
   EXPECT_EQ(Pool(*lab, nic.pool).recycle.ring, 0u);
@@ -176,7 +176,7 @@ TEST(PagePoolFragTest, TwoFragmentsShareAPageUnderTheBias) {
 
 // §3.2: sizes are rounded up to the DMA cache alignment (64 on x86-64).
 TEST(PagePoolFragTest, FragmentSizesAreCacheAligned) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   PageRef a = Frag(*lab, nic.pool, 100);
   PageRef b = Frag(*lab, nic.pool, 100);
@@ -188,12 +188,12 @@ TEST(PagePoolFragTest, FragmentSizesAreCacheAligned) {
 // put, the count drops to zero and the page is reused at once as the new frag page (`cached`++
 // and `fast`++), without touching the cache.
 TEST(PagePoolFragTest, DrainedPageWithNoFragmentsOutIsReused) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   PageRef a = Frag(*lab, nic.pool, 2048);
   PageRef b = Frag(*lab, nic.pool, 2048);
-  Put(*lab, a, kProcess);
-  Put(*lab, b, kProcess);
+  Put(*lab, a, kProcessCpu0);
+  Put(*lab, b, kProcessCpu0);
   EXPECT_EQ(Page(*lab, a).pp_ref_count, BIAS_MAX - 2);
   const PoolInfo before = Pool(*lab, nic.pool);
 
@@ -211,11 +211,11 @@ TEST(PagePoolFragTest, DrainedPageWithNoFragmentsOutIsReused) {
 // §3.2: with a fragment still out, the drained page stays with its holder and a fresh page
 // becomes the frag page.
 TEST(PagePoolFragTest, DrainedPageWithAFragmentOutStaysWithItsHolder) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   PageRef a = Frag(*lab, nic.pool, 2048);
   PageRef b = Frag(*lab, nic.pool, 2048);
-  Put(*lab, a, kProcess);
+  Put(*lab, a, kProcessCpu0);
   PageRef c = Frag(*lab, nic.pool, 2048);
   EXPECT_NE(c.page.pfn, b.page.pfn);
   EXPECT_EQ(c.offset, 0u);
@@ -226,15 +226,15 @@ TEST(PagePoolFragTest, DrainedPageWithAFragmentOutStaysWithItsHolder) {
 // §3.2: a fragment larger than PAGE_SIZE << order fails (WARN, NULL) and changes nothing;
 // an order-1 pool takes it.
 TEST(PagePoolFragTest, OversizedFragmentFails) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
-  OpResult r = Do(*lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 4097}, kNapiCpu);
+  OpResult r = MustApply(*lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 4097}, kNapiCpu0);
   EXPECT_TRUE(r.pages.empty());
   EXPECT_EQ(Pool(*lab, nic.pool).hold_cnt, 0u);
   EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kKernelLog, nic.pool, "WARNING"), 1);
 
-  const PoolId big = Do(*lab, op::PagePoolCreate{.order = 1}).pool;
-  r = Do(*lab, op::PagePoolAllocFrag{.pool = big, .size = 8192}, kNapiCpu);
+  const PoolId big = MustApply(*lab, op::PagePoolCreate{.order = 1}).pool;
+  r = MustApply(*lab, op::PagePoolAllocFrag{.pool = big, .size = 8192}, kNapiCpu0);
   EXPECT_EQ(r.pages.size(), 1u);
 }
 

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
-#include "tests/unit/sim/page_pool_test_util.h"
+#include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
 namespace {
@@ -15,39 +15,39 @@ using ::ppsim::sim::testing::Alloc;
 using ::ppsim::sim::testing::BindNic;
 using ::ppsim::sim::testing::CountEvents;
 using ::ppsim::sim::testing::Drain;
-using ::ppsim::sim::testing::kNapiCpu;
-using ::ppsim::sim::testing::kProcess;
-using ::ppsim::sim::testing::NewLab;
+using ::ppsim::sim::testing::kNapiCpu0;
+using ::ppsim::sim::testing::kProcessCpu0;
+using ::ppsim::sim::testing::MakeLab;
 using ::ppsim::sim::testing::Nic;
 using ::ppsim::sim::testing::Pool;
 using ::ppsim::sim::testing::Put;
-using ::ppsim::sim::testing::Do;
+using ::ppsim::sim::testing::MustApply;
 
 constexpr absl::string_view kStalled = "page_pool_release_retry() stalled pool shutdown";
 
 // A pool created directly on a bound netdev (visible), no DMA, no NAPI.
 PoolId VisiblePool(Lab& lab, Nic& nic) {
   nic = BindNic(lab, {.flags = 0, .up = false});
-  return Do(lab, op::PagePoolCreate{.netdev = nic.ifindex}).pool;
+  return MustApply(lab, op::PagePoolCreate{.netdev = nic.ifindex}).pool;
 }
 
 // §2.2 / §3.9: xdp_reg_mem_model takes a second user reference; only the destroy that drops
 // user_cnt to 0 does anything.
 TEST(PagePoolDestroyTest, XdpMemModelMeansTheFirstDestroyDoesNothing) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic;
   const PoolId pool = VisiblePool(*lab, nic);
-  Do(*lab, op::XdpRegMemModel{.pool = pool});
+  MustApply(*lab, op::XdpRegMemModel{.pool = pool});
   EXPECT_EQ(Pool(*lab, pool).user_cnt, 2);
   lab->TakeEvents();
 
-  Do(*lab, op::PagePoolDestroy{.pool = pool});
+  MustApply(*lab, op::PagePoolDestroy{.pool = pool});
   EXPECT_EQ(Pool(*lab, pool).user_cnt, 1);
   EXPECT_EQ(Pool(*lab, pool).state, PoolState::kActive);
   EXPECT_EQ(lab->ListPools().size(), 1u);
   EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kPoolDel, pool), 0);
 
-  Do(*lab, op::PagePoolDestroy{.pool = pool});
+  MustApply(*lab, op::PagePoolDestroy{.pool = pool});
   EXPECT_EQ(Pool(*lab, pool).state, PoolState::kFreed);
   EXPECT_TRUE(lab->ListPools().empty());
   EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kPoolDel, pool), 1);
@@ -55,10 +55,10 @@ TEST(PagePoolDestroyTest, XdpMemModelMeansTheFirstDestroyDoesNothing) {
 
 // §3.9: a driver with an XDP memory model destroys twice at netdev stop; the pool is freed.
 TEST(PagePoolDestroyTest, DriverWithXdpMemModelFreesThePoolAtStop) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab, {.xdp = true});
   EXPECT_EQ(Pool(*lab, nic.pool).user_cnt, 2);
-  Do(*lab, op::NetdevDown{.device = nic.dev});
+  MustApply(*lab, op::NetdevDown{.device = nic.dev});
   EXPECT_EQ(Pool(*lab, nic.pool).state, PoolState::kFreed);
   EXPECT_EQ(lab->violation_total(), 0u);
 }
@@ -66,17 +66,17 @@ TEST(PagePoolDestroyTest, DriverWithXdpMemModelFreesThePoolAtStop) {
 // §4.1 step 5: with nothing in flight outside the pool, the scrub empties cache and ring,
 // inflight is 0 and the pool is freed synchronously: no detach-time, no change-ntf, a del-ntf.
 TEST(PagePoolDestroyTest, DestroyWithNothingOutFreesSynchronously) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   const uint64_t free_before = lab->machine().memory.free_pages();
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 2);
   ASSERT_EQ(pages.size(), 2u);
-  Put(*lab, pages[0], kNapiCpu);  // cache
-  Put(*lab, pages[1], kProcess);  // ring
+  Put(*lab, pages[0], kNapiCpu0);  // cache
+  Put(*lab, pages[1], kProcessCpu0);  // ring
   ASSERT_EQ(Pool(*lab, nic.pool).inflight, 64u);
   lab->TakeEvents();
 
-  Do(*lab, op::PagePoolDestroy{.pool = nic.pool});
+  MustApply(*lab, op::PagePoolDestroy{.pool = nic.pool});
   PoolInfo p = Pool(*lab, nic.pool);
   EXPECT_EQ(p.state, PoolState::kFreed);
   EXPECT_FALSE(p.detach_time.has_value());
@@ -95,7 +95,7 @@ TEST(PagePoolDestroyTest, DestroyWithNothingOutFreesSynchronously) {
 // change-ntf). The retry runs every second; the page, returned later, goes to the ring (direct
 // recycling is off even on the NAPI's CPU) and the next retry, within 1 s, frees the pool.
 TEST(PagePoolDestroyTest, DestroyWithAHeldPageDetachesAndRetriesEverySecond) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
@@ -103,7 +103,7 @@ TEST(PagePoolDestroyTest, DestroyWithAHeldPageDetachesAndRetriesEverySecond) {
   EXPECT_FALSE(Pool(*lab, nic.pool).detach_time.has_value());
   lab->TakeEvents();
 
-  Do(*lab, op::PagePoolDestroy{.pool = nic.pool});
+  MustApply(*lab, op::PagePoolDestroy{.pool = nic.pool});
   PoolInfo p = Pool(*lab, nic.pool);
   EXPECT_EQ(p.state, PoolState::kDetached);
   ASSERT_TRUE(p.detach_time.has_value());
@@ -119,7 +119,7 @@ TEST(PagePoolDestroyTest, DestroyWithAHeldPageDetachesAndRetriesEverySecond) {
   EXPECT_EQ(Pool(*lab, nic.pool).detach_time, 5);
 
   const Nanos returned_at = lab->now();
-  Put(*lab, pages[0], kNapiCpu);
+  Put(*lab, pages[0], kNapiCpu0);
   p = Pool(*lab, nic.pool);
   EXPECT_EQ(p.recycle.cached, 0u);
   EXPECT_EQ(p.recycle.ring, 1u);
@@ -140,10 +140,10 @@ TEST(PagePoolDestroyTest, DestroyWithAHeldPageDetachesAndRetriesEverySecond) {
 // §4.1 / §6.3: an invisible pool (no netdev) that stays stalled prints the stalled warning
 // every 60 s; the checker reports PP012 once.
 TEST(PagePoolStalledTest, InvisiblePoolLogsEvery60Seconds) {
-  auto lab = NewLab({.profile = "v6.8"});
-  const PoolId pool = Do(*lab, op::PagePoolCreate{}).pool;
+  auto lab = MakeLab({.profile = "v6.8"});
+  const PoolId pool = MustApply(*lab, op::PagePoolCreate{}).pool;
   ASSERT_EQ(Alloc(*lab, pool, 1).size(), 1u);
-  Do(*lab, op::PagePoolDestroy{.pool = pool});
+  MustApply(*lab, op::PagePoolDestroy{.pool = pool});
   ASSERT_EQ(Pool(*lab, pool).state, PoolState::kDetached);
   EXPECT_TRUE(lab->ListPools().empty());
   std::vector<Event> events;
@@ -179,16 +179,16 @@ TEST(PagePoolStalledTest, InvisiblePoolLogsEvery60Seconds) {
 TEST(PagePoolStalledTest, VisibleAndOrphanedPoolsDoNotLogOnV68) {
   for (const char* profile : {"v6.8", "v6.15"}) {
     SCOPED_TRACE(profile);
-    auto lab = NewLab({.profile = profile});
+    auto lab = MakeLab({.profile = profile});
     Nic nic = BindNic(*lab, {.flags = 0});
     ASSERT_EQ(Alloc(*lab, nic.pool, 1).size(), 1u);
-    Do(*lab, op::NetdevDown{.device = nic.dev});
+    MustApply(*lab, op::NetdevDown{.device = nic.dev});
     ASSERT_EQ(Pool(*lab, nic.pool).state, PoolState::kDetached);
     Advance(*lab, 130 * kSecond);
     EXPECT_EQ(lab->violation_count(ViolationId::kPP012), 1u);
     EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kKernelLog, 0, kStalled), 0);
 
-    Do(*lab, op::UnbindDriver{.device = nic.dev});
+    MustApply(*lab, op::UnbindDriver{.device = nic.dev});
     ASSERT_EQ(Pool(*lab, nic.pool).visibility, Visibility::kOrphaned);
     Advance(*lab, 130 * kSecond);
     EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kKernelLog, 0, kStalled), 0);
@@ -198,10 +198,10 @@ TEST(PagePoolStalledTest, VisibleAndOrphanedPoolsDoNotLogOnV68) {
 
 // §4.1 / §5a: before netlink (v6.8), on v6.1, the warning was printed for every pool.
 TEST(PagePoolStalledTest, VisiblePoolLogsOnV61) {
-  auto lab = NewLab({.profile = "v6.1"});
+  auto lab = MakeLab({.profile = "v6.1"});
   Nic nic = BindNic(*lab, {.flags = 0});
   ASSERT_EQ(Alloc(*lab, nic.pool, 1).size(), 1u);
-  Do(*lab, op::NetdevDown{.device = nic.dev});
+  MustApply(*lab, op::NetdevDown{.device = nic.dev});
   Advance(*lab, 121 * kSecond);
   EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kKernelLog, nic.pool, kStalled), 2);
   EXPECT_EQ(lab->violation_count(ViolationId::kPP012), 1u);
@@ -210,14 +210,14 @@ TEST(PagePoolStalledTest, VisiblePoolLogsOnV61) {
 // §4.2 / §6.1: unregistering the netdev orphans a waiting pool to lo: still listed, without
 // ifindex. Deleting the namespace makes it invisible (unlisted), and then it warns.
 TEST(PagePoolOrphanTest, UnregisterOrphansToLoAndDeleteNetnsHidesThePool) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab);
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
   ASSERT_EQ(Pool(*lab, nic.pool).ifindex, nic.ifindex);
   lab->TakeEvents();
 
-  Do(*lab, op::UnbindDriver{.device = nic.dev});
+  MustApply(*lab, op::UnbindDriver{.device = nic.dev});
   std::vector<PoolInfo> listed = lab->ListPools();
   ASSERT_EQ(listed.size(), 1u);
   EXPECT_EQ(listed[0].id, nic.pool);
@@ -227,7 +227,7 @@ TEST(PagePoolOrphanTest, UnregisterOrphansToLoAndDeleteNetnsHidesThePool) {
   EXPECT_EQ(listed[0].inflight, 1u);
   EXPECT_GE(CountEvents(lab->TakeEvents(), EventKind::kPoolChange, nic.pool), 1);
 
-  Do(*lab, op::DeleteNetns{});
+  MustApply(*lab, op::DeleteNetns{});
   EXPECT_TRUE(lab->ListPools().empty());
   EXPECT_EQ(Pool(*lab, nic.pool).visibility, Visibility::kInvisible);
   EXPECT_EQ(Pool(*lab, nic.pool).state, PoolState::kDetached);
@@ -235,7 +235,7 @@ TEST(PagePoolOrphanTest, UnregisterOrphansToLoAndDeleteNetnsHidesThePool) {
   EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kKernelLog, nic.pool, kStalled), 1);
 
   // The straggler still frees the (invisible) pool within a second of its return.
-  Put(*lab, pages[0], kProcess);
+  Put(*lab, pages[0], kProcessCpu0);
   Advance(*lab, 1 * kSecond);
   EXPECT_EQ(Pool(*lab, nic.pool).state, PoolState::kFreed);
 }

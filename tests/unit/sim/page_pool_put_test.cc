@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/unit/sim/page_pool_test_util.h"
+#include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
 namespace {
@@ -13,20 +13,20 @@ using ::ppsim::sim::testing::Alloc;
 using ::ppsim::sim::testing::BindNic;
 using ::ppsim::sim::testing::CountEvents;
 using ::ppsim::sim::testing::InBuddy;
-using ::ppsim::sim::testing::kNapiCpu;
+using ::ppsim::sim::testing::kNapiCpu0;
 using ::ppsim::sim::testing::kOtherCpu;
-using ::ppsim::sim::testing::kProcess;
-using ::ppsim::sim::testing::NewLab;
+using ::ppsim::sim::testing::kProcessCpu0;
+using ::ppsim::sim::testing::MakeLab;
 using ::ppsim::sim::testing::Nic;
 using ::ppsim::sim::testing::Page;
 using ::ppsim::sim::testing::Pool;
 using ::ppsim::sim::testing::Put;
-using ::ppsim::sim::testing::Do;
+using ::ppsim::sim::testing::MustApply;
 
 class PagePoolPutTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    lab_ = NewLab();
+    lab_ = MakeLab();
     nic_ = BindNic(*lab_);
   }
   PoolInfo pool() const { return Pool(*lab_, nic_.pool); }
@@ -39,7 +39,7 @@ class PagePoolPutTest : public ::testing::Test {
 TEST_F(PagePoolPutTest, SoftirqOnTheNapiCpuRecyclesIntoTheCache) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
-  Put(*lab_, pages[0], kNapiCpu);
+  Put(*lab_, pages[0], kNapiCpu0);
   PoolInfo p = pool();
   EXPECT_EQ(p.recycle.cached, 1u);
   EXPECT_EQ(p.recycle.ring, 0u);
@@ -52,7 +52,7 @@ TEST_F(PagePoolPutTest, SoftirqOnTheNapiCpuRecyclesIntoTheCache) {
 TEST_F(PagePoolPutTest, ProcessContextAndOtherCpusRecycleIntoTheRing) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 2);
   ASSERT_EQ(pages.size(), 2u);
-  Put(*lab_, pages[0], kProcess);
+  Put(*lab_, pages[0], kProcessCpu0);
   Put(*lab_, pages[1], kOtherCpu);
   PoolInfo p = pool();
   EXPECT_EQ(p.recycle.ring, 2u);
@@ -66,7 +66,7 @@ TEST_F(PagePoolPutTest, ProcessContextAndOtherCpusRecycleIntoTheRing) {
 TEST_F(PagePoolPutTest, AllowDirectUsesTheCache) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
-  Put(*lab_, pages[0], kProcess, /*allow_direct=*/true);
+  Put(*lab_, pages[0], kProcessCpu0, /*allow_direct=*/true);
   EXPECT_EQ(pool().recycle.cached, 1u);
   EXPECT_EQ(pool().recycle.ring, 0u);
 }
@@ -77,11 +77,11 @@ TEST_F(PagePoolPutTest, FullCacheFallsThroughToTheRing) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 192);
   ASSERT_EQ(pages.size(), 192u);
   ASSERT_EQ(pool().cache_count, 0u);
-  for (int i = 0; i < 128; ++i) Put(*lab_, pages[i], kNapiCpu);
+  for (int i = 0; i < 128; ++i) Put(*lab_, pages[i], kNapiCpu0);
   ASSERT_EQ(pool().cache_count, 128u);
   ASSERT_EQ(pool().recycle.cached, 128u);
 
-  Put(*lab_, pages[128], kNapiCpu);
+  Put(*lab_, pages[128], kNapiCpu0);
   PoolInfo p = pool();
   EXPECT_EQ(p.recycle.cache_full, 1u);
   EXPECT_EQ(p.recycle.ring, 1u);
@@ -93,15 +93,15 @@ TEST_F(PagePoolPutTest, FullCacheFallsThroughToTheRing) {
 // §3.4 step 3: a full ring counts `ring_full` and releases the page: unmapped, release_cnt++,
 // back to the buddy allocator.
 TEST(PagePoolRingFullTest, FullRingReleasesThePage) {
-  auto lab = NewLab();
+  auto lab = MakeLab();
   Nic nic = BindNic(*lab, {.pool_size = 4});
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 64);
   ASSERT_EQ(pages.size(), 64u);
   const size_t mapped = lab->GetDevice(nic.dev)->mapped;
-  for (int i = 0; i < 4; ++i) Put(*lab, pages[i], kProcess);
+  for (int i = 0; i < 4; ++i) Put(*lab, pages[i], kProcessCpu0);
   ASSERT_EQ(Pool(*lab, nic.pool).ring_count, 4u);
 
-  Put(*lab, pages[4], kProcess);
+  Put(*lab, pages[4], kProcessCpu0);
   PoolInfo p = Pool(*lab, nic.pool);
   EXPECT_EQ(p.recycle.ring_full, 1u);
   EXPECT_EQ(p.recycle.ring, 4u);
@@ -119,10 +119,10 @@ TEST(PagePoolRingFullTest, FullRingReleasesThePage) {
 TEST_F(PagePoolPutTest, GetPageMakesThePageNonRecyclable) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
-  Do(*lab_, op::GetPage{.page = pages[0].page});
+  MustApply(*lab_, op::GetPage{.page = pages[0].page});
   EXPECT_EQ(Page(*lab_, pages[0]).refcount, 2);
 
-  Put(*lab_, pages[0], kNapiCpu);
+  Put(*lab_, pages[0], kNapiCpu0);
   PoolInfo p = pool();
   EXPECT_EQ(p.recycle.released_refcnt, 1u);
   EXPECT_EQ(p.recycle.cached, 0u);
@@ -136,18 +136,18 @@ TEST_F(PagePoolPutTest, GetPageMakesThePageNonRecyclable) {
   EXPECT_EQ(page.pool, 0u);
   EXPECT_EQ(page.dma_addr, 0u);
 
-  Do(*lab_, op::PutPage{.page = pages[0].page});
+  MustApply(*lab_, op::PutPage{.page = pages[0].page});
   EXPECT_TRUE(InBuddy(Page(*lab_, pages[0])));
   EXPECT_EQ(lab_->violation_total(), 0u);
 }
 
 // §3.4: pages allocated under memory pressure are pfmemalloc and never recycled.
 TEST_F(PagePoolPutTest, PfmemallocPageIsReleasedNotRecycled) {
-  Do(*lab_, op::SetMemoryPressure{.on = true});
+  MustApply(*lab_, op::SetMemoryPressure{.on = true});
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
   ASSERT_TRUE(Page(*lab_, pages[0]).pfmemalloc);
-  Put(*lab_, pages[0], kNapiCpu);
+  Put(*lab_, pages[0], kNapiCpu0);
   PoolInfo p = pool();
   EXPECT_EQ(p.recycle.released_refcnt, 1u);
   EXPECT_EQ(p.recycle.cached, 0u);
@@ -161,7 +161,7 @@ TEST_F(PagePoolPutTest, PfmemallocPageIsReleasedNotRecycled) {
 // the bias was drained); one put alone recycles nothing.
 TEST_F(PagePoolPutTest, FragPageIsRecycledOnlyAfterBothFragmentsArePut) {
   auto frag = [&] {
-    return Do(*lab_, op::PagePoolAllocFrag{.pool = nic_.pool, .size = 2048}, kNapiCpu).pages;
+    return MustApply(*lab_, op::PagePoolAllocFrag{.pool = nic_.pool, .size = 2048}, kNapiCpu0).pages;
   };
   std::vector<PageRef> a = frag(), b = frag();
   ASSERT_EQ(a.size(), 1u);
@@ -170,10 +170,10 @@ TEST_F(PagePoolPutTest, FragPageIsRecycledOnlyAfterBothFragmentsArePut) {
   ASSERT_EQ(frag().size(), 1u);  // does not fit: drains the bias, new frag page
   EXPECT_EQ(Page(*lab_, a[0]).pp_ref_count, 2);
 
-  Put(*lab_, a[0], kProcess);
+  Put(*lab_, a[0], kProcessCpu0);
   EXPECT_EQ(pool().recycle.ring, 0u);
   EXPECT_EQ(Page(*lab_, a[0]).state, FrameState::kPoolOut);
-  Put(*lab_, b[0], kProcess);
+  Put(*lab_, b[0], kProcessCpu0);
   EXPECT_EQ(pool().recycle.ring, 1u);
   EXPECT_EQ(Page(*lab_, a[0]).state, FrameState::kPoolRing);
   EXPECT_EQ(Page(*lab_, a[0]).pp_ref_count, 1);
@@ -185,13 +185,13 @@ TEST_F(PagePoolPutTest, FragPageIsRecycledOnlyAfterBothFragmentsArePut) {
 TEST_F(PagePoolPutTest, DoublePutIsPP008) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 2);
   ASSERT_EQ(pages.size(), 2u);
-  Put(*lab_, pages[0], kProcess);
-  Put(*lab_, pages[0], kProcess);
+  Put(*lab_, pages[0], kProcessCpu0);
+  Put(*lab_, pages[0], kProcessCpu0);
   EXPECT_EQ(lab_->violation_count(ViolationId::kPP008), 1u);
   EXPECT_EQ(pool().ring_count, 1u);
 
-  Put(*lab_, pages[1], kNapiCpu);  // the same through the cache
-  Put(*lab_, pages[1], kNapiCpu);
+  Put(*lab_, pages[1], kNapiCpu0);  // the same through the cache
+  Put(*lab_, pages[1], kNapiCpu0);
   EXPECT_EQ(lab_->violation_count(ViolationId::kPP008), 2u);
   EXPECT_EQ(pool().cache_count, 63u);
 }
@@ -203,7 +203,7 @@ TEST_F(PagePoolPutTest, PutPageOnAPoolPageIsAPagePoolLeak) {
   std::vector<PageRef> pages = Alloc(*lab_, nic_.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
   lab_->TakeEvents();
-  Do(*lab_, op::PutPage{.page = pages[0].page});
+  MustApply(*lab_, op::PutPage{.page = pages[0].page});
   EXPECT_EQ(lab_->violation_count(ViolationId::kPP011), 1u);
   EXPECT_EQ(CountEvents(lab_->TakeEvents(), EventKind::kKernelLog, 0, "page_pool leak"), 1);
   PoolInfo p = pool();
@@ -211,8 +211,8 @@ TEST_F(PagePoolPutTest, PutPageOnAPoolPageIsAPagePoolLeak) {
   EXPECT_EQ(p.release_cnt, 0u);
 
   // Destroy can never bring it to zero.
-  Do(*lab_, op::PagePoolDestroy{.pool = nic_.pool});
-  Do(*lab_, op::AdvanceTime{.ns = 5 * kSecond});
+  MustApply(*lab_, op::PagePoolDestroy{.pool = nic_.pool});
+  MustApply(*lab_, op::AdvanceTime{.ns = 5 * kSecond});
   EXPECT_EQ(pool().state, PoolState::kDetached);
   EXPECT_EQ(pool().inflight, 1u);
 }
