@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/sim/fault_injector.h"
 
 namespace ppsim::sim {
 
@@ -71,10 +72,47 @@ absl::StatusOr<ViolationId> ParseViolationId(absl::string_view code) {
 }
 
 namespace {
+// aux is kind-specific (events.h); name it so a reader does not have to decode it.
+std::string Detail(const PageEvent& e) {
+  switch (e.kind) {
+    case PageEventKind::kViolation:
+      return std::string(CatalogOf(static_cast<ViolationId>(e.aux)).code);
+    case PageEventKind::kFault:
+      return absl::StrCat(FaultSiteOf(static_cast<FaultSite>(e.aux >> 1)).name,
+                          e.aux & 1 ? " injected" : " not injected");
+    case PageEventKind::kDmaMap:
+    case PageEventKind::kDmaUnmap:
+    case PageEventKind::kDmaSync:
+    case PageEventKind::kScrubUnmap:
+    case PageEventKind::kDeviceDma:
+      return absl::StrFormat("dma=0x%x", e.aux);
+    case PageEventKind::kHandout:
+      return absl::StrCat("generation=", e.aux);
+    case PageEventKind::kPoolHold:
+      return absl::StrCat("hold_cnt=", e.aux);
+    case PageEventKind::kRelease:
+      return absl::StrCat("release_cnt=", e.aux);
+    case PageEventKind::kGetPage:
+    case PageEventKind::kPutPage:
+    case PageEventKind::kConvert:
+      return absl::StrCat("_refcount=", e.aux);
+    case PageEventKind::kPpRef:
+    case PageEventKind::kPpPut:
+      return absl::StrCat("pp_ref_count=", e.aux);
+    case PageEventKind::kBuddyAlloc:
+      return absl::StrCat("order=", e.aux);
+    case PageEventKind::kRecycleCache:
+      return absl::StrCat("cache_count=", e.aux);
+    case PageEventKind::kRecycleRing:
+      return absl::StrCat("ring_count=", e.aux);
+    default:
+      return absl::StrCat(e.aux);
+  }
+}
+
 std::string FormatPageEvent(const PageEvent& e) {
-  return absl::StrFormat("    t=%.6fs op#%d %s:%d %-22s pool=%d aux=0x%x", e.time / 1e9,
-                         e.op_index, CtxKindName(e.ctx), e.cpu, PageEventKindName(e.kind), e.pool,
-                         e.aux);
+  return absl::StrFormat("    t=%.6fs op#%d %s:%d %-22s pool=%d %s", e.time / 1e9, e.op_index,
+                         CtxKindName(e.ctx), e.cpu, PageEventKindName(e.kind), e.pool, Detail(e));
 }
 }  // namespace
 
