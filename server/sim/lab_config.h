@@ -54,6 +54,9 @@ struct LabConfig {
   // Bounded memory for the per-page history (the last 16 events of a page are walked from
   // this log) and for stored violation records; counts are never dropped.
   uint32_t page_event_log_capacity = 1u << 20;
+  // Per-page history for violation explanations. Off for pure speed runs: violations then
+  // carry no history or fault list; the digest and everything else are unchanged.
+  bool page_history = true;
   uint32_t max_violation_records = 10'000;
 
   static constexpr uint64_t kMaxRamBytes = uint64_t{16} << 40;  // 16 TiB

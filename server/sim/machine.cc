@@ -131,6 +131,11 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
 }
 
 void Machine::RecordPage(Pfn pfn, Frame& f, PageEventKind kind, uint64_t aux, PoolId pool) {
+  if (!config.page_history) {
+    digest.Mix(((pfn << 8) ^ static_cast<uint64_t>(kind)) * 0x9e3779b97f4a7c15ULL ^ aux ^
+               (uint64_t{pool ? pool : f.pool} << 40));
+    return;
+  }
   PageEvent e;
   e.time = clock.now();
   e.op_index = op_index;

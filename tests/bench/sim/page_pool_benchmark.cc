@@ -27,9 +27,10 @@ BENCHMARK(BM_Baseline_LifoArray);
 struct PoolFixture {
   std::unique_ptr<Lab> lab;
   PagePool* pool = nullptr;
-  explicit PoolFixture(uint32_t flags) {
+  explicit PoolFixture(uint32_t flags, bool page_history = true) {
     LabConfig cfg;
     cfg.ram_bytes = uint64_t{1} << 30;
+    cfg.page_history = page_history;
     lab = *Lab::Create(cfg);
     const DeviceId dev = lab->Apply({.body = op::AddDevice{}})->device;
     const PoolId id = lab->Apply({.body = op::BindDriver{.device = dev, .flags = flags}})->pools[0];
@@ -53,8 +54,9 @@ double BaselineNs() {
 
 // page_pool_alloc_pages + page_pool_recycle_direct in the pool's NAPI context: the alloc cache
 // round trip (kernel/page-pool.md §3.1 step 1, §3.4 step 2).
+// Arg 1: with the per-page history (the default); arg 0: LabConfig::page_history off.
 void BM_PagePool_AllocRecycleDirect(benchmark::State& state) {
-  PoolFixture f(/*flags=*/1);
+  PoolFixture f(/*flags=*/1, /*page_history=*/state.range(0) != 0);
   Machine& m = f.lab->machine();
   m.ctx = {CtxKind::kSoftirq, 0};
   const auto t0 = std::chrono::steady_clock::now();
@@ -67,7 +69,7 @@ void BM_PagePool_AllocRecycleDirect(benchmark::State& state) {
   state.counters["x_baseline"] = ns / BaselineNs();
   state.counters["recycle_cached"] = static_cast<double>(f.pool->recycle_stats().cached);
 }
-BENCHMARK(BM_PagePool_AllocRecycleDirect);
+BENCHMARK(BM_PagePool_AllocRecycleDirect)->ArgName("history")->Arg(1)->Arg(0);
 
 // Return from another context (process): every put goes through the ptr_ring and the alloc
 // side refills 64 at a time (§3.1 step 2, §3.4 step 3).

@@ -105,6 +105,28 @@ TEST(LabDeterminism, TamperedTraceDoesNotMatch) {
   EXPECT_FALSE(r->matches);
 }
 
+TEST(LabDeterminism, PageHistoryOffChangesNothingButTheExplanations) {
+  LabConfig with = SmallLab(5);
+  LabConfig without = SmallLab(5);
+  without.page_history = false;
+  Driver a(with), b(without);
+  for (uint32_t i = 0; i < 400; ++i) {
+    a.Step(i * 7 + i / 3, i * 13 + 1);
+    b.Step(i * 7 + i / 3, i * 13 + 1);
+  }
+  ASSERT_GT(a.lab->violation_total(), 0u) << "the sequence should break some rule";
+  EXPECT_EQ(a.lab->digest(), b.lab->digest());
+  EXPECT_EQ(a.lab->violation_total(), b.lab->violation_total());
+  size_t with_page = 0;
+  for (size_t i = 0; i < a.lab->violations().size(); ++i) {
+    if (!a.lab->violations()[i].pfn) continue;
+    ++with_page;
+    EXPECT_FALSE(a.lab->violations()[i].history.empty());
+    EXPECT_TRUE(b.lab->violations()[i].history.empty());
+  }
+  EXPECT_GT(with_page, 0u);
+}
+
 TEST(Lab, RejectedOpChangesNothing) {
   Driver d(SmallLab(1));
   d.Step(0, 0);
