@@ -10,12 +10,23 @@
 #include <string>
 #include "absl/strings/string_view.h"
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace ppsim::sim {
 
 enum class Arch : uint8_t { kX86_64, kPpc64, kX86_32 };
 absl::string_view ArchName(Arch arch);
+
+// How skb_try_coalesce treats pp and non-pp skbs (kernel/skb-and-iommu.md §2, §2.1 B2/B3).
+enum class CoalesceRule : uint8_t {
+  kAnyMix,            // <= 5.17: no pp check; a cloned `from` gets page refs (B2)
+  kClonedFromNonPpTo, // 1effe8ca4e34 (5.18): to.pp == (from.pp && !cloned(from)); cloned(from)
+                      // is read twice, so a clone freed in between skips the refs (B3)
+  kSameNoClonedPp,    // 0646dc31ca88 (6.3): to.pp == from.pp and no cloned pp `from`
+  kSamePpFragRef,     // f7dc3248dcfb (6.8): to.pp == from.pp; a cloned pp `from` gets pp refs
+};
+absl::string_view CoalesceRuleName(CoalesceRule r);
 
 struct KernelProfile {
   std::string name;
@@ -28,6 +39,29 @@ struct KernelProfile {
   bool stalled_warn_all_pools = false;
   // v6.15+: the pp_magic mask also hides the DMA-index bits (kernel/page-pool.md §1.2–§1.3).
   bool pp_magic_has_dma_index = false;
+  // The name of the pp reference counter: pp_frag_count (5.15–6.7), pp_ref_count (6.8+,
+  // 0a149ab78ee2).
+  std::string pp_ref_count_name = "pp_ref_count";
+
+  // ---- skb rules (kernel/skb-and-iommu.md §1–§2) -----------------------------------------
+  // skb_release_data clears pp_recycle on every exit, so only the last clone recycles
+  // (2cc3aeb5eccc, 5.14-rc). Off = the race B1.
+  bool release_data_clears_pp_recycle = true;
+  CoalesceRule coalesce_rule = CoalesceRule::kSamePpFragRef;
+  // skb_gro_receive refuses to merge skbs whose pp_recycle differ (7d2c89b32587, 6.2). Off = B4.
+  bool gro_refuses_pp_mix = true;
+  // __skb_frag_ref takes a pp reference on pp pages of a pp skb (a580ea994fd3, net-next 2024,
+  // reverted by 173e7622ccb3 before any release). On = B5.
+  bool frag_ref_takes_pp_ref = false;
+  // ESP output releases the original frag pages with put_page (fixed by c3198822c6cb, 6.9-rc,
+  // which uses skb_page_unref). On = B6.
+  bool esp_releases_with_put_page = false;
+  // page_pool_release takes and drops the ring producer lock before freeing the pool, and the
+  // ring stat is bumped inside the lock (271683bb2cf3, 2025, tagged stable). Off = B8.
+  bool release_syncs_producer_lock = true;
+  // Not a kernel behaviour: a pool that recycles pfmemalloc pages, for checking that the
+  // checker catches it (PP016). The kernel's __page_pool_page_can_be_recycled refuses them.
+  bool pool_recycles_pfmemalloc = false;
 
   // PP_SIGNATURE = 0x40 + POISON_POINTER_DELTA of the architecture (kernel/page-pool.md §1.2).
   uint64_t PoisonPointerDelta() const;
@@ -39,7 +73,18 @@ struct KernelProfile {
   uint64_t DmaIndexMask() const;
   // PP_MAGIC_MASK: what "is this a pp page" compares after masking (§1.2).
   uint64_t PpMagicMask() const { return ~(DmaIndexMask() | 0x3ULL); }
+
+  // Overrides one switch by name (design.md §3.7: single switches can be overridden in
+  // LabConfig). Booleans take true/false; coalesce_rule takes a CoalesceRuleName.
+  absl::Status ApplySwitch(absl::string_view name, absl::string_view value);
 };
+
+// The names ApplySwitch accepts, with what each means.
+struct ProfileSwitchInfo {
+  absl::string_view name;
+  absl::string_view what;
+};
+std::span<const ProfileSwitchInfo> ProfileSwitches();
 
 // Built-in profiles: v5.14, v6.1, v6.8, v6.15 (x86-64), v6.15-ppc64, v6.15-32bit.
 std::span<const KernelProfile> BuiltinProfiles();

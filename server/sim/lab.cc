@@ -70,7 +70,7 @@ std::string OpToString(const Op& op) {
 
 absl::StatusOr<std::unique_ptr<Lab>> Lab::Create(const LabConfig& config) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
-  absl::StatusOr<KernelProfile> profile = FindProfile(config.profile);
+  absl::StatusOr<KernelProfile> profile = config.ResolveProfile();
   if (!profile.ok()) return profile.status();
   return std::unique_ptr<Lab>(new Lab(std::make_unique<Machine>(config, *std::move(profile))));
 }

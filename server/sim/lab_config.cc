@@ -48,8 +48,11 @@ absl::Status LabConfig::Validate() const {
   if (cpus == 0 || cpus > kMaxCpus) {
     return absl::InvalidArgumentError(absl::StrCat("cpus: ", cpus, " must be in 1..", kMaxCpus));
   }
-  if (absl::StatusOr<KernelProfile> p = FindProfile(profile); !p.ok()) {
-    return absl::InvalidArgumentError(p.status().message());
+  absl::StatusOr<KernelProfile> resolved = ResolveProfile();
+  if (!resolved.ok()) return resolved.status();
+  if (!FindStrategy(resolved->default_strategy).ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "profile_switches.default_", FindStrategy(resolved->default_strategy).status().message()));
   }
   if (!default_strategy.empty()) {
     if (absl::StatusOr<const StrategyInfo*> s = FindStrategy(default_strategy); !s.ok()) {
@@ -66,6 +69,15 @@ absl::Status LabConfig::Validate() const {
         "page_event_log_capacity: ", page_event_log_capacity, " must be at least 16"));
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<KernelProfile> LabConfig::ResolveProfile() const {
+  absl::StatusOr<KernelProfile> p = FindProfile(profile);
+  if (!p.ok()) return absl::InvalidArgumentError(p.status().message());
+  for (const auto& [name, value] : profile_switches) {
+    if (absl::Status s = p->ApplySwitch(name, value); !s.ok()) return s;
+  }
+  return p;
 }
 
 }  // namespace ppsim::sim

@@ -5,9 +5,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "server/sim/kernel_profile.h"
 #include "server/sim/types.h"
 
 namespace ppsim::sim {
@@ -47,6 +51,9 @@ struct LabConfig {
   // (kernel/skb-and-iommu.md §4.3).
   bool iommu_strict = false;
   std::string profile = "v6.15";
+  // Single profile switches overridden for this lab, applied in order (KernelProfile::
+  // ApplySwitch names them), e.g. {"gro_refuses_pp_mix", "false"}.
+  std::vector<std::pair<std::string, std::string>> profile_switches;
   // Teardown strategy for pools that do not choose one; empty = the profile's default.
   std::string default_strategy;
   CostModel cost;
@@ -65,6 +72,8 @@ struct LabConfig {
 
   // Every error names the field and the value.
   absl::Status Validate() const;
+  // The profile with the switches applied.
+  absl::StatusOr<KernelProfile> ResolveProfile() const;
 };
 
 }  // namespace ppsim::sim
