@@ -49,6 +49,8 @@ const char* PageEventKindName(PageEventKind k) {
     case PageEventKind::kScrubUnmap: return "scrub_unmap";
     case PageEventKind::kConvert: return "convert_to_page_refs";
     case PageEventKind::kCpuAccess: return "cpu_access";
+    case PageEventKind::kRefMismatch: return "ref_mismatch";
+    case PageEventKind::kSkbAttach: return "skb_attach";
   }
   return "?";
 }

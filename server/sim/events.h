@@ -82,6 +82,8 @@ enum class PageEventKind : uint8_t {
   kScrubUnmap,     // a destroy-time walk unmapped the page without a reference
   kConvert,        // release-on-destroy turned pp references into page references
   kCpuAccess,      // a CPU access through a handle
+  kRefMismatch,    // an skb dropped a different kind of reference than its slot held
+  kSkbAttach,      // the page became a frag or head of an skb (aux: skb id)
 };
 const char* PageEventKindName(PageEventKind k);
 

@@ -23,6 +23,9 @@ constexpr std::array<FaultSiteInfo, kFaultSiteCount> kSites = {{
      "the lazy-mode IOTLB flush timer fires delay_ns late", true},
     {FaultSite::kStaleDeviceDma, "stale_device_dma",
      "after an unmap, the device writes through its stale descriptor delay_ns later", true},
+    {FaultSite::kReleaseDuringRingProduce, "release_during_ring_produce",
+     "a destroyed pool's release worker runs on another CPU while a page is being produced into "
+     "its ring (between the produce and the producer's unlock)", false},
 }};
 }  // namespace
 

@@ -28,8 +28,10 @@ enum class FaultSite : uint8_t {
   kSurpriseRemove = 4,     // the device disappears (hot unplug / DLPAR) before an op
   kIotlbFlushDelay = 5,    // the lazy IOTLB flush timer fires late
   kStaleDeviceDma = 6,     // the device writes through a descriptor whose IOVA was unmapped
+  kReleaseDuringRingProduce = 7,  // a destroyed pool's release worker runs between a ring
+                                  // produce and the producer's unlock (271683bb2cf3's race)
 };
-inline constexpr int kFaultSiteCount = 7;
+inline constexpr int kFaultSiteCount = 8;
 
 struct FaultSiteInfo {
   FaultSite site;

@@ -123,6 +123,7 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
             {.pfn = pfn, .pool = f.pool});
     return;
   }
+  if (!unpublished_at.empty()) CheckGracePeriodAtFree(*this, pfn);
   RecordPage(pfn, f, PageEventKind::kBuddyFree, 0);
   f.pp_magic = 0;
   f.dma_addr = 0;

@@ -16,14 +16,18 @@
 #include <vector>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "server/sim/clock.h"
 #include "server/sim/digest.h"
 #include "server/sim/events.h"
 #include "server/sim/fault_injector.h"
 #include "server/sim/kernel_profile.h"
+#include "server/sim/lagging_reader.h"
 #include "server/sim/lab_config.h"
 #include "server/sim/memory.h"
 #include "server/sim/prng.h"
+#include "server/sim/skb.h"
+#include "server/sim/stack_holder.h"
 #include "server/sim/types.h"
 #include "server/sim/violation.h"
 
@@ -71,6 +75,25 @@ class Machine {
     int list_owner = -1;  // CPU the NAPI is scheduled on; -1 = not scheduled / disabled
   };
   absl::btree_map<NapiId, Napi> napis;
+
+  // skbs and their shared infos (skb.h). Freed skbs stay as tombstones so a late use is named.
+  // std::map: the skb code holds references across insertions, which btree_map would move.
+  std::map<SkbId, Skb> skbs;
+  std::map<uint32_t, SkbShared> shinfos;
+  SkbId next_skb_id = 1;
+  uint32_t next_shinfo_id = 1;
+  // While several CPUs free skbs at the same tick (kfree_skb_concurrent), each frag's
+  // signature test and page->pp read happened before any of them released anything:
+  // pfn → owning pool, 0 = not a pp page.
+  const absl::flat_hash_map<Pfn, PoolId>* signature_snapshot = nullptr;
+  // Stack holders by (kind << 16 | cpu) (stack_holder.h).
+  std::map<uint64_t, StackHolder> holders;
+  // Lagging readers (lagging_reader.h): open readers, when each page was unpublished, and puts
+  // deferred to the end of a grace period (pfn, time of the put).
+  std::map<ReaderId, LaggingReader> readers;
+  ReaderId next_reader_id = 1;
+  absl::flat_hash_map<Pfn, Nanos> unpublished_at;
+  std::vector<std::pair<Pfn, Nanos>> rcu_puts;
 
   Device* FindDevice(DeviceId id);
   PagePool* FindPool(PoolId id);

@@ -182,11 +182,15 @@ class PagePool {
   void SyncForDevice(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size);
   std::optional<Pfn> DrainFrag(Machine& m, Pfn pfn);
   // Put helpers.
-  bool Recyclable(const Frame& f) const { return f.refcount == 1 && !f.pfmemalloc(); }
+  // __page_pool_page_can_be_recycled: _refcount == 1 and not pfmemalloc.
+  bool Recyclable(const Machine& m, const Frame& f) const;
   void PutUnrefed(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size, bool allow_direct);
   bool RecycleInCache(Machine& m, Pfn pfn, Frame& f);
   bool RecycleInRing(Machine& m, Pfn pfn, Frame& f);
   bool CheckNotQueued(Machine& m, Pfn pfn, const Frame& f);
+  void CheckRecycle(Machine& m, Pfn pfn, const Frame& f);
+  void ReportForeignDirectRecycle(Machine& m, Pfn pfn);
+  void ReleaseRacesProducer(Machine& m);
   // Destroy helpers.
   int32_t Release(Machine& m);  // page_pool_release: scrub, strict inflight, maybe free
   void Scrub(Machine& m);

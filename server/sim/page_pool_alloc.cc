@@ -133,7 +133,7 @@ std::optional<Pfn> PagePool::AllocPages(Machine& m) {
 std::optional<Pfn> PagePool::DrainFrag(Machine& m, Pfn pfn) {
   Frame& f = m.memory.At(pfn);
   if (PpUnref(m, id_, pfn, f, BIAS_MAX - frag_users_) != 0) return std::nullopt;
-  if (Recyclable(f)) {
+  if (Recyclable(m, f)) {
     SyncForDevice(m, pfn, f, -1);
     return pfn;
   }

@@ -34,6 +34,10 @@ void PagePool::RefPage(Machine& m, Pfn pfn, int64_t n) {
   m.RecordPage(pfn, f, PageEventKind::kPpRef, static_cast<uint64_t>(f.pp_ref_count), id_);
 }
 
+bool PagePool::Recyclable(const Machine& m, const Frame& f) const {
+  return f.refcount == 1 && (!f.pfmemalloc() || m.profile.pool_recycles_pfmemalloc);
+}
+
 bool PagePool::CheckNotQueued(Machine& m, Pfn pfn, const Frame& f) {
   if (f.state != FrameState::kPoolCache && f.state != FrameState::kPoolRing) return true;
   m.Violate(ViolationId::kPP008,
@@ -44,11 +48,31 @@ bool PagePool::CheckNotQueued(Machine& m, Pfn pfn, const Frame& f) {
   return false;
 }
 
+// What the pool must never take back: a page it does not own (B1's second free path), a
+// pfmemalloc page (§1.2). Reported, then done as the kernel would.
+void PagePool::CheckRecycle(Machine& m, Pfn pfn, const Frame& f) {
+  if (!m.IsPpPage(f) || f.pool != id_) {
+    m.Violate(ViolationId::kPP016,
+              absl::StrFormat("pool %d recycles pfn 0x%x, which it does not own (%s, page->pp "
+                              "%d): its DMA mapping and accounting are gone",
+                              id_, pfn, m.IsPpPage(f) ? "signed" : "no signature", f.pool),
+              {.pfn = pfn, .pool = id_});
+  } else if (f.pfmemalloc()) {
+    m.Violate(ViolationId::kPP016,
+              absl::StrFormat("pool %d recycles pfmemalloc pfn 0x%x: an emergency-reserve page "
+                              "kept for RX starves the reserves (page_is_pfmemalloc pages must "
+                              "be released)",
+                              id_, pfn),
+              {.pfn = pfn, .pool = id_});
+  }
+}
+
 bool PagePool::RecycleInCache(Machine& m, Pfn pfn, Frame& f) {
   if (cache_count_ == PP_ALLOC_CACHE_SIZE) {
     ++recycle_.cache_full;
     return false;
   }
+  CheckRecycle(m, pfn, f);
   cache_[cache_count_++] = pfn;
   f.state = FrameState::kPoolCache;
   ++recycle_.cached;
@@ -58,12 +82,39 @@ bool PagePool::RecycleInCache(Machine& m, Pfn pfn, Frame& f) {
 
 bool PagePool::RecycleInRing(Machine& m, Pfn pfn, Frame& f) {
   if (ring_count_ == ring_.size()) return false;
+  CheckRecycle(m, pfn, f);
   ring_[(ring_head_ + ring_count_) % ring_.size()] = pfn;
   ++ring_count_;
   f.state = FrameState::kPoolRing;
   ++recycle_.ring;  // counted inside the producer lock since 271683bb2cf3
   m.RecordPage(pfn, f, PageEventKind::kRecycleRing, ring_count_, id_);
+  if (state_ == PoolState::kDetached &&
+      m.ShouldFail(FaultSite::kReleaseDuringRingProduce,
+                   {.pool = id_, .device = p_.dev, .ctx = m.ctx}, pfn)) {
+    ReleaseRacesProducer(m);
+  }
   return true;
+}
+
+// §2.1 B8 / kernel/page-pool.md §9.2: the release worker on another CPU drains the ring while
+// the producer still holds the producer lock. Since 271683bb2cf3 release takes and drops that
+// lock first, so it waits for the producer; before, it may free the pool under the producer,
+// which then unlocks and counts inside freed memory.
+void PagePool::ReleaseRacesProducer(Machine& m) {
+  const ExecContext saved = m.ctx;
+  m.ctx = ExecContext{CtxKind::kWorkqueue, static_cast<uint16_t>((saved.cpu + 1) % m.config.cpus)};
+  Release(m);
+  m.ctx = saved;
+  if (state_ == PoolState::kFreed && !m.profile.release_syncs_producer_lock) {
+    m.Log(LogLevel::kCrit, "BUG: KASAN: slab-use-after-free in page_pool_recycle_in_ring", id_);
+    m.Violate(ViolationId::kPP015,
+              absl::StrFormat("page_pool_recycle_in_ring produced the last page of pool %d; the "
+                              "release worker drained the ring and freed the pool before the "
+                              "producer unlocked the ring and bumped recycle_stats.ring in the "
+                              "freed pool (fixed by 271683bb2cf3)",
+                              id_),
+              {.pool = id_});
+  }
 }
 
 // __page_pool_put_page + page_pool_put_unrefed_netmem: recyclable iff _refcount == 1 and not
@@ -71,18 +122,41 @@ bool PagePool::RecycleInRing(Machine& m, Pfn pfn, Frame& f) {
 void PagePool::PutUnrefed(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size,
                           bool allow_direct) {
   if (!CheckNotQueued(m, pfn, f)) return;
+  const bool forced_direct = allow_direct;
   if (!allow_direct) allow_direct = NapiLocal(m);
-  if (!Recyclable(f)) {
+  if (!Recyclable(m, f)) {
     ++recycle_.released_refcnt;
     ReturnPage(m, pfn);
     return;
   }
   SyncForDevice(m, pfn, f, dma_sync_size);
-  if (allow_direct && RecycleInCache(m, pfn, f)) return;
+  if (allow_direct && RecycleInCache(m, pfn, f)) {
+    if (forced_direct && !NapiLocal(m)) ReportForeignDirectRecycle(m, pfn);
+    return;
+  }
   if (!RecycleInRing(m, pfn, f)) {
     ++recycle_.ring_full;
     ReturnPage(m, pfn);
   }
+}
+
+// §1.5 / §2.1 B9: the lockless alloc cache belongs to the pool's NAPI context. A caller that
+// forces direct recycling from anywhere else pushes while the owner may pop: one page can end
+// up handed out twice.
+void PagePool::ReportForeignDirectRecycle(Machine& m, Pfn pfn) {
+  int owner = cpuid_;
+  if (owner < 0 && p_.napi != 0) {
+    if (auto it = m.napis.find(p_.napi); it != m.napis.end()) owner = it->second.list_owner;
+  }
+  m.Violate(ViolationId::kPP008,
+            absl::StrFormat("direct recycling of pfn 0x%x into pool %d's lockless alloc cache "
+                            "from %s on CPU %d, which does not own it (%s): two contexts push "
+                            "and pop the same array and a page can be handed out twice",
+                            pfn, id_, CtxKindName(m.ctx.kind), m.ctx.cpu,
+                            owner >= 0 ? absl::StrCat("its NAPI runs on CPU ", owner)
+                                       : std::string("direct recycling is disabled: the pool is "
+                                                     "being destroyed")),
+            {.pfn = pfn, .pool = id_});
 }
 
 void PagePool::PutPage(Machine& m, Pfn pfn, int64_t dma_sync_size, bool allow_direct) {
@@ -119,7 +193,7 @@ void PagePool::PutPagesBulk(Machine& m, const std::vector<Pfn>& pfns) {
     m.RecordPage(pfn, f, PageEventKind::kPpPut, static_cast<uint64_t>(f.pp_ref_count), id_);
     if (PpUnref(m, id_, pfn, f, 1) != 0) continue;
     if (!CheckNotQueued(m, pfn, f)) continue;
-    if (!Recyclable(f)) {
+    if (!Recyclable(m, f)) {
       ++recycle_.released_refcnt;
       ReturnPage(m, pfn);
       continue;

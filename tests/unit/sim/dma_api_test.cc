@@ -127,7 +127,10 @@ TEST_P(DmaApiAfterRemovalTest, EveryCallIsPP001WithTheKernelsWords) {
 INSTANTIATE_TEST_SUITE_P(
     Models, DmaApiAfterRemovalTest,
     ::testing::Values(RemovedCase{IommuModel::kIntel, "iommu_get_dma_domain"},
-                      RemovedCase{IommuModel::kPpcDdw, "plpar_tce_stuff failed"}));
+                      RemovedCase{IommuModel::kPpcDdw, "plpar_tce_stuff failed"}),
+    [](const ::testing::TestParamInfo<RemovedCase>& info) {
+      return info.param.model == IommuModel::kIntel ? std::string("intel") : std::string("ppc_ddw");
+    });
 
 // skb-and-iommu.md §4.5: "On dma-direct systems a late unmap is usually a no-op" — still the
 // contract breach, never the crash.

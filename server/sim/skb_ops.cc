@@ -1,0 +1,152 @@
+// skb operations that reshape one skb: expand, trim, split, shift, segment
+// (kernel/skb-and-iommu.md §2 table, §2.1 B1, B5, B7).
+#include "absl/container/flat_hash_map.h"
+#include "server/sim/machine.h"
+#include "server/sim/page_pool.h"
+#include "server/sim/skb.h"
+#include "server/sim/skb_internal.h"
+
+namespace ppsim::sim {
+
+using namespace skb_internal;
+
+void KfreeSkbConcurrent(Machine& m, const std::vector<SkbId>& ids) {
+  absl::flat_hash_map<Pfn, PoolId> snapshot;
+  for (SkbId id : ids) {
+    const SkbShared& sh = Shared(m, Get(m, id));
+    for (const SkbFrag& f : sh.frags) snapshot.emplace(f.pfn, PpOwner(m, f.pfn));
+    if (sh.head_frag) snapshot.emplace(sh.head_pfn, PpOwner(m, sh.head_pfn));
+  }
+  m.signature_snapshot = &snapshot;
+  for (SkbId id : ids) KfreeSkb(m, id);
+  m.signature_snapshot = nullptr;
+}
+
+// pskb_expand_head(skb, 0, 0). On a clone: a private shared info whose frags each get
+// __skb_frag_ref, the frag_list cloned, then skb_release_data on the old data (which clears
+// pp_recycle since 2cc3aeb5eccc: the expanded skb holds page refs). Not cloned: the shared info
+// moves to the new head (no reference changes) and the old head is freed with skb_free_head.
+void PskbExpandHead(Machine& m, SkbId id) {
+  Skb& s = Get(m, id);
+  SkbShared& old = Shared(m, s);
+  if (old.dataref > 1) {
+    const uint32_t nid = NewShared(m);
+    SkbShared& ns = m.shinfos.at(nid);
+    SkbShared& o = old;
+    for (const SkbFrag& fr : o.frags) {
+      ns.frags.push_back({fr.pfn, fr.offset, fr.len, TakeFragRef(m, s, fr.pfn)});
+    }
+    const std::vector<SkbId> list = o.frag_list;
+    for (SkbId l : list) m.shinfos.at(nid).frag_list.push_back(SkbClone(m, l));
+    ReleaseData(m, s);
+    s.shinfo = nid;
+  } else if (old.head_frag) {
+    const Pfn head = old.head_pfn;
+    const FragRef ref = old.head_ref;
+    old.head_frag = false;
+    old.head_ref = FragRef::kNone;
+    PageUnref(m, head, ref, s.pp_recycle, "skb_free_head");
+  }
+  m.digest.Mix(uint64_t{0x5e} << 56 | id);
+}
+
+// ___pskb_trim: unclone first, then drop the frags past `keep` with skb_frag_unref, which uses
+// the skb's pp_recycle as it is *now* (§2.1 B5).
+void PskbTrim(Machine& m, SkbId id, uint32_t keep) {
+  if (SkbCloned(m, id)) PskbExpandHead(m, id);
+  Skb& s = Get(m, id);
+  SkbShared& sh = Shared(m, s);
+  while (sh.frags.size() > keep) {
+    const SkbFrag fr = sh.frags.back();
+    sh.frags.pop_back();
+    PageUnref(m, fr.pfn, fr.ref, s.pp_recycle, "skb_frag_unref (trim)");
+  }
+}
+
+// skb_split (tcp_fragment): whole frags move without reference changes; a frag cut in the
+// middle gets __skb_frag_ref and appears in both. skb1 is fresh: pp_recycle 0 (§2.1 B7).
+SkbId SkbSplit(Machine& m, SkbId id, uint32_t at, uint32_t cut) {
+  const SkbId n = NewSkb(m, false);
+  Skb& s = Get(m, id);
+  SkbShared& sh = Shared(m, s);
+  SkbShared& nsh = Shared(m, Get(m, n));
+  uint32_t first_moved = at;
+  if (cut > 0) {
+    SkbFrag& fr = sh.frags.at(at);
+    SkbFrag second{fr.pfn, fr.offset + cut, fr.len - cut, TakeFragRef(m, s, fr.pfn)};
+    fr.len = cut;
+    nsh.frags.push_back(second);
+    Attach(m, n, second.pfn);
+    first_moved = at + 1;
+  }
+  for (uint32_t i = first_moved; i < sh.frags.size(); ++i) {
+    nsh.frags.push_back(sh.frags[i]);
+    Attach(m, n, sh.frags[i].pfn);
+  }
+  sh.frags.resize(first_moved);
+  return n;
+}
+
+// skb_shift (TCP SACK collapse): both uncloned; `count` whole frags move; a frag continuing
+// tgt's last frag merges into it and skb's reference is dropped with skb->pp_recycle; a
+// partially shifted frag gets a page reference in tgt (§2 table, §2.1 B7).
+bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t partial) {
+  if (SkbCloned(m, tgt_id)) PskbExpandHead(m, tgt_id);
+  if (SkbCloned(m, skb_id)) PskbExpandHead(m, skb_id);
+  Skb& tgt = Get(m, tgt_id);
+  Skb& skb = Get(m, skb_id);
+  SkbShared& t = Shared(m, tgt);
+  SkbShared& f = Shared(m, skb);
+  const uint32_t needed = count + (partial > 0 ? 1 : 0);
+  if (t.frags.size() + needed > MAX_SKB_FRAGS || needed > f.frags.size()) return false;
+  for (uint32_t i = 0; i < count && !f.frags.empty(); ++i) {
+    SkbFrag fr = f.frags.front();
+    f.frags.erase(f.frags.begin());
+    if (!t.frags.empty() && t.frags.back().pfn == fr.pfn &&
+        t.frags.back().offset + t.frags.back().len == fr.offset) {
+      t.frags.back().len += fr.len;  // skb_can_coalesce: merged, skb's ref dropped
+      PageUnref(m, fr.pfn, fr.ref, skb.pp_recycle, "__skb_frag_unref (shift merge)");
+    } else {
+      t.frags.push_back(fr);
+      Attach(m, tgt_id, fr.pfn);
+    }
+  }
+  if (partial > 0 && !f.frags.empty()) {
+    SkbFrag& fr = f.frags.front();
+    const uint32_t n = std::min(partial, fr.len);
+    Frame& page = m.memory.Touch(fr.pfn);
+    m.GetPage(fr.pfn, page);  // __skb_frag_ref(fragfrom): always a page reference here
+    t.frags.push_back({fr.pfn, fr.offset, n, FragRef::kPage});
+    Attach(m, tgt_id, fr.pfn);
+    fr.offset += n;
+    fr.len -= n;
+  }
+  return true;
+}
+
+// skb_segment (GSO): each frag slice gets __skb_frag_ref into a fresh segment; each frag_list
+// member is cloned and the clone trimmed (pskb_trim → expand → pp_recycle cleared) (§2.1 B5).
+std::vector<SkbId> SkbSegment(Machine& m, SkbId id) {
+  std::vector<SkbId> segs;
+  const std::vector<SkbFrag> frags = Shared(m, Get(m, id)).frags;
+  const std::vector<SkbId> list = Shared(m, Get(m, id)).frag_list;
+  for (const SkbFrag& fr : frags) {
+    const Skb& head = Get(m, id);
+    // Segments are fresh skbs; under a580ea994fd3 they inherit pp_recycle with their pp refs.
+    const bool pp = m.profile.frag_ref_takes_pp_ref && head.pp_recycle;
+    const SkbId n = NewSkb(m, pp);
+    const FragRef ref = TakeFragRef(m, Get(m, id), fr.pfn);
+    Shared(m, Get(m, n)).frags.push_back({fr.pfn, fr.offset, fr.len, ref});
+    Attach(m, n, fr.pfn);
+    segs.push_back(n);
+  }
+  for (SkbId l : list) {
+    const SkbId n = SkbClone(m, l);
+    const uint32_t nfrags = static_cast<uint32_t>(Shared(m, Get(m, n)).frags.size());
+    PskbTrim(m, n, nfrags > 0 ? nfrags - 1 : 0);
+    segs.push_back(n);
+  }
+  return segs;
+}
+
+}  // namespace ppsim::sim
