@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace ppsim::sim {
 
@@ -21,6 +22,14 @@ struct FieldPrinter {
       for (size_t i = 0; i < v.size(); ++i) {
         absl::StrAppend(out, i ? "," : "", absl::StrFormat("0x%x/%d", v[i].pfn, v[i].generation));
       }
+    } else if constexpr (std::is_same_v<T, std::vector<op::FragArg>>) {
+      for (size_t i = 0; i < v.size(); ++i) {
+        absl::StrAppend(out, i ? "," : "",
+                        absl::StrFormat("0x%x/%d+%d:%d", v[i].page.pfn, v[i].page.generation,
+                                        v[i].offset, v[i].len));
+      }
+    } else if constexpr (std::is_same_v<T, std::vector<uint32_t>>) {
+      absl::StrAppend(out, absl::StrJoin(v, ","));
     } else if constexpr (std::is_same_v<T, DmaDir>) {
       absl::StrAppend(out, DmaDirName(v));
     } else if constexpr (std::is_same_v<T, std::string>) {
@@ -41,6 +50,15 @@ struct FieldHasher {
     } else if constexpr (std::is_same_v<T, std::vector<PageHandle>>) {
       d->Mix(v.size());
       for (const PageHandle& h : v) (*this)("", h);
+    } else if constexpr (std::is_same_v<T, std::vector<op::FragArg>>) {
+      d->Mix(v.size());
+      for (const op::FragArg& f : v) {
+        (*this)("", f.page);
+        d->Mix(uint64_t{f.offset} << 32 | f.len);
+      }
+    } else if constexpr (std::is_same_v<T, std::vector<uint32_t>>) {
+      d->Mix(v.size());
+      for (uint32_t x : v) d->Mix(x);
     } else if constexpr (std::is_same_v<T, std::string>) {
       d->Mix(absl::string_view(v));
     } else if constexpr (std::is_same_v<T, double>) {
@@ -96,6 +114,8 @@ absl::StatusOr<OpResult> Lab::Apply(const Op& op) {
   trace_.push_back(op);
   MixOp(op);
   for (const PageRef& p : r->pages) m_->digest.Mix(p.page.pfn << 20 ^ p.page.generation);
+  for (uint32_t id : r->skbs) m_->digest.Mix(uint64_t{0x5a} << 56 | id);
+  m_->digest.Mix(r->value);
   // surprise_remove is decided after each applied op, for every device with a driver.
   if (m_->faults.armed(FaultSite::kSurpriseRemove)) {
     for (auto& [id, dev] : m_->devices) {

@@ -39,6 +39,9 @@ struct OpResult {
   PoolId pool = 0;
   std::vector<PoolId> pools;   // pools created by the op (bind/up)
   IfIndex ifindex = 0;
+  std::vector<uint32_t> skbs;  // skbs created by the op (build, clone, split, segment)
+  // Op-specific: whether a merge happened (coalesce, GRO), the reader id, skbs released.
+  uint64_t value = 0;
 };
 
 // The netlink page-pool-get attributes plus the 11 stats and ppsim's own view.
@@ -130,13 +133,23 @@ class Lab {
   PPSIM_HANDLER(PagePoolAllocFrag) PPSIM_HANDLER(PagePoolPutPage)
   PPSIM_HANDLER(PagePoolPutPageBulk) PPSIM_HANDLER(PagePoolRefPage) PPSIM_HANDLER(NapiPpPutPage)
   PPSIM_HANDLER(DmaSyncForCpu) PPSIM_HANDLER(SetFault) PPSIM_HANDLER(ClearFaults)
-  PPSIM_HANDLER(LivenessCheck)
+  PPSIM_HANDLER(LivenessCheck) PPSIM_HANDLER(SkbBuild) PPSIM_HANDLER(SkbClone)
+  PPSIM_HANDLER(PskbExpandHead) PPSIM_HANDLER(SkbSegment) PPSIM_HANDLER(KfreeSkb)
+  PPSIM_HANDLER(SkbDeferFree) PPSIM_HANDLER(EspReleaseFrags) PPSIM_HANDLER(NapiConsumeSkb)
+  PPSIM_HANDLER(KfreeSkbConcurrent) PPSIM_HANDLER(PskbTrim) PPSIM_HANDLER(SkbSplit)
+  PPSIM_HANDLER(SkbShift) PPSIM_HANDLER(SkbTryCoalesce) PPSIM_HANDLER(SkbGroReceive)
+  PPSIM_HANDLER(SkbFragRef) PPSIM_HANDLER(SkbPullPage) PPSIM_HANDLER(StackHold)
+  PPSIM_HANDLER(StackRelease) PPSIM_HANDLER(NetRxAction) PPSIM_HANDLER(UserMap)
+  PPSIM_HANDLER(UserUnmap) PPSIM_HANDLER(ReaderBegin) PPSIM_HANDLER(PutPageRcu)
+  PPSIM_HANDLER(ReaderTryGet) PPSIM_HANDLER(ReaderEnd)
 #undef PPSIM_HANDLER
 
   // Lookups that produce the API's errors.
   absl::StatusOr<Device*> DeviceArg(DeviceId id, absl::string_view field = "device");
   absl::StatusOr<PagePool*> PoolArg(PoolId id, absl::string_view field = "pool");
   absl::Status PageArg(const PageHandle& h, absl::string_view field = "page") const;
+  // A live skb not owned by a stack holder.
+  absl::Status SkbArg(uint32_t id, absl::string_view field = "skb", bool allow_held = false) const;
   // PP015 when an op hands a page to a pool that was already freed. Returns true if freed.
   bool PoolFreed(PagePool& pool, std::optional<Pfn> pfn, absl::string_view what);
   PageRef Ref(Pfn pfn, uint32_t offset = 0) const;

@@ -200,6 +200,141 @@ struct DmaSyncForCpu {  // page_pool_dma_sync_for_cpu by the driver
   template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); v("len", s.len); }
 };
 
+// ---- skbs and the stack (kernel/skb-and-iommu.md §1–§3) ---------------------------------------
+struct FragArg {
+  PageHandle page;
+  uint32_t offset = 0;
+  uint32_t len = 0;  // 0 = to the end of the page
+  friend bool operator==(const FragArg&, const FragArg&) = default;
+};
+struct SkbBuild {  // build_skb / napi_build_skb + skb_add_rx_frag; the pages' refs move in
+  static constexpr absl::string_view kName = "skb_build";
+  std::vector<FragArg> frags;
+  PageHandle head;        // pfn 0 & generation 0 = a slab head
+  bool recycle = true;    // skb_mark_for_recycle
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("frags", s.frags); v("head", s.head); v("recycle", s.recycle);
+  }
+};
+#define PPSIM_SKB_OP(Type, name)                                             \
+  struct Type {                                                              \
+    static constexpr absl::string_view kName = name;                         \
+    uint32_t skb = 0;                                                        \
+    template <class S, class V> static void Fields(S& s, V&& v) { v("skb", s.skb); } \
+  };
+PPSIM_SKB_OP(SkbClone, "skb_clone")
+PPSIM_SKB_OP(PskbExpandHead, "pskb_expand_head")
+PPSIM_SKB_OP(SkbSegment, "skb_segment")
+PPSIM_SKB_OP(KfreeSkb, "kfree_skb")
+PPSIM_SKB_OP(SkbDeferFree, "skb_attempt_defer_free")
+PPSIM_SKB_OP(EspReleaseFrags, "esp_release_frags")
+#undef PPSIM_SKB_OP
+struct NapiConsumeSkb {
+  static constexpr absl::string_view kName = "napi_consume_skb";
+  uint32_t skb = 0;
+  uint32_t budget = 64;  // 0 = called from netpoll
+  template <class S, class V> static void Fields(S& s, V&& v) { v("skb", s.skb); v("budget", s.budget); }
+};
+struct KfreeSkbConcurrent {  // these skbs are freed on different CPUs at the same tick
+  static constexpr absl::string_view kName = "kfree_skb_concurrent";
+  std::vector<uint32_t> skbs;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("skbs", s.skbs); }
+};
+struct PskbTrim {
+  static constexpr absl::string_view kName = "pskb_trim";
+  uint32_t skb = 0;
+  uint32_t keep_frags = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("skb", s.skb); v("keep_frags", s.keep_frags); }
+};
+struct SkbSplit {
+  static constexpr absl::string_view kName = "skb_split";
+  uint32_t skb = 0;
+  uint32_t at = 0;   // first frag that moves (or is cut)
+  uint32_t cut = 0;  // bytes of frag `at` that stay; 0 = whole frags move
+  template <class S, class V> static void Fields(S& s, V&& v) { v("skb", s.skb); v("at", s.at); v("cut", s.cut); }
+};
+struct SkbShift {
+  static constexpr absl::string_view kName = "skb_shift";
+  uint32_t tgt = 0;
+  uint32_t skb = 0;
+  uint32_t count = 1;    // whole frags
+  uint32_t partial = 0;  // bytes of the next frag
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("tgt", s.tgt); v("skb", s.skb); v("count", s.count); v("partial", s.partial);
+  }
+};
+struct SkbTryCoalesce {
+  static constexpr absl::string_view kName = "skb_try_coalesce";
+  uint32_t to = 0;
+  uint32_t from = 0;
+  uint32_t racing_clone = 0;  // a clone of `from` another CPU frees meanwhile; 0 = none
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("to", s.to); v("from", s.from); v("racing_clone", s.racing_clone);
+  }
+};
+struct SkbGroReceive {
+  static constexpr absl::string_view kName = "skb_gro_receive";
+  uint32_t p = 0;    // the held skb
+  uint32_t skb = 0;  // the arriving skb
+  template <class S, class V> static void Fields(S& s, V&& v) { v("p", s.p); v("skb", s.skb); }
+};
+struct SkbFragRef {  // __skb_frag_ref: the returned handle is the extra reference
+  static constexpr absl::string_view kName = "skb_frag_ref";
+  uint32_t skb = 0;
+  uint32_t frag = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("skb", s.skb); v("frag", s.frag); }
+};
+struct SkbPullPage {  // a subsystem (storage, splice, zerocopy) takes its own page reference
+  static constexpr absl::string_view kName = "skb_pull_page";
+  uint32_t skb = 0;
+  uint32_t frag = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("skb", s.skb); v("frag", s.frag); }
+};
+struct StackHold {
+  static constexpr absl::string_view kName = "stack_hold";
+  uint32_t skb = 0;
+  std::string holder = "socket";  // socket | defrag | defer_free | qdisc | retransmit
+  uint32_t cpu = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("skb", s.skb); v("holder", s.holder); v("cpu", s.cpu);
+  }
+};
+struct StackRelease {
+  static constexpr absl::string_view kName = "stack_release";
+  std::string holder = "socket";
+  uint32_t cpu = 0;
+  uint32_t count = 0;  // 0 = all
+  template <class S, class V> static void Fields(S& s, V&& v) {
+    v("holder", s.holder); v("cpu", s.cpu); v("count", s.count);
+  }
+};
+struct NetRxAction {  // the RX softirq runs on `cpu`: skb_defer_free_flush first
+  static constexpr absl::string_view kName = "net_rx_action";
+  uint32_t cpu = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("cpu", s.cpu); }
+};
+#define PPSIM_PAGE_OP(Type, name)                                            \
+  struct Type {                                                              \
+    static constexpr absl::string_view kName = name;                         \
+    PageHandle page;                                                         \
+    template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); } \
+  };
+PPSIM_PAGE_OP(UserMap, "user_map")
+PPSIM_PAGE_OP(UserUnmap, "user_unmap")
+PPSIM_PAGE_OP(ReaderBegin, "gup_fast_begin")
+PPSIM_PAGE_OP(PutPageRcu, "put_page_rcu")
+#undef PPSIM_PAGE_OP
+struct ReaderTryGet {
+  static constexpr absl::string_view kName = "gup_fast_try_get";
+  uint32_t reader = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("reader", s.reader); }
+};
+struct ReaderEnd {
+  static constexpr absl::string_view kName = "gup_fast_end";
+  uint32_t reader = 0;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("reader", s.reader); }
+};
+
 // ---- faults and checks -----------------------------------------------------------------------
 struct SetFault {
   static constexpr absl::string_view kName = "set_fault";
@@ -240,7 +375,12 @@ using OpBody = std::variant<
     op::PagePoolDisableDirectRecycling, op::PagePoolEnableDirectRecycling, op::PagePoolUpdateNid,
     op::PagePoolAllocPages, op::PagePoolAllocFrag, op::PagePoolPutPage, op::PagePoolPutPageBulk,
     op::PagePoolRefPage, op::NapiPpPutPage, op::DmaSyncForCpu, op::SetFault, op::ClearFaults,
-    op::LivenessCheck>;
+    op::LivenessCheck, op::SkbBuild, op::SkbClone, op::PskbExpandHead, op::SkbSegment,
+    op::KfreeSkb, op::SkbDeferFree, op::EspReleaseFrags, op::NapiConsumeSkb,
+    op::KfreeSkbConcurrent, op::PskbTrim, op::SkbSplit, op::SkbShift, op::SkbTryCoalesce,
+    op::SkbGroReceive, op::SkbFragRef, op::SkbPullPage, op::StackHold, op::StackRelease,
+    op::NetRxAction, op::UserMap, op::UserUnmap, op::ReaderBegin, op::PutPageRcu,
+    op::ReaderTryGet, op::ReaderEnd>;
 
 struct Op {
   ExecContext ctx;
