@@ -50,19 +50,25 @@ absl::StatusOr<StoryResult> RunStory(const std::string& strategy, const DemoOpti
       {.body = op::BindDriver{.device = dev->device, .flags = 1 /*PP_FLAG_DMA_MAP*/}});
   if (!bound.ok()) return bound.status();
   const sim::PoolId pool = bound->pools.at(0);
-  // NAPI fills the RX ring: 8 pages; 7 come back through the stack, one stays in defrag.
+  // NAPI receives 8 packets, one pool page each (skb_mark_for_recycle). Seven are consumed by
+  // the stack at once; one is an IPv4 fragment whose queue waits for the rest.
   absl::StatusOr<sim::OpResult> rx = apply({.ctx = napi, .body = op::PagePoolAllocPages{.pool = pool, .count = 8}});
   if (!rx.ok()) return rx.status();
-  for (size_t i = 1; i < rx->pages.size(); ++i) {
-    (void)apply({.ctx = napi, .body = op::NapiPpPutPage{.page = rx->pages[i].page}});
+  for (size_t i = 0; i < rx->pages.size(); ++i) {
+    absl::StatusOr<sim::OpResult> skb =
+        apply({.ctx = napi, .body = op::SkbBuild{.frags = {{.page = rx->pages[i].page}}}});
+    if (!skb.ok()) return skb.status();
+    if (i == 0) {
+      (void)apply({.ctx = napi, .body = op::StackHold{.skb = skb->skbs[0], .holder = "defrag"}});
+    } else {
+      (void)apply({.ctx = napi, .body = op::NapiConsumeSkb{.skb = skb->skbs[0]}});
+    }
   }
   // sriov_numvfs=0: driver unbind and device deletion.
   (void)apply({.body = op::UnbindDriver{.device = dev->device}});
   (void)apply({.body = op::RemoveDevice{.device = dev->device}});
-  // ip_expire after 30 s frees the fragment; the page goes back to its pool.
-  (void)apply({.body = op::AdvanceTime{.ns = 30 * sim::kSecond}});
-  (void)apply({.ctx = {CtxKind::kSoftirq, 1}, .body = op::NapiPpPutPage{.page = rx->pages[0].page}});
-  (void)apply({.body = op::AdvanceTime{.ns = 150 * sim::kSecond}});
+  // ip_expire frees the fragment queue after 30 s; the page goes back to its pool.
+  (void)apply({.body = op::AdvanceTime{.ns = 180 * sim::kSecond}});
   (void)apply({.body = op::LivenessCheck{}});
 
   StoryResult out;

@@ -11,11 +11,16 @@ namespace ppsim::sim {
 absl::Status Lab::SkbArg(uint32_t id, absl::string_view field, bool allow_held) const {
   auto it = m_->skbs.find(id);
   if (it == m_->skbs.end()) {
-    return absl::NotFoundError(absl::StrCat(field, ": skb ", id, " does not exist"));
-  }
-  if (it->second.freed) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(field, ": skb ", id, " was freed by op #", it->second.freed_op));
+    if (id == 0 || id >= m_->next_skb_id) {
+      return absl::NotFoundError(absl::StrCat(field, ": skb ", id, " does not exist"));
+    }
+    for (const auto& [freed, op] : m_->recent_skb_frees) {
+      if (freed == id) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(field, ": skb ", id, " was freed by op #", op));
+      }
+    }
+    return absl::FailedPreconditionError(absl::StrCat(field, ": skb ", id, " was freed"));
   }
   if (!allow_held && it->second.holder != 0) {
     return absl::FailedPreconditionError(

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,6 +82,9 @@ class Machine {
   std::map<SkbId, Skb> skbs;
   std::map<uint32_t, SkbShared> shinfos;
   SkbId next_skb_id = 1;
+  // Freed skbs are erased; the last few are remembered to name who freed them.
+  static constexpr size_t kRecentSkbFrees = 4096;
+  std::deque<std::pair<SkbId, uint64_t>> recent_skb_frees;
   uint32_t next_shinfo_id = 1;
   // While several CPUs free skbs at the same tick (kfree_skb_concurrent), each frag's
   // signature test and page->pp read happened before any of them released anything:

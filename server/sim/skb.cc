@@ -136,7 +136,7 @@ void ReleaseData(Machine& m, Skb& s) {
   m.shinfos.erase(s.shinfo);
   for (const SkbFrag& fr : frags) PageUnref(m, fr.pfn, fr.ref, s.pp_recycle, "skb_release_data");
   for (SkbId l : list) {
-    if (!Get(m, l).freed) KfreeSkb(m, l);
+    if (m.skbs.contains(l)) KfreeSkb(m, l);
   }
   if (head_frag) PageUnref(m, head, head_ref, s.pp_recycle, "skb_free_head");
   if (m.profile.release_data_clears_pp_recycle) s.pp_recycle = false;
@@ -178,15 +178,15 @@ SkbId SkbClone(Machine& m, SkbId id) {
 
 bool SkbCloned(const Machine& m, SkbId id) {
   const Skb& s = m.skbs.at(id);
-  return !s.freed && m.shinfos.at(s.shinfo).dataref > 1;
+  return m.shinfos.at(s.shinfo).dataref > 1;
 }
 
 void KfreeSkb(Machine& m, SkbId id) {
-  Skb& s = Get(m, id);
-  ReleaseData(m, s);
-  s.freed = true;
-  s.holder = 0;
-  s.freed_op = m.op_index;
+  ReleaseData(m, Get(m, id));
+  m.skbs.erase(id);
+  // Remember who freed it, for the error a later use gets (bounded: skbs are plentiful).
+  m.recent_skb_frees.emplace_back(id, m.op_index);
+  if (m.recent_skb_frees.size() > Machine::kRecentSkbFrees) m.recent_skb_frees.pop_front();
   m.digest.Mix(uint64_t{0x5d} << 56 | id);
 }
 

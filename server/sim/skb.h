@@ -49,10 +49,8 @@ struct Skb {
   SkbId id = 0;
   uint32_t shinfo = 0;
   bool pp_recycle = false;
-  bool freed = false;
   uint16_t alloc_cpu = 0;
   uint32_t holder = 0;  // stack holder keeping it, 0 = none
-  uint64_t freed_op = 0;
 };
 
 // A frag as a builder gives it: the page handle's reference moves into the skb.

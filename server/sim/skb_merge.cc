@@ -33,7 +33,7 @@ bool SkbTryCoalesce(Machine& m, SkbId to_id, SkbId from_id, std::optional<SkbId>
     return false;
   }
   // Another CPU frees the other clone while the descriptors are copied (B3).
-  if (racing_clone && !Get(m, *racing_clone).freed) KfreeSkb(m, *racing_clone);
+  if (racing_clone && m.skbs.contains(*racing_clone)) KfreeSkb(m, *racing_clone);
   // 1effe8ca4e34's code read skb_cloned(from) a second time for the reference decision; the
   // other rules decide once.
   const bool cloned_now =

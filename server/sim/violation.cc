@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/sim/fault_injector.h"
+#include "server/sim/skb.h"
 
 namespace ppsim::sim {
 
@@ -101,6 +102,11 @@ std::string Detail(const PageEvent& e) {
       return absl::StrCat("pp_ref_count=", e.aux);
     case PageEventKind::kBuddyAlloc:
       return absl::StrCat("order=", e.aux);
+    case PageEventKind::kSkbAttach:
+      return absl::StrCat("skb=", e.aux);
+    case PageEventKind::kRefMismatch:
+      return absl::StrCat("held ", FragRefName(static_cast<FragRef>(e.aux >> 4)), ", dropped ",
+                          FragRefName(static_cast<FragRef>(e.aux & 0xf)));
     case PageEventKind::kRecycleCache:
       return absl::StrCat("cache_count=", e.aux);
     case PageEventKind::kRecycleRing:
