@@ -33,11 +33,13 @@ void RunDeferredPuts(Machine& m) {
 
 void UserMap(Machine& m, Pfn pfn) {
   m.unpublished_at.erase(pfn);
+  m.grace_violations.erase(pfn);
   m.digest.Mix(uint64_t{0x70} << 56 | pfn);
 }
 
 void UserUnmap(Machine& m, Pfn pfn) {
   m.unpublished_at[pfn] = m.clock.now();
+  m.grace_violations.erase(pfn);
   m.digest.Mix(uint64_t{0x71} << 56 | pfn);
 }
 
@@ -84,7 +86,9 @@ void CheckGracePeriodAtFree(Machine& m, Pfn pfn) {
   auto unp = m.unpublished_at.find(pfn);
   if (unp == m.unpublished_at.end()) return;
   const LaggingReader* r = nullptr;
+  if (m.grace_violations.contains(pfn)) return;  // reported once per unmap
   if (GracePeriodOpen(m, pfn, unp->second, &r)) {
+    m.grace_violations.insert(pfn);
     m.Violate(ViolationId::kPP010,
               absl::StrFormat("pfn 0x%x freed at t=%.6fs before the grace period of its unmap "
                               "(t=%.6fs) ended: lockless reader %d started at t=%.6fs and is "
@@ -93,7 +97,7 @@ void CheckGracePeriodAtFree(Machine& m, Pfn pfn) {
                               pfn, m.clock.now() / 1e9, unp->second / 1e9, r->id, r->start / 1e9),
               {.pfn = pfn});
   }
-  m.unpublished_at.erase(unp);
+  // The unmap record stays: a reader ending later must still see that its PTE changed.
 }
 
 }  // namespace ppsim::sim

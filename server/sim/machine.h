@@ -18,6 +18,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "server/sim/clock.h"
 #include "server/sim/digest.h"
 #include "server/sim/events.h"
@@ -97,6 +98,7 @@ class Machine {
   std::map<ReaderId, LaggingReader> readers;
   ReaderId next_reader_id = 1;
   absl::flat_hash_map<Pfn, Nanos> unpublished_at;
+  absl::flat_hash_set<Pfn> grace_violations;  // PP010 already raised for this unmap
   std::vector<std::pair<Pfn, Nanos>> rcu_puts;
 
   Device* FindDevice(DeviceId id);
