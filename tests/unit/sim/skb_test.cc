@@ -1,0 +1,289 @@
+// The skb model (server/sim/skb.h, skb.cc, skb_ops.cc, skb_merge.cc) on today's rules (v6.15):
+// kernel/skb-and-iommu.md §1.1 (build, release), §1.3 (only the last clone recycles), §2 table
+// (clone, pskb_expand_head, trim, split, segment, GRO, coalesce, frag ref), §3.2 (a subsystem's
+// own page reference), §3.1 (the pool releases a page someone else still references); design.md
+// §3.8. Op rejections follow design.md §3.11's last paragraph: meaningless requests change
+// nothing.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "tests/unit/sim/lab_harness.h"
+
+namespace ppsim::sim {
+namespace {
+
+using testing::Alloc;
+using testing::BindNic;
+using testing::InBuddy;
+using testing::kNapiCpu0;
+using testing::MakeLab;
+using testing::MustApply;
+using testing::Page;
+
+struct Fixture {
+  std::unique_ptr<Lab> lab = MakeLab(LabConfig{.profile = "v6.15"});
+  PoolId pool = BindNic(*lab, {.flags = 1}).pool;
+
+  std::vector<PageRef> Pages(uint32_t n) { return Alloc(*lab, pool, n); }
+  uint32_t Build(const std::vector<PageRef>& frags, bool recycle = true, PageHandle head = {}) {
+    op::SkbBuild b{.head = head, .recycle = recycle};
+    for (const PageRef& p : frags) b.frags.push_back({.page = p.page});
+    return MustApply(*lab, b, kNapiCpu0).skbs.at(0);
+  }
+  uint32_t Op1(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).skbs.at(0); }
+  uint64_t Value(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).value; }
+  void Free(uint32_t skb) { MustApply(*lab, op::KfreeSkb{.skb = skb}, kNapiCpu0); }
+  bool Live(uint32_t skb) const { return lab->machine().skbs.contains(skb); }
+  const Skb& S(uint32_t skb) const { return lab->machine().skbs.at(skb); }
+  const SkbShared& Sh(uint32_t skb) const { return lab->machine().shinfos.at(S(skb).shinfo); }
+  PageInfo P(const PageRef& r) const { return Page(*lab, r); }
+  PoolInfo Pool() const { return testing::Pool(*lab, pool); }
+};
+
+TEST(SkbTest, BuildMovesTheDriversPpReferencesIn) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(2);
+  const uint32_t a = f.Build(p);
+  EXPECT_TRUE(f.S(a).pp_recycle);
+  EXPECT_EQ(f.Sh(a).dataref, 1u);
+  ASSERT_EQ(f.Sh(a).frags.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(f.Sh(a).frags[i].pfn, p[i].page.pfn);
+    EXPECT_EQ(f.Sh(a).frags[i].ref, FragRef::kPp);
+    EXPECT_EQ(f.P(p[i]).refcount, 1);
+    EXPECT_EQ(f.P(p[i]).pp_ref_count, 1) << "no new reference: the driver's moved in";
+  }
+}
+
+TEST(SkbTest, CloneSharesTheDataAndCopiesPpRecycle) {
+  Fixture f;
+  const PageRef p = f.Pages(1)[0];
+  const uint32_t a = f.Build({p});
+  const uint32_t b = f.Op1(op::SkbClone{.skb = a});
+  EXPECT_NE(a, b);
+  EXPECT_EQ(f.S(a).shinfo, f.S(b).shinfo);
+  EXPECT_EQ(f.Sh(a).dataref, 2u);
+  EXPECT_TRUE(f.S(b).pp_recycle);
+  EXPECT_EQ(f.P(p).refcount, 1);
+  EXPECT_EQ(f.P(p).pp_ref_count, 1);
+}
+
+// §1.3: freeing a clone only drops a dataref; the last skb out releases the frags.
+TEST(SkbTest, OnlyTheLastCloneReleasesTheFrags) {
+  Fixture f;
+  const PageRef p = f.Pages(1)[0];
+  const uint32_t a = f.Build({p});
+  const uint32_t b = f.Op1(op::SkbClone{.skb = a});
+  const uint32_t c = f.Op1(op::SkbClone{.skb = a});
+  const uint64_t cached = f.Pool().recycle.cached;
+  f.Free(a);
+  f.Free(c);
+  EXPECT_EQ(f.Sh(b).dataref, 1u);
+  EXPECT_EQ(f.P(p).state, FrameState::kPoolOut) << "kfree of a clone leaves the pages";
+  EXPECT_EQ(f.P(p).refcount, 1);
+  EXPECT_EQ(f.Pool().recycle.cached, cached);
+  f.Free(b);
+  EXPECT_EQ(f.P(p).state, FrameState::kPoolCache);
+  EXPECT_EQ(f.Pool().recycle.cached, cached + 1);
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+}
+
+// §2 table: on a clone, a private shinfo, a page ref per frag, pp_recycle cleared.
+TEST(SkbTest, ExpandHeadOnACloneTakesPageRefsAndClearsPpRecycle) {
+  Fixture f;
+  const PageRef p = f.Pages(1)[0];
+  const uint32_t a = f.Build({p});
+  const uint32_t b = f.Op1(op::SkbClone{.skb = a});
+  MustApply(*f.lab, op::PskbExpandHead{.skb = b}, kNapiCpu0);
+  EXPECT_NE(f.S(a).shinfo, f.S(b).shinfo);
+  EXPECT_EQ(f.Sh(a).dataref, 1u);
+  EXPECT_EQ(f.Sh(b).dataref, 1u);
+  EXPECT_FALSE(f.S(b).pp_recycle);
+  EXPECT_TRUE(f.S(a).pp_recycle);
+  ASSERT_EQ(f.Sh(b).frags.size(), 1u);
+  EXPECT_EQ(f.Sh(b).frags[0].ref, FragRef::kPage);
+  EXPECT_EQ(f.P(p).refcount, 2);
+  EXPECT_EQ(f.P(p).pp_ref_count, 1);
+  // §3.1: pp-last with _refcount 2 → released; the expanded skb frees an ordinary page.
+  const uint64_t released = f.Pool().recycle.released_refcnt;
+  f.Free(a);
+  EXPECT_EQ(f.Pool().recycle.released_refcnt, released + 1);
+  EXPECT_FALSE(f.P(p).is_pp);
+  EXPECT_EQ(f.P(p).refcount, 1);
+  f.Free(b);
+  EXPECT_TRUE(InBuddy(f.P(p)));
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+}
+
+TEST(SkbTest, ExpandHeadOnANonCloneFreesAPageHead) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(2);  // p[0] the head, p[1] a frag
+  const uint32_t a = f.Build({p[1]}, true, p[0].page);
+  EXPECT_TRUE(f.Sh(a).head_frag);
+  const uint32_t shinfo = f.S(a).shinfo;
+  MustApply(*f.lab, op::PskbExpandHead{.skb = a}, kNapiCpu0);
+  EXPECT_FALSE(f.Sh(a).head_frag) << "the new head is slab memory";
+  EXPECT_EQ(f.S(a).shinfo, shinfo) << "the shinfo moves with no reference change";
+  EXPECT_TRUE(f.S(a).pp_recycle);
+  EXPECT_EQ(f.P(p[0]).state, FrameState::kPoolCache) << "skb_free_head recycled the pp head";
+  EXPECT_EQ(f.P(p[1]).state, FrameState::kPoolOut);
+  EXPECT_EQ(f.Sh(a).frags.at(0).ref, FragRef::kPp);
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+}
+
+TEST(SkbTest, TrimReleasesTheDroppedFrags) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(3);
+  const uint32_t a = f.Build(p);
+  MustApply(*f.lab, op::PskbTrim{.skb = a, .keep_frags = 1}, kNapiCpu0);
+  ASSERT_EQ(f.Sh(a).frags.size(), 1u);
+  EXPECT_EQ(f.Sh(a).frags[0].pfn, p[0].page.pfn);
+  EXPECT_EQ(f.P(p[0]).state, FrameState::kPoolOut);
+  EXPECT_EQ(f.P(p[1]).state, FrameState::kPoolCache);
+  EXPECT_EQ(f.P(p[2]).state, FrameState::kPoolCache);
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+}
+
+TEST(SkbTest, SplitMovesWholeFragsAndRefsACutOne) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(3);
+  const uint32_t a = f.Build(p);
+  const uint32_t b = f.Op1(op::SkbSplit{.skb = a, .at = 1, .cut = 100});
+  EXPECT_FALSE(f.S(b).pp_recycle) << "skb1 is fresh (§2.1 B7)";
+  ASSERT_EQ(f.Sh(a).frags.size(), 2u);
+  EXPECT_EQ(f.Sh(a).frags[1].len, 100u);
+  ASSERT_EQ(f.Sh(b).frags.size(), 2u);
+  EXPECT_EQ(f.Sh(b).frags[0].pfn, p[1].page.pfn);
+  EXPECT_EQ(f.Sh(b).frags[0].offset, 100u);
+  EXPECT_EQ(f.Sh(b).frags[0].ref, FragRef::kPage);
+  EXPECT_EQ(f.Sh(b).frags[1].ref, FragRef::kPp) << "moved, reference and all";
+  EXPECT_EQ(f.P(p[1]).refcount, 2);
+  EXPECT_EQ(f.P(p[2]).refcount, 1);
+}
+
+TEST(SkbTest, SegmentGivesEachSegmentAPageRef) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(2);
+  const uint32_t a = f.Build(p);
+  const std::vector<uint32_t> segs = MustApply(*f.lab, op::SkbSegment{.skb = a}, kNapiCpu0).skbs;
+  ASSERT_EQ(segs.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_FALSE(f.S(segs[i]).pp_recycle);
+    ASSERT_EQ(f.Sh(segs[i]).frags.size(), 1u);
+    EXPECT_EQ(f.Sh(segs[i]).frags[0].pfn, p[i].page.pfn);
+    EXPECT_EQ(f.Sh(segs[i]).frags[0].ref, FragRef::kPage);
+    EXPECT_EQ(f.P(p[i]).refcount, 2);
+  }
+  EXPECT_EQ(f.Sh(a).frags.size(), 2u) << "the GSO skb keeps its frags";
+}
+
+TEST(SkbTest, GroMovesFragsAndRefusesAPpMix) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(3);
+  const uint32_t held = f.Build({p[0]});
+  const uint32_t same = f.Build({p[1]});
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = same}), 1u);
+  EXPECT_EQ(f.Sh(held).frags.size(), 2u);
+  EXPECT_FALSE(f.Live(same)) << "freed with NAPI_GRO_FREE";
+  EXPECT_EQ(f.P(p[1]).state, FrameState::kPoolOut) << "its frag moved, not released";
+  const uint32_t non_pp = f.Build({p[2]}, /*recycle=*/false);
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = non_pp}), 0u) << "7d2c89b32587";
+  EXPECT_EQ(f.Sh(held).frags.size(), 2u);
+  EXPECT_TRUE(f.Live(non_pp));
+}
+
+TEST(SkbTest, CoalesceMovesRefsOrTakesPpRefsForACloneAndRefusesAMix) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(4);
+  const uint32_t to = f.Build({p[0]});
+  const uint32_t from = f.Build({p[1]});
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = to, .from = from}), 1u);
+  EXPECT_EQ(f.Sh(to).frags.size(), 2u);
+  EXPECT_TRUE(f.Sh(from).frags.empty()) << "not cloned: the references moved";
+  EXPECT_EQ(f.P(p[1]).pp_ref_count, 1);
+  const uint32_t cloned = f.Build({p[2]});
+  f.Op1(op::SkbClone{.skb = cloned});
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = to, .from = cloned}), 1u);
+  EXPECT_EQ(f.P(p[2]).pp_ref_count, 2) << "skb_pp_frag_ref (f7dc3248dcfb)";
+  EXPECT_EQ(f.Sh(to).frags.back().ref, FragRef::kPp);
+  const uint32_t non_pp = f.Build({p[3]}, /*recycle=*/false);
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = to, .from = non_pp}), 0u) << "0646dc31ca88";
+}
+
+// §3.2: the subsystem's reference outlives the skb; the pool lets go of the page (§3.1) and
+// the subsystem's put_page frees it. Without that put the page is never freed.
+TEST(SkbTest, PullPageGivesASubsystemReferenceThatMustBePut) {
+  Fixture f;
+  const PageRef p = f.Pages(1)[0];
+  const uint32_t a = f.Build({p});
+  const std::vector<PageRef> got = MustApply(*f.lab, op::SkbPullPage{.skb = a}, kNapiCpu0).pages;
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].page.pfn, p.page.pfn);
+  EXPECT_EQ(f.P(p).refcount, 2);
+  f.Free(a);
+  EXPECT_FALSE(f.P(p).is_pp) << "released at pp-last: _refcount was 2";
+  EXPECT_EQ(f.P(p).refcount, 1);
+  EXPECT_FALSE(InBuddy(f.P(p))) << "still the subsystem's";
+  MustApply(*f.lab, op::PutPage{.page = got[0].page});
+  EXPECT_TRUE(InBuddy(f.P(p)));
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+}
+
+// Rejections name the field and the value and change nothing.
+absl::Status Rejected(Lab& lab, OpBody body) {
+  const uint64_t digest = lab.digest();
+  const size_t ops = lab.trace().size();
+  absl::StatusOr<OpResult> r = lab.Apply(Op{kNapiCpu0, std::move(body)});
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(lab.digest(), digest);
+  EXPECT_EQ(lab.trace().size(), ops);
+  return r.status();
+}
+
+TEST(SkbTest, RejectsAnUnknownSkb) {
+  Fixture f;
+  const absl::Status s = Rejected(*f.lab, op::KfreeSkb{.skb = 9});
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(s.message(), "skb: skb 9 does not exist");
+}
+
+TEST(SkbTest, RejectsAFreedSkbNamingTheOpThatFreedIt) {
+  Fixture f;
+  const uint32_t a = f.Build(f.Pages(1));
+  const uint64_t freed_by = testing::NextOpIndex(*f.lab);
+  f.Free(a);
+  const absl::Status s = Rejected(*f.lab, op::SkbClone{.skb = a});
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find(absl::StrCat("freed by op #", freed_by)), absl::string_view::npos)
+      << s.message();
+}
+
+TEST(SkbTest, RejectsAnSkbAStackHolderKeeps) {
+  Fixture f;
+  const uint32_t a = f.Build(f.Pages(1));
+  MustApply(*f.lab, op::StackHold{.skb = a, .holder = "socket"});
+  const absl::Status s = Rejected(*f.lab, op::KfreeSkb{.skb = a});
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("held by stack holder"), absl::string_view::npos) << s.message();
+  EXPECT_TRUE(f.Live(a));
+}
+
+TEST(SkbTest, RejectsMoreThanMaxSkbFrags) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(MAX_SKB_FRAGS + 1);
+  ASSERT_EQ(p.size(), 18u);
+  op::SkbBuild b;
+  for (const PageRef& r : p) b.frags.push_back({.page = r.page});
+  const absl::Status s = Rejected(*f.lab, b);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("frags: 18"), absl::string_view::npos) << s.message();
+  b.frags.pop_back();
+  EXPECT_EQ(f.Sh(MustApply(*f.lab, b, kNapiCpu0).skbs.at(0)).frags.size(), 17u);
+}
+
+}  // namespace
+}  // namespace ppsim::sim
