@@ -5,8 +5,10 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  libabsl-dev
-  libcli11-dev
+  libabsl-dev libcli11-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  prometheus python3-grpcio python3-protobuf
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
 )
 

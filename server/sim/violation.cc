@@ -72,9 +72,8 @@ absl::StatusOr<ViolationId> ParseViolationId(absl::string_view code) {
       absl::StrCat("violation: unknown id \"", code, "\"; expected PP001..PP017"));
 }
 
-namespace {
 // aux is kind-specific (events.h); name it so a reader does not have to decode it.
-std::string Detail(const PageEvent& e) {
+std::string PageEventDetail(const PageEvent& e) {
   switch (e.kind) {
     case PageEventKind::kViolation:
       return std::string(CatalogOf(static_cast<ViolationId>(e.aux)).code);
@@ -116,9 +115,11 @@ std::string Detail(const PageEvent& e) {
   }
 }
 
+namespace {
 std::string FormatPageEvent(const PageEvent& e) {
   return absl::StrFormat("    t=%.6fs op#%d %s:%d %-22s pool=%d %s", e.time / 1e9, e.op_index,
-                         CtxKindName(e.ctx), e.cpu, PageEventKindName(e.kind), e.pool, Detail(e));
+                         CtxKindName(e.ctx), e.cpu, PageEventKindName(e.kind), e.pool,
+                         PageEventDetail(e));
 }
 }  // namespace
 

@@ -51,6 +51,9 @@ std::span<const CatalogEntry> ViolationCatalog();
 const CatalogEntry& CatalogOf(ViolationId id);
 absl::StatusOr<ViolationId> ParseViolationId(absl::string_view code);
 
+// A page event's kind-specific detail in words (dma=0x..., PP001, pp_ref_count=2).
+std::string PageEventDetail(const PageEvent& e);
+
 struct Violation {
   ViolationId id = ViolationId::kPP001;
   Severity severity = Severity::kWarning;

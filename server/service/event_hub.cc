@@ -1,0 +1,33 @@
+#include "server/service/event_hub.h"
+
+namespace ppsim::service {
+
+void EventHub::Subscribe(EventSink* s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sinks_.insert(s);
+}
+
+void EventHub::Unsubscribe(EventSink* s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  sinks_.erase(s);
+}
+
+void EventHub::Publish(const std::vector<v1::Event>& events) {
+  if (events.empty()) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (EventSink* s : sinks_) {
+    for (const v1::Event& e : events) s->Publish(e);
+  }
+}
+
+void EventHub::CloseAll(const grpc::Status& st) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (EventSink* s : sinks_) s->Close(st);
+}
+
+size_t EventHub::subscribers() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sinks_.size();
+}
+
+}  // namespace ppsim::service

@@ -1,0 +1,41 @@
+// Fan-out of lab events to Watch streams. Publishing never blocks a lab: each sink keeps its
+// own bounded queue and ends itself when it falls behind (query_service.cc's watcher).
+// Lock order: hub, then sink. A sink unsubscribes (taking the hub lock) before it is deleted,
+// so Publish never reaches a dead sink.
+#ifndef PPSIM_SERVER_SERVICE_EVENT_HUB_H_
+#define PPSIM_SERVER_SERVICE_EVENT_HUB_H_
+
+#include <mutex>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "grpcpp/support/status.h"
+#include "ppsim/v1/types.pb.h"
+
+namespace ppsim::service {
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  // Called with the hub lock held; must not block.
+  virtual void Publish(const v1::Event& e) = 0;
+  // The server is shutting down: end the stream with `s`.
+  virtual void Close(const grpc::Status& s) = 0;
+};
+
+class EventHub {
+ public:
+  void Subscribe(EventSink* s);
+  void Unsubscribe(EventSink* s);
+  void Publish(const std::vector<v1::Event>& events);
+  void CloseAll(const grpc::Status& s);
+  size_t subscribers() const;
+
+ private:
+  mutable std::mutex mu_;
+  absl::flat_hash_set<EventSink*> sinks_;
+};
+
+}  // namespace ppsim::service
+
+#endif  // PPSIM_SERVER_SERVICE_EVENT_HUB_H_
