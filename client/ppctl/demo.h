@@ -1,4 +1,5 @@
-// `ppctl demo`: drives an embedded lab through the seed thread's story and prints what it did.
+// `ppctl demo`: the seed thread's story (kernel/page-pool.md §4.4) once per teardown strategy,
+// on an embedded lab or, with --target, on labs of a running ppsimd.
 #ifndef PPSIM_CLIENT_PPCTL_DEMO_H_
 #define PPSIM_CLIENT_PPCTL_DEMO_H_
 
@@ -8,9 +9,12 @@
 namespace ppsim::ppctl {
 
 struct DemoOptions {
-  std::string profile = "v6.8";
   uint64_t seed = 1;
   bool verbose = false;
+  std::string target;  // "" = embedded
+  double connect_timeout_s = 5;
+  std::string metrics;  // the daemon's /metrics URL, printed with the labs to look at
+  bool keep = false;    // keep the daemon's labs (implied by --metrics)
 };
 
 // Returns the process exit code (design.md §6): 0 when the demo ran as expected.

@@ -1,25 +1,31 @@
 // ppctl: the ppsim command line (design.md §1, §6).
 #include <CLI/CLI.hpp>
+#include <vector>
 
-#include "client/ppctl/demo.h"
+#include "client/ppctl/commands.h"
+#include "client/ppctl/remote.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"ppctl: drive ppsim labs (simulated page_pool over a simulated IOMMU)"};
+  using namespace ppsim::ppctl;
+  CLI::App app{
+      "ppctl: drive ppsim labs (simulated page_pool over a simulated IOMMU).\n"
+      "Subcommands that talk to ppsimd take --target HOST:PORT (default 127.0.0.1:50051,\n"
+      "or $PPSIM_TARGET) and exit 64 + the gRPC status code when a call fails (78: the\n"
+      "target is unreachable); 64 is a usage error."};
   app.require_subcommand(1);
-
-  ppsim::ppctl::DemoOptions demo;
-  CLI::App* demo_cmd = app.add_subcommand(
-      "demo", "run the unbind-with-pages-in-flight story on an embedded lab, once per teardown "
-              "strategy, and print what happened");
-  demo_cmd->add_option("--seed", demo.seed, "PRNG seed of the lab")->capture_default_str();
-  demo_cmd->add_flag("-v,--verbose", demo.verbose, "print every event and violation explanation");
-
+  const std::vector<Command> commands = {
+      AddDemoCommand(&app),      AddLabsCommand(&app),   AddCreateLabCommand(&app),
+      AddDeleteLabCommand(&app), AddPoolsCommand(&app),  AddApplyCommand(&app),
+      AddWatchCommand(&app),     AddHealthCommand(&app),
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : 64;  // usage error (design.md §6)
+    return rc == 0 ? 0 : kExitUsage;  // usage error (design.md §6)
   }
-  if (*demo_cmd) return ppsim::ppctl::RunDemo(demo);
-  return 64;
+  for (const Command& c : commands) {
+    if (c.cmd->parsed()) return c.run();
+  }
+  return kExitUsage;
 }

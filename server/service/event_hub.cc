@@ -2,9 +2,11 @@
 
 namespace ppsim::service {
 
-void EventHub::Subscribe(EventSink* s) {
+bool EventHub::Subscribe(EventSink* s) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) return false;
   sinks_.insert(s);
+  return true;
 }
 
 void EventHub::Unsubscribe(EventSink* s) {
@@ -22,6 +24,7 @@ void EventHub::Publish(const std::vector<v1::Event>& events) {
 
 void EventHub::CloseAll(const grpc::Status& st) {
   std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
   for (EventSink* s : sinks_) s->Close(st);
 }
 

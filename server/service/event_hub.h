@@ -1,7 +1,8 @@
 // Fan-out of lab events to Watch streams. Publishing never blocks a lab: each sink keeps its
-// own bounded queue and ends itself when it falls behind (query_service.cc's watcher).
+// own bounded queue and ends itself when it falls behind (event_watcher.h).
 // Lock order: hub, then sink. A sink unsubscribes (taking the hub lock) before it is deleted,
-// so Publish never reaches a dead sink.
+// so Publish never reaches a dead sink. After CloseAll (server shutdown) the hub refuses new
+// subscribers, so a Watch that races with shutdown ends at once instead of at the deadline.
 #ifndef PPSIM_SERVER_SERVICE_EVENT_HUB_H_
 #define PPSIM_SERVER_SERVICE_EVENT_HUB_H_
 
@@ -25,7 +26,8 @@ class EventSink {
 
 class EventHub {
  public:
-  void Subscribe(EventSink* s);
+  // False (and not subscribed) once CloseAll has run.
+  [[nodiscard]] bool Subscribe(EventSink* s);
   void Unsubscribe(EventSink* s);
   void Publish(const std::vector<v1::Event>& events);
   void CloseAll(const grpc::Status& s);
@@ -34,6 +36,7 @@ class EventHub {
  private:
   mutable std::mutex mu_;
   absl::flat_hash_set<EventSink*> sinks_;
+  bool closed_ = false;
 };
 
 }  // namespace ppsim::service

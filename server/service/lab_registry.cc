@@ -58,6 +58,26 @@ void LabRegistry::PublishEvents(LabEntry& e) {
   hub_->Publish(out);
 }
 
+absl::StatusOr<sim::OpResult> LabRegistry::ApplyLocked(LabEntry& e, const v1::Op& in,
+                                                      absl::string_view* name) {
+  *name = "";
+  absl::StatusOr<sim::Op> op = OpFromProto(in);
+  if (!op.ok()) {
+    ++e.rejected;
+    return op.status();
+  }
+  *name = sim::OpName(op->body);
+  absl::StatusOr<sim::OpResult> r = e.lab->Apply(*op);
+  if (!r.ok()) {
+    ++e.rejected;
+    return r.status();
+  }
+  auto it = e.ops_by_name.find(*name);
+  if (it == e.ops_by_name.end()) it = e.ops_by_name.emplace(std::string(*name), 0).first;
+  ++it->second;
+  return r;
+}
+
 absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
     uint64_t lab, const google::protobuf::RepeatedPtrField<v1::Op>& ops) {
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
@@ -66,20 +86,16 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   v1::ApplyResponse resp;
   std::lock_guard<std::mutex> lock(e.mu);
   for (int i = 0; i < ops.size(); ++i) {
-    absl::StatusOr<sim::Op> op = OpFromProto(ops[i]);
-    absl::StatusOr<sim::OpResult> r =
-        op.ok() ? e.lab->Apply(*op) : absl::StatusOr<sim::OpResult>(op.status());
+    absl::string_view name;
+    absl::StatusOr<sim::OpResult> r = ApplyLocked(e, ops[i], &name);
     if (!r.ok()) {
       v1::Rejection* rej = resp.mutable_rejected();
       rej->set_index(static_cast<uint32_t>(i));
       rej->set_code(static_cast<int32_t>(r.status().code()));
-      rej->set_message(absl::StrCat("ops[", i, "]",
-                                    op.ok() ? absl::StrCat(" ", sim::OpName(op->body)) : "",
-                                    ": ", r.status().message()));
-      ++e.rejected;
+      rej->set_message(absl::StrCat("ops[", i, "]", name.empty() ? "" : " ", name, ": ",
+                                    r.status().message()));
       break;
     }
-    ++e.ops_by_name[std::string(sim::OpName(op->body))];
     OpResultToProto(*r, resp.add_results());
   }
   resp.set_digest(e.lab->digest());
@@ -88,6 +104,20 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   resp.set_ops(e.lab->trace().size());
   PublishEvents(e);
   return resp;
+}
+
+absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& op) {
+  absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
+  if (!entry.ok()) return entry.status();
+  LabEntry& e = **entry;
+  std::lock_guard<std::mutex> lock(e.mu);
+  absl::string_view name;
+  absl::StatusOr<sim::OpResult> r = ApplyLocked(e, op, &name);
+  PublishEvents(e);
+  if (!r.ok()) return r.status();
+  v1::OpResult out;
+  OpResultToProto(*r, &out);
+  return out;
 }
 
 v1::LabInfo LabRegistry::Info(const LabEntry& e) {

@@ -6,6 +6,7 @@
 #define PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,7 +28,8 @@ struct LabEntry {
   std::string owner;
   mutable std::mutex mu;  // serialises everything below
   std::unique_ptr<sim::Lab> lab;
-  std::map<std::string, uint64_t> ops_by_name;  // applied ops, for ppsim_ops_total{op}
+  // Applied ops, for ppsim_ops_total{op}; std::less<> so counting needs no string per op.
+  std::map<std::string, uint64_t, std::less<>> ops_by_name;
   uint64_t rejected = 0;
 };
 
@@ -46,6 +48,10 @@ class LabRegistry {
   // Applies ops in order under the lab's lock; the response names the first rejected op.
   absl::StatusOr<v1::ApplyResponse> Apply(uint64_t lab,
                                           const google::protobuf::RepeatedPtrField<v1::Op>& ops);
+  // One op, for RPCs that are an op in disguise (FaultService): the op's own error without the
+  // batch's "ops[i] name:" prefix, so the caller can name its own request field. Recorded in
+  // the trace and counted exactly as a batch of one.
+  absl::StatusOr<v1::OpResult> ApplyOne(uint64_t lab, const v1::Op& op);
   // LabInfo of an entry (takes its lock).
   static v1::LabInfo Info(const LabEntry& e);
 
@@ -53,6 +59,11 @@ class LabRegistry {
   void PublishEvents(LabEntry& e);
 
  private:
+  // Converts and applies one op with e.mu held, counting it as applied or rejected. On error,
+  // `name` is the op's name if it converted ("" otherwise).
+  static absl::StatusOr<sim::OpResult> ApplyLocked(LabEntry& e, const v1::Op& in,
+                                                   absl::string_view* name);
+
   EventHub* hub_;
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<LabEntry>> labs_;

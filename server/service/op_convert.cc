@@ -2,7 +2,11 @@
 
 #include <limits>
 #include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
@@ -23,18 +27,46 @@ void HandleToProto(const sim::PageHandle& h, v1::PageHandle* out) {
   out->set_generation(h.generation);
 }
 
-// Reads one proto field into a sim field, checking ranges.
+// What converting op type T needs from ops.proto, looked up once per process rather than by
+// name on every op (Apply converts millions of ops a second): the Op field that holds T's
+// message, and that message's fields in the order T::Fields() visits them (nullptr where
+// ops.proto lacks one; CheckOpSchema reports those).
+struct OpSchema {
+  const pb::FieldDescriptor* op_field = nullptr;
+  std::vector<const pb::FieldDescriptor*> fields;
+};
+
+template <class T>
+const OpSchema& SchemaOf() {
+  static const OpSchema* schema = [] {
+    auto* s = new OpSchema;
+    s->op_field = v1::Op::descriptor()->FindFieldByName(std::string(T::kName));
+    const pb::Descriptor* d = s->op_field ? s->op_field->message_type() : nullptr;
+    T t{};
+    T::Fields(t, [&](absl::string_view name, const auto&) {
+      s->fields.push_back(d ? d->FindFieldByName(std::string(name)) : nullptr);
+    });
+    return s;
+  }();
+  return *schema;
+}
+
+// Reads one proto field into a sim field, checking ranges. Fields come in Fields() order, the
+// order of `fields`.
 class Reader {
  public:
-  Reader(const pb::Message& msg, std::string prefix) : msg_(msg), prefix_(std::move(prefix)) {}
+  Reader(const pb::Message& msg, const std::vector<const pb::FieldDescriptor*>& fields,
+         absl::string_view op)
+      : msg_(msg), fields_(fields), op_(op) {}
   const absl::Status& status() const { return status_; }
 
   template <class T>
   void operator()(absl::string_view name, T& v) {
     if (!status_.ok()) return;
-    const pb::FieldDescriptor* fd = msg_.GetDescriptor()->FindFieldByName(std::string(name));
+    const size_t i = next_++;
+    const pb::FieldDescriptor* fd = i < fields_.size() ? fields_[i] : nullptr;
     if (fd == nullptr) {
-      status_ = absl::InternalError(absl::StrCat(prefix_, name, ": missing from ops.proto"));
+      status_ = absl::InternalError(absl::StrCat(op_, ".", name, ": missing from ops.proto"));
       return;
     }
     const pb::Reflection* r = msg_.GetReflection();
@@ -48,7 +80,7 @@ class Reader {
     } else if constexpr (std::is_same_v<T, sim::DmaDir>) {
       const int d = r->GetEnumValue(msg_, fd);
       if (d < 0 || d > 3) {
-        status_ = absl::InvalidArgumentError(absl::StrCat(prefix_, name, ": ", d, " is not a DmaDir"));
+        status_ = absl::InvalidArgumentError(absl::StrCat(op_, ".", name, ": ", d, " is not a DmaDir"));
         return;
       }
       v = static_cast<sim::DmaDir>(d);
@@ -75,7 +107,7 @@ class Reader {
         case pb::FieldDescriptor::CPPTYPE_UINT32: v = static_cast<T>(r->GetUInt32(msg_, fd)); break;
         case pb::FieldDescriptor::CPPTYPE_UINT64: v = static_cast<T>(r->GetUInt64(msg_, fd)); break;
         default:
-          status_ = absl::InternalError(absl::StrCat(prefix_, name, ": type mismatch with the model"));
+          status_ = absl::InternalError(absl::StrCat(op_, ".", name, ": type mismatch with the model"));
       }
     } else {
       static_assert(!sizeof(T), "op field type without a proto mapping");
@@ -84,17 +116,21 @@ class Reader {
 
  private:
   const pb::Message& msg_;
-  std::string prefix_;
+  const std::vector<const pb::FieldDescriptor*>& fields_;
+  absl::string_view op_;  // for error messages: "set_fault.interval: ..."
+  size_t next_ = 0;
   absl::Status status_;
 };
 
 // Writes one sim field into the proto message.
 class Writer {
  public:
-  explicit Writer(pb::Message* msg) : msg_(msg) {}
+  Writer(pb::Message* msg, const std::vector<const pb::FieldDescriptor*>& fields)
+      : msg_(msg), fields_(fields) {}
   template <class T>
-  void operator()(absl::string_view name, const T& v) {
-    const pb::FieldDescriptor* fd = msg_->GetDescriptor()->FindFieldByName(std::string(name));
+  void operator()(absl::string_view, const T& v) {
+    const size_t i = next_++;
+    const pb::FieldDescriptor* fd = i < fields_.size() ? fields_[i] : nullptr;
     if (fd == nullptr) return;
     const pb::Reflection* r = msg_->GetReflection();
     if constexpr (std::is_same_v<T, bool>) {
@@ -133,27 +169,47 @@ class Writer {
 
  private:
   pb::Message* msg_;
+  const std::vector<const pb::FieldDescriptor*>& fields_;
+  size_t next_ = 0;
 };
 
-// Default-constructs the variant alternative whose kName is `name`.
-template <size_t I = 0>
-bool MakeBody(absl::string_view name, sim::OpBody* out) {
-  if constexpr (I < std::variant_size_v<sim::OpBody>) {
-    using T = std::variant_alternative_t<I, sim::OpBody>;
-    if (T::kName == name) {
-      *out = T{};
-      return true;
-    }
-    return MakeBody<I + 1>(name, out);
-  } else {
-    return false;
-  }
+// Fills `out` with op type T read from its message.
+template <class T>
+absl::Status BodyFromProto(const pb::Message& msg, sim::OpBody* out) {
+  T o{};
+  Reader r(msg, SchemaOf<T>().fields, T::kName);
+  T::Fields(o, r);
+  if (!r.status().ok()) return r.status();
+  *out = std::move(o);
+  return absl::OkStatus();
+}
+
+using BodyReader = absl::Status (*)(const pb::Message&, sim::OpBody*);
+
+// The reader for each Op field number, built once.
+template <size_t... I>
+absl::flat_hash_map<int, BodyReader> MakeBodyReaders(std::index_sequence<I...>) {
+  absl::flat_hash_map<int, BodyReader> readers;
+  auto add = [&](const pb::FieldDescriptor* fd, BodyReader reader) {
+    if (fd != nullptr) readers[fd->number()] = reader;
+  };
+  (add(SchemaOf<std::variant_alternative_t<I, sim::OpBody>>().op_field,
+       &BodyFromProto<std::variant_alternative_t<I, sim::OpBody>>),
+   ...);
+  return readers;
+}
+
+BodyReader BodyReaderFor(const pb::FieldDescriptor* which) {
+  static const auto* readers = new absl::flat_hash_map<int, BodyReader>(
+      MakeBodyReaders(std::make_index_sequence<std::variant_size_v<sim::OpBody>>{}));
+  auto it = readers->find(which->number());
+  return it == readers->end() ? nullptr : it->second;
 }
 
 }  // namespace
 
 absl::StatusOr<sim::Op> OpFromProto(const v1::Op& in) {
-  const pb::OneofDescriptor* oneof = in.GetDescriptor()->FindOneofByName("op");
+  static const pb::OneofDescriptor* oneof = v1::Op::descriptor()->FindOneofByName("op");
   const pb::FieldDescriptor* which = in.GetReflection()->GetOneofFieldDescriptor(in, oneof);
   if (which == nullptr) return absl::InvalidArgumentError("op: no op is set");
   sim::Op op;
@@ -168,19 +224,13 @@ absl::StatusOr<sim::Op> OpFromProto(const v1::Op& in) {
     return absl::InvalidArgumentError(absl::StrCat("ctx.cpu: ", in.ctx().cpu(), " is out of range"));
   }
   op.ctx.cpu = static_cast<uint16_t>(in.ctx().cpu());
-  if (!MakeBody(which->name(), &op.body)) {
+  BodyReader read = BodyReaderFor(which);
+  if (read == nullptr) {
     return absl::InternalError(absl::StrCat("op: ", which->name(), " has no model op"));
   }
-  const pb::Message& msg = in.GetReflection()->GetMessage(in, which);
-  absl::Status st;
-  std::visit(
-      [&](auto& o) {
-        Reader r(msg, absl::StrCat(which->name(), "."));
-        std::decay_t<decltype(o)>::Fields(o, r);
-        st = r.status();
-      },
-      op.body);
-  if (!st.ok()) return st;
+  if (absl::Status st = read(in.GetReflection()->GetMessage(in, which), &op.body); !st.ok()) {
+    return st;
+  }
   return op;
 }
 
@@ -191,10 +241,9 @@ v1::Op OpToProto(const sim::Op& in) {
   std::visit(
       [&](const auto& o) {
         using T = std::decay_t<decltype(o)>;
-        const pb::FieldDescriptor* fd = out.GetDescriptor()->FindFieldByName(std::string(T::kName));
-        if (fd == nullptr) return;
-        pb::Message* msg = out.GetReflection()->MutableMessage(&out, fd);
-        Writer w(msg);
+        const OpSchema& schema = SchemaOf<T>();
+        if (schema.op_field == nullptr) return;
+        Writer w(out.GetReflection()->MutableMessage(&out, schema.op_field), schema.fields);
         T::Fields(o, w);
       },
       in.body);

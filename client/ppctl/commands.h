@@ -1,0 +1,28 @@
+// ppctl's subcommands (design.md §1, §6). Each Add*Command registers one subcommand, its flags
+// and help on `root`, and returns what main runs when the command line chose it: a function
+// that returns the process exit code.
+#ifndef PPSIM_CLIENT_PPCTL_COMMANDS_H_
+#define PPSIM_CLIENT_PPCTL_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+namespace ppsim::ppctl {
+
+struct Command {
+  CLI::App* cmd = nullptr;
+  std::function<int()> run;
+};
+
+Command AddLabsCommand(CLI::App* root);       // cmd_labs.cc
+Command AddCreateLabCommand(CLI::App* root);  // cmd_labs.cc
+Command AddDeleteLabCommand(CLI::App* root);  // cmd_labs.cc
+Command AddPoolsCommand(CLI::App* root);      // cmd_pools.cc
+Command AddApplyCommand(CLI::App* root);      // cmd_apply.cc
+Command AddWatchCommand(CLI::App* root);      // cmd_watch.cc
+Command AddHealthCommand(CLI::App* root);     // cmd_health.cc
+Command AddDemoCommand(CLI::App* root);       // demo.cc
+
+}  // namespace ppsim::ppctl
+
+#endif  // PPSIM_CLIENT_PPCTL_COMMANDS_H_

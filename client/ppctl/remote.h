@@ -1,0 +1,46 @@
+// What every ppctl subcommand that talks to ppsimd shares: --target and --connect-timeout,
+// dialing, exit codes (design.md §6: a failed RPC exits 64 + its gRPC code, as grpcurl does;
+// an unreachable target is UNAVAILABLE, 78), error lines and proto JSON output.
+#ifndef PPSIM_CLIENT_PPCTL_REMOTE_H_
+#define PPSIM_CLIENT_PPCTL_REMOTE_H_
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "client/lib/client.h"
+#include "google/protobuf/message.h"
+
+namespace ppsim::ppctl {
+
+inline constexpr int kExitUsage = 64;
+inline constexpr char kDefaultTarget[] = "127.0.0.1:50051";
+
+struct RemoteOptions {
+  std::string target = kDefaultTarget;
+  double connect_timeout_s = 5;
+};
+
+// Adds --target (also $PPSIM_TARGET) and --connect-timeout to `cmd`.
+void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote);
+
+absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote);
+
+// 0 for OK, else 64 + the status code.
+int ExitCode(const absl::Status& s);
+
+// Prints "ppctl <command>: <CODE>: <message>" to stderr and returns ExitCode(s).
+int Fail(absl::string_view command, const absl::Status& s);
+
+// Prints "ppctl <command>: <message>" to stderr and returns kExitUsage.
+int UsageError(absl::string_view command, absl::string_view message);
+
+// Proto JSON (the standard mapping) with zero values printed; indented when `pretty`, else
+// on one line (no trailing newline).
+std::string ToJson(const google::protobuf::Message& m, bool pretty = true);
+
+}  // namespace ppsim::ppctl
+
+#endif  // PPSIM_CLIENT_PPCTL_REMOTE_H_

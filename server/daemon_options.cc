@@ -1,0 +1,164 @@
+#include "server/daemon_options.h"
+
+#include <charconv>
+#include <functional>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "yaml-cpp/yaml.h"
+
+#ifndef PPSIM_VERSION
+#define PPSIM_VERSION "dev"
+#endif
+
+namespace ppsim::daemon {
+
+namespace {
+
+std::string CheckOneOf(const std::string& value, std::initializer_list<const char*> allowed) {
+  for (const char* a : allowed) {
+    if (value == a) return "";
+  }
+  return absl::StrCat("\"", value, "\" is not one of ", absl::StrJoin(allowed, ", "));
+}
+
+std::string CheckLogFormat(const std::string& v) { return CheckOneOf(v, {"text", "json"}); }
+
+std::string CheckLogLevel(const std::string& v) {
+  return CheckOneOf(v, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+}
+
+std::string CheckNotEmpty(const std::string& v) { return v.empty() ? "must not be empty" : ""; }
+
+// One row per setting: the flag is "--" + key and the YAML key is key, so the two can never
+// drift apart.
+struct Setting {
+  const char* key;
+  std::string DaemonOptions::*field;
+  const char* type;
+  const char* help;
+  std::string (*check)(const std::string&);  // nullptr = any value
+};
+
+constexpr Setting kSettings[] = {
+    {"listen", &DaemonOptions::listen, "HOST:PORT",
+     "gRPC address (port 0 picks a free port; see --ready-file)", CheckHostPort},
+    {"metrics-listen", &DaemonOptions::metrics_listen, "HOST:PORT",
+     "Prometheus /metrics address (port 0 picks a free port)", CheckHostPort},
+    {"data-dir", &DaemonOptions::data_dir, "DIR", "state directory, created if missing",
+     CheckNotEmpty},
+    {"log-format", &DaemonOptions::log_format, "text|json",
+     "log lines on stdout: text, or one JSON object per line", CheckLogFormat},
+    {"log-level", &DaemonOptions::log_level, "LEVEL",
+     "trace, debug, info, warn, error, critical or off", CheckLogLevel},
+    {"ready-file", &DaemonOptions::ready_file, "PATH",
+     "once serving, write {\"grpc\": HOST:PORT, \"metrics\": HOST:PORT, \"pid\": N} here "
+     "(atomically: temp file + rename) with the ports actually bound",
+     nullptr},
+};
+
+std::string KeyList() {
+  std::string out;
+  for (const Setting& s : kSettings) absl::StrAppend(&out, out.empty() ? "" : ", ", s.key);
+  return out;
+}
+
+// Settings from the YAML file, for every key the command line did not set. "" or an error
+// naming the file, line and key.
+std::string ApplyConfigFile(const CLI::App& app, DaemonOptions* opts) {
+  const std::string& path = opts->config;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    return absl::StrCat("--config: cannot read \"", path, "\"");
+  } catch (const YAML::Exception& e) {
+    return absl::StrCat("--config ", path, ": ", e.what());
+  }
+  if (root.IsNull()) return "";  // an empty file sets nothing
+  if (!root.IsMap()) {
+    return absl::StrCat("--config ", path, ": expected a mapping of settings (", KeyList(), ")");
+  }
+  for (const auto& kv : root) {
+    const std::string where = absl::StrCat("--config ", path, ": line ", kv.first.Mark().line + 1);
+    const std::string key = kv.first.Scalar();
+    const Setting* setting = nullptr;
+    for (const Setting& s : kSettings) {
+      if (key == s.key) setting = &s;
+    }
+    if (setting == nullptr) {
+      return absl::StrCat(where, ": unknown key \"", key, "\"; expected one of ", KeyList());
+    }
+    if (!kv.second.IsScalar()) {
+      return absl::StrCat(where, ": ", key, ": expected a single value (", setting->type, ")");
+    }
+    const std::string value = kv.second.Scalar();
+    if (setting->check != nullptr) {
+      if (std::string why = setting->check(value); !why.empty()) {
+        return absl::StrCat(where, ": ", key, ": ", why);
+      }
+    }
+    if (app.count(absl::StrCat("--", key)) == 0) opts->*(setting->field) = value;
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string CheckHostPort(const std::string& value) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return absl::StrCat("\"", value, "\" is not HOST:PORT (e.g. 127.0.0.1:50051, [::]:0)");
+  }
+  const std::string port = value.substr(colon + 1);
+  int n = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || n < 0 ||
+      n > 65535) {
+    return absl::StrCat("\"", value, "\": port \"", port, "\" is not in 0..65535");
+  }
+  return "";
+}
+
+int ParseDaemonOptions(int argc, const char* const* argv, DaemonOptions* out,
+                       std::ostream& out_stream, std::ostream& err_stream) {
+  CLI::App app("ppsimd: the ppsim daemon. Hosts simulated page_pool labs, serves the "
+               "ppsim.v1 gRPC API (with grpc.health.v1 and reflection) and Prometheus metrics.",
+               "ppsimd");
+  app.set_version_flag("--version", PPSIM_VERSION);
+  app.footer(absl::StrCat(
+      "Every flag can also be set in the --config YAML file under its name without the dashes (",
+      KeyList(), "); flags win over the file. SIGTERM or SIGINT shut down gracefully (5 s for "
+      "in-flight calls). Exit status: 0 after a clean shutdown, 64 for a bad flag or config, 1 "
+      "when an address cannot be bound or a file cannot be written."));
+  DaemonOptions opts;
+  for (const Setting& s : kSettings) {
+    CLI::Option* o = app.add_option(absl::StrCat("--", s.key), opts.*(s.field), s.help);
+    o->capture_default_str()->type_name(s.type);
+    if (s.check != nullptr) {
+      auto check = s.check;
+      o->check(CLI::Validator([check](std::string& v) { return check(v); }, ""));
+    }
+  }
+  app.add_option("--config", opts.config, "YAML file with any of the settings above")
+      ->type_name("FILE");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e, out_stream, err_stream);
+  } catch (const CLI::ParseError& e) {
+    err_stream << "ppsimd: " << e.what() << "\nRun ppsimd --help for the flags.\n";
+    return kExitUsage;
+  }
+  if (!opts.config.empty()) {
+    if (std::string err = ApplyConfigFile(app, &opts); !err.empty()) {
+      err_stream << "ppsimd: " << err << "\n";
+      return kExitUsage;
+    }
+  }
+  *out = std::move(opts);
+  return -1;
+}
+
+}  // namespace ppsim::daemon

@@ -1,0 +1,75 @@
+#include "server/service/event_watcher.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace ppsim::service {
+
+EventWatcher::EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued, RpcScope rpc,
+                           const grpc::Status& error)
+    : hub_(hub), filter_(filter), max_queued_(max_queued), rpc_(rpc) {
+  if (!error.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(error);
+    return;
+  }
+  StartSendInitialMetadata();
+  // Not under mu_: the hub lock comes first (Publish holds it when it takes ours). From here
+  // on Publish may run; gRPC queues its writes until this reactor is bound to the call.
+  if (!hub_->Subscribe(this)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the server is shutting down"));
+  }
+}
+
+void EventWatcher::Publish(const v1::Event& e) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_ || !filter_.Match(e)) return;
+  if (queue_.size() >= max_queued_) {
+    // Everything queued behind the write in flight is dropped with this event.
+    const size_t missed = queue_.size() - (writing_ ? 1 : 0) + 1;
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("watch: consumer fell behind; ", missed, " events missed")));
+    return;
+  }
+  queue_.push_back(e);  // a deque keeps front() in place while the write reads it
+  if (!writing_) {
+    writing_ = true;
+    StartWrite(&queue_.front());
+  }
+}
+
+void EventWatcher::Close(const grpc::Status& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  FinishLocked(s);
+}
+
+void EventWatcher::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  queue_.pop_front();
+  if (!ok || finished_ || queue_.empty()) {
+    writing_ = false;
+    if (!ok) FinishLocked(grpc::Status::CANCELLED);  // the client went away mid-write
+    return;
+  }
+  StartWrite(&queue_.front());
+}
+
+void EventWatcher::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  FinishLocked(grpc::Status::CANCELLED);
+}
+
+void EventWatcher::OnDone() {
+  hub_->Unsubscribe(this);  // a no-op if Subscribe refused us
+  delete this;
+}
+
+void EventWatcher::FinishLocked(const grpc::Status& s) {
+  if (finished_) return;
+  finished_ = true;
+  rpc_.Record(s);
+  Finish(s);
+}
+
+}  // namespace ppsim::service

@@ -1,0 +1,64 @@
+// One Watch stream (QueryService.Watch): a ServerWriteReactor that is also an EventSink of the
+// hub (docs/reference/cpp-service-conventions.md §1.3). Labs publish from their own threads;
+// the watcher queues matching events and keeps one write in flight. The queue is bounded: a
+// consumer that falls `max_queued` events behind is ended with RESOURCE_EXHAUSTED saying how
+// many events it missed, so one stuck client cannot grow the daemon's memory or slow a lab.
+//
+// Lifetime: gRPC owns the reactor; OnDone unsubscribes (taking the hub lock, so no Publish is
+// in flight) and deletes it. Lock order: hub, then watcher.
+#ifndef PPSIM_SERVER_SERVICE_EVENT_WATCHER_H_
+#define PPSIM_SERVER_SERVICE_EVENT_WATCHER_H_
+
+#include <grpcpp/support/server_callback.h>
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+
+#include "ppsim/v1/types.pb.h"
+#include "server/service/event_hub.h"
+#include "server/service/rpc_scope.h"
+
+namespace ppsim::service {
+
+struct WatchFilter {
+  uint64_t lab = 0;        // 0 = every lab
+  uint32_t kinds = 0;      // bit per v1::EventKind; 0 = every kind
+  bool Match(const v1::Event& e) const {
+    return (lab == 0 || e.lab() == lab) && (kinds == 0 || (kinds >> e.kind() & 1u) != 0);
+  }
+};
+
+class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public EventSink {
+ public:
+  // Subscribes and sends the response headers at once, so a client that has seen them knows
+  // every later event reaches it. With a non-OK `error` the stream just ends with it.
+  EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued, RpcScope rpc,
+               const grpc::Status& error = grpc::Status::OK);
+
+  // EventSink; called under the hub lock.
+  void Publish(const v1::Event& e) override;
+  void Close(const grpc::Status& s) override;
+
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override;
+  void OnDone() override;
+
+ private:
+  // Finishes once; later calls are ignored. Call with mu_ held.
+  void FinishLocked(const grpc::Status& s);
+
+  EventHub* hub_;
+  const WatchFilter filter_;
+  const size_t max_queued_;
+  const RpcScope rpc_;
+
+  std::mutex mu_;
+  std::deque<v1::Event> queue_;  // front() is the write in flight while writing_
+  bool writing_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace ppsim::service
+
+#endif  // PPSIM_SERVER_SERVICE_EVENT_WATCHER_H_

@@ -1,0 +1,42 @@
+#include "server/service/fault_service.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "server/service/rpc_scope.h"
+
+namespace ppsim::service {
+
+namespace {
+
+// SetFault's errors with the field named as the request names it: the model says "site: ..."
+// and the op conversion "set_fault.site: ...", the caller sent "fault.site". A lab error
+// ("lab: ...") is already right.
+absl::Status Renamed(const absl::Status& s) {
+  if (s.ok() || absl::StartsWith(s.message(), "lab: ")) return s;
+  absl::string_view msg = s.message();
+  absl::ConsumePrefix(&msg, "set_fault.");
+  return absl::Status(s.code(), absl::StrCat("fault.", msg));
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* FaultServiceImpl::SetFault(grpc::CallbackServerContext* ctx,
+                                                     const v1::SetFaultRequest* req,
+                                                     v1::SetFaultResponse*) {
+  RpcScope rpc(metrics_, "ppsim.v1.FaultService/SetFault");
+  v1::Op op;
+  *op.mutable_set_fault() = req->fault();
+  return rpc.Finish(ctx, Renamed(labs_->ApplyOne(req->lab(), op).status()));
+}
+
+grpc::ServerUnaryReactor* FaultServiceImpl::ClearFaults(grpc::CallbackServerContext* ctx,
+                                                        const v1::ClearFaultsRequest* req,
+                                                        v1::ClearFaultsResponse*) {
+  RpcScope rpc(metrics_, "ppsim.v1.FaultService/ClearFaults");
+  v1::Op op;
+  op.mutable_clear_faults()->set_site(req->site());
+  return rpc.Finish(ctx, labs_->ApplyOne(req->lab(), op).status());
+}
+
+}  // namespace ppsim::service

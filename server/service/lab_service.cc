@@ -1,0 +1,120 @@
+#include "server/service/lab_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/service/info_convert.h"
+#include "server/service/limits.h"
+#include "server/service/rpc_scope.h"
+#include "server/service/trace_jsonl.h"
+#include "spdlog/spdlog.h"
+
+namespace ppsim::service {
+
+namespace {
+
+absl::Status DoCreateLab(LabRegistry& labs, const v1::CreateLabRequest& req, v1::LabInfo* resp) {
+  absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
+  if (!config.ok()) return config.status();
+  // The config is already validated; Create's errors name a config field all the same.
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Create(req.name(), *config);
+  if (!e.ok()) {
+    return absl::Status(e.status().code(), absl::StrCat("config.", e.status().message()));
+  }
+  *resp = LabRegistry::Info(**e);
+  spdlog::info("lab {} created: name={} profile={} strategy={} ram_bytes={} seed={}", resp->id(),
+               resp->name(), resp->config().profile(),
+               resp->config().default_strategy().empty() ? "(the profile's)"
+                                                         : resp->config().default_strategy(),
+               resp->config().ram_bytes(), resp->config().seed());
+  return absl::OkStatus();
+}
+
+absl::Status DoExportTrace(LabRegistry& labs, const v1::ExportTraceRequest& req,
+                           v1::ExportTraceResponse* resp) {
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(req.lab());
+  if (!e.ok()) return e.status();
+  {
+    std::lock_guard<std::mutex> lock((*e)->mu);
+    const sim::Lab& lab = *(*e)->lab;
+    *resp->mutable_config() = LabConfigToProto(lab.config());
+    resp->set_jsonl(TraceToJsonl(lab.trace()));
+    resp->set_digest(lab.digest());
+    resp->set_ops(lab.trace().size());
+  }
+  // Fail with a reason instead of letting the transport reject the reply with a bare
+  // "message larger than max".
+  if (resp->jsonl().size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
+    const std::string msg =
+        absl::StrCat("lab: lab ", req.lab(), " has a trace of ", resp->ops(), " ops (",
+                     resp->jsonl().size(), " bytes of JSON lines), over the ", kMaxMessageBytes,
+                     "-byte message limit");
+    resp->Clear();
+    return absl::ResourceExhaustedError(msg);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DoReplayTrace(const v1::ReplayTraceRequest& req, v1::ReplayTraceResponse* resp) {
+  absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::vector<sim::Op>> ops = TraceFromJsonl(req.jsonl());
+  if (!ops.ok()) return ops.status();
+  absl::StatusOr<sim::ReplayResult> r = sim::Replay(*config, *ops, req.expected_digest());
+  if (!r.ok()) return r.status();
+  resp->set_digest(r->digest);
+  resp->set_ops(r->ops);
+  resp->set_matches(r->matches);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* LabServiceImpl::CreateLab(grpc::CallbackServerContext* ctx,
+                                                    const v1::CreateLabRequest* req,
+                                                    v1::LabInfo* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.LabService/CreateLab");
+  return rpc.Finish(ctx, DoCreateLab(*labs_, *req, resp));
+}
+
+grpc::ServerUnaryReactor* LabServiceImpl::DeleteLab(grpc::CallbackServerContext* ctx,
+                                                    const v1::DeleteLabRequest* req,
+                                                    v1::DeleteLabResponse*) {
+  RpcScope rpc(metrics_, "ppsim.v1.LabService/DeleteLab");
+  absl::Status s = labs_->Delete(req->lab());
+  if (s.ok()) spdlog::info("lab {} deleted", req->lab());
+  return rpc.Finish(ctx, s);
+}
+
+grpc::ServerUnaryReactor* LabServiceImpl::ListLabs(grpc::CallbackServerContext* ctx,
+                                                   const v1::ListLabsRequest*,
+                                                   v1::ListLabsResponse* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.LabService/ListLabs");
+  for (const std::shared_ptr<LabEntry>& e : labs_->List()) {
+    *resp->add_labs() = LabRegistry::Info(*e);
+  }
+  return rpc.Finish(ctx, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LabServiceImpl::GetLab(grpc::CallbackServerContext* ctx,
+                                                 const v1::GetLabRequest* req,
+                                                 v1::LabInfo* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.LabService/GetLab");
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs_->Get(req->lab());
+  if (e.ok()) *resp = LabRegistry::Info(**e);
+  return rpc.Finish(ctx, e.status());
+}
+
+grpc::ServerUnaryReactor* LabServiceImpl::ExportTrace(grpc::CallbackServerContext* ctx,
+                                                      const v1::ExportTraceRequest* req,
+                                                      v1::ExportTraceResponse* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.LabService/ExportTrace");
+  return rpc.Finish(ctx, DoExportTrace(*labs_, *req, resp));
+}
+
+grpc::ServerUnaryReactor* LabServiceImpl::ReplayTrace(grpc::CallbackServerContext* ctx,
+                                                      const v1::ReplayTraceRequest* req,
+                                                      v1::ReplayTraceResponse* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.LabService/ReplayTrace");
+  return rpc.Finish(ctx, DoReplayTrace(*req, resp));
+}
+
+}  // namespace ppsim::service

@@ -1,0 +1,35 @@
+// ppsim.v1.OpsService (design.md §4): batches of ops, unary (Apply) or as a bidirectional
+// stream (Stream). A rejected op is not an RPC error: it is the batch's `rejected` entry and
+// the RPC is OK, because everything before it was applied and the client needs those results.
+// An unknown or deleted lab is the RPC's status (NOT_FOUND / FAILED_PRECONDITION); on a
+// stream it ends the stream.
+#ifndef PPSIM_SERVER_SERVICE_OPS_SERVICE_H_
+#define PPSIM_SERVER_SERVICE_OPS_SERVICE_H_
+
+#include "ppsim/v1/service.grpc.pb.h"
+#include "server/metrics/metrics.h"
+#include "server/service/lab_registry.h"
+
+namespace ppsim::service {
+
+class OpsServiceImpl final : public v1::OpsService::CallbackService {
+ public:
+  // `labs` must outlive the service; `metrics` may be null.
+  OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics)
+      : labs_(labs), metrics_(metrics) {}
+
+  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* ctx, const v1::ApplyRequest* req,
+                                  v1::ApplyResponse* resp) override;
+  // One response per request, in request order: the next request is read only after the
+  // previous response is written. The RPC metric covers the whole stream.
+  grpc::ServerBidiReactor<v1::ApplyRequest, v1::ApplyResponse>* Stream(
+      grpc::CallbackServerContext* ctx) override;
+
+ private:
+  LabRegistry* labs_;
+  metrics::RpcMetrics* metrics_;
+};
+
+}  // namespace ppsim::service
+
+#endif  // PPSIM_SERVER_SERVICE_OPS_SERVICE_H_

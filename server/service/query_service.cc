@@ -1,0 +1,121 @@
+#include "server/service/query_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "server/service/event_watcher.h"
+#include "server/service/info_convert.h"
+#include "server/service/rpc_scope.h"
+#include "server/service/status.h"
+
+namespace ppsim::service {
+
+namespace {
+
+// Runs `fn(const sim::Lab&)` under the lab's lock; NOT_FOUND / FAILED_PRECONDITION for a lab
+// that does not exist or was deleted.
+template <class Fn>
+absl::Status WithLab(const LabRegistry& labs, uint64_t id, Fn fn) {
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(id);
+  if (!e.ok()) return e.status();
+  std::lock_guard<std::mutex> lock((*e)->mu);
+  return fn(static_cast<const sim::Lab&>(*(*e)->lab));
+}
+
+absl::Status DoListViolations(const sim::Lab& lab, const v1::ListViolationsRequest& req,
+                              v1::ListViolationsResponse* resp) {
+  std::optional<sim::ViolationId> only;
+  if (!req.id().empty()) {
+    absl::StatusOr<sim::ViolationId> id = sim::ParseViolationId(req.id());
+    if (!id.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "id: \"", req.id(), "\" is not a violation id; expected PP001..PP017 or a name such "
+          "as unmap-after-iommu-teardown"));
+    }
+    only = *id;
+  }
+  for (const sim::Violation& v : lab.violations()) {
+    if (req.limit() != 0 && static_cast<uint32_t>(resp->violations_size()) >= req.limit()) break;
+    if (only && v.id != *only) continue;
+    ViolationToProto(v, resp->add_violations());
+  }
+  for (const sim::CatalogEntry& c : sim::ViolationCatalog()) {
+    if (uint64_t n = lab.violation_count(c.id); n != 0) {
+      (*resp->mutable_counts())[std::string(c.code)] = n;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// WatchFilter from the request: the lab must exist, and every kind must be an EventKind.
+absl::StatusOr<WatchFilter> FilterFromProto(const LabRegistry& labs, const v1::WatchRequest& req) {
+  WatchFilter f;
+  if (req.lab() != 0) {
+    if (absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(req.lab()); !e.ok()) {
+      return e.status();
+    }
+    f.lab = req.lab();
+  }
+  for (int i = 0; i < req.kinds_size(); ++i) {
+    const int k = req.kinds(i);
+    if (!v1::EventKind_IsValid(k)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("kinds[", i, "]: ", k, " is not an EventKind"));
+    }
+    f.kinds |= 1u << k;
+  }
+  return f;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetPool(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetPoolRequest* req,
+                                                    v1::PoolInfo* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.QueryService/GetPool");
+  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+    absl::StatusOr<sim::PoolInfo> p = lab.GetPool(req->pool());
+    if (p.ok()) PoolInfoToProto(*p, resp);
+    return p.status();
+  }));
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListPools(grpc::CallbackServerContext* ctx,
+                                                      const v1::ListPoolsRequest* req,
+                                                      v1::ListPoolsResponse* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.QueryService/ListPools");
+  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+    for (const sim::PoolInfo& p : req->all() ? lab.AllPools() : lab.ListPools()) {
+      PoolInfoToProto(p, resp->add_pools());
+    }
+    return absl::OkStatus();
+  }));
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::GetPage(grpc::CallbackServerContext* ctx,
+                                                    const v1::GetPageRequest* req,
+                                                    v1::PageInfo* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.QueryService/GetPage");
+  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+    absl::StatusOr<sim::PageInfo> p = lab.GetPage(req->pfn());
+    if (p.ok()) PageInfoToProto(*p, resp);
+    return p.status();
+  }));
+}
+
+grpc::ServerUnaryReactor* QueryServiceImpl::ListViolations(grpc::CallbackServerContext* ctx,
+                                                           const v1::ListViolationsRequest* req,
+                                                           v1::ListViolationsResponse* resp) {
+  RpcScope rpc(metrics_, "ppsim.v1.QueryService/ListViolations");
+  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+    return DoListViolations(lab, *req, resp);
+  }));
+}
+
+grpc::ServerWriteReactor<v1::Event>* QueryServiceImpl::Watch(grpc::CallbackServerContext*,
+                                                             const v1::WatchRequest* req) {
+  RpcScope rpc(metrics_, "ppsim.v1.QueryService/Watch");
+  absl::StatusOr<WatchFilter> f = FilterFromProto(*labs_, *req);
+  return new EventWatcher(hub_, f.ok() ? *f : WatchFilter{}, watch_queue_, rpc,
+                          ToGrpc(f.status()));
+}
+
+}  // namespace ppsim::service

@@ -1,0 +1,48 @@
+// ppsim.v1.QueryService (design.md §4): a lab read back in the kernel's netlink terms (GetPool,
+// the page-pool-get dump ListPools), pages, violations, and the Watch event stream. Queries
+// take the lab's lock, so they see the state between two ops, never in the middle of one.
+#ifndef PPSIM_SERVER_SERVICE_QUERY_SERVICE_H_
+#define PPSIM_SERVER_SERVICE_QUERY_SERVICE_H_
+
+#include "ppsim/v1/service.grpc.pb.h"
+#include "server/metrics/metrics.h"
+#include "server/service/event_hub.h"
+#include "server/service/lab_registry.h"
+#include "server/service/limits.h"
+
+namespace ppsim::service {
+
+class QueryServiceImpl final : public v1::QueryService::CallbackService {
+ public:
+  // `labs` and `hub` must outlive the service; `metrics` may be null. `watch_queue` bounds
+  // each Watch stream's backlog (limits.h).
+  QueryServiceImpl(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+                   size_t watch_queue = kWatchQueueEvents)
+      : labs_(labs), hub_(hub), metrics_(metrics), watch_queue_(watch_queue) {}
+
+  grpc::ServerUnaryReactor* GetPool(grpc::CallbackServerContext* ctx,
+                                    const v1::GetPoolRequest* req, v1::PoolInfo* resp) override;
+  grpc::ServerUnaryReactor* ListPools(grpc::CallbackServerContext* ctx,
+                                      const v1::ListPoolsRequest* req,
+                                      v1::ListPoolsResponse* resp) override;
+  grpc::ServerUnaryReactor* GetPage(grpc::CallbackServerContext* ctx,
+                                    const v1::GetPageRequest* req, v1::PageInfo* resp) override;
+  // Stored violations in the order they were raised, the first `limit` of them; `counts`
+  // covers every id ever raised in the lab, whatever the filter and however many are stored.
+  grpc::ServerUnaryReactor* ListViolations(grpc::CallbackServerContext* ctx,
+                                           const v1::ListViolationsRequest* req,
+                                           v1::ListViolationsResponse* resp) override;
+  // Events from the moment the response headers arrive (event_watcher.h).
+  grpc::ServerWriteReactor<v1::Event>* Watch(grpc::CallbackServerContext* ctx,
+                                             const v1::WatchRequest* req) override;
+
+ private:
+  LabRegistry* labs_;
+  EventHub* hub_;
+  metrics::RpcMetrics* metrics_;
+  size_t watch_queue_;
+};
+
+}  // namespace ppsim::service
+
+#endif  // PPSIM_SERVER_SERVICE_QUERY_SERVICE_H_

@@ -1,0 +1,144 @@
+// server/service/lab_registry: lab ids and their errors, batches that stop at the first
+// rejected op with everything before it applied, and events handed to the hub.
+#include "server/service/lab_registry.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/service/recording_sink.h"
+
+namespace ppsim::service {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class LabRegistryTest : public ::testing::Test {
+ protected:
+  std::shared_ptr<LabEntry> MustCreate(const std::string& name = "") {
+    absl::StatusOr<std::shared_ptr<LabEntry>> e = labs_.Create(name, sim::LabConfig{});
+    EXPECT_TRUE(e.ok()) << e.status();
+    return e.ok() ? *e : nullptr;
+  }
+
+  EventHub hub_;
+  LabRegistry labs_{&hub_};
+};
+
+TEST_F(LabRegistryTest, CreateNumbersLabsAndNamesUnnamedOnes) {
+  std::shared_ptr<LabEntry> a = MustCreate();
+  std::shared_ptr<LabEntry> b = MustCreate("mine");
+  EXPECT_EQ(a->id, 1u);
+  EXPECT_EQ(a->name, "lab-1");
+  EXPECT_EQ(b->id, 2u);
+  EXPECT_EQ(b->name, "mine");
+  EXPECT_EQ(labs_.List().size(), 2u);
+  EXPECT_EQ(LabRegistry::Info(*b).name(), "mine");
+}
+
+TEST_F(LabRegistryTest, CreateRejectsABadConfigNamingTheField) {
+  absl::StatusOr<std::shared_ptr<LabEntry>> e =
+      labs_.Create("", sim::LabConfig{.ram_bytes = 12345});
+  EXPECT_EQ(e.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(e.status().message()), StartsWith("ram_bytes: 12345"));
+  EXPECT_TRUE(labs_.List().empty());
+}
+
+TEST_F(LabRegistryTest, UnknownAndDeletedLabs) {
+  EXPECT_EQ(labs_.Get(9).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(labs_.Get(9).status().message(), "lab: lab 9 does not exist");
+  EXPECT_EQ(labs_.Delete(9).code(), absl::StatusCode::kNotFound);
+
+  std::shared_ptr<LabEntry> e = MustCreate();
+  ASSERT_TRUE(labs_.Delete(e->id).ok());
+  EXPECT_EQ(labs_.Get(e->id).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(labs_.Get(e->id).status().message(), "lab: lab 1 was deleted");
+  EXPECT_EQ(labs_.Delete(e->id).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(labs_.Delete(e->id).message(), "lab: lab 1 was already deleted");
+  EXPECT_TRUE(labs_.List().empty());
+}
+
+TEST_F(LabRegistryTest, ApplyStopsAtTheFirstRejectedOpKeepingEarlierOnes) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  ops.Add()->mutable_bind_driver()->set_device(99);
+  ops.Add()->mutable_add_device();
+
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(e->id, ops);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->results_size(), 1);
+  EXPECT_EQ(r->results(0).device(), 1u);
+  ASSERT_TRUE(r->has_rejected());
+  EXPECT_EQ(r->rejected().index(), 1u);
+  EXPECT_EQ(r->rejected().code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(r->rejected().message(), "ops[1] bind_driver: device: device 99 does not exist");
+  EXPECT_EQ(r->ops(), 1u);
+  EXPECT_EQ(e->lab->trace().size(), 1u);
+  EXPECT_EQ(r->digest(), e->lab->digest());
+  EXPECT_EQ(e->ops_by_name.at("add_device"), 1u);
+  EXPECT_EQ(e->rejected, 1u);
+}
+
+TEST_F(LabRegistryTest, AnOpThatDoesNotConvertIsRejectedWithoutAName) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add();  // no op set
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(e->id, ops);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->rejected().code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(r->rejected().message(), "ops[0]: op: no op is set");
+}
+
+TEST_F(LabRegistryTest, ApplyToAnUnknownOrDeletedLab) {
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  EXPECT_EQ(labs_.Apply(5, ops).status().code(), absl::StatusCode::kNotFound);
+  std::shared_ptr<LabEntry> e = MustCreate();
+  ASSERT_TRUE(labs_.Delete(e->id).ok());
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(e->id, ops);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("lab 1 was deleted"));
+}
+
+TEST_F(LabRegistryTest, ApplyHandsTheLabsEventsToTheHub) {
+  testing::RecordingSink sink;
+  ASSERT_TRUE(hub_.Subscribe(&sink));
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  ops.Add()->mutable_bind_driver()->set_device(1);
+  ASSERT_TRUE(labs_.Apply(e->id, ops).ok());
+  hub_.Unsubscribe(&sink);
+
+  const std::vector<v1::Event> events = sink.events();
+  ASSERT_FALSE(events.empty());
+  bool pool_add = false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].lab(), e->id);
+    if (i > 0) {
+      EXPECT_GT(events[i].seq(), events[i - 1].seq());
+    }
+    pool_add |= events[i].kind() == v1::EVENT_POOL_ADD;
+  }
+  EXPECT_TRUE(pool_add) << "bind_driver creates the RX queue's pool (page-pool-add-ntf)";
+}
+
+TEST_F(LabRegistryTest, ApplyOneReturnsTheOpsOwnErrorAndRecordsSuccess) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  v1::Op bad;
+  bad.mutable_set_fault()->set_site("fail_everything");
+  absl::StatusOr<v1::OpResult> r = labs_.ApplyOne(e->id, bad);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()),
+              StartsWith("site: unknown fault site \"fail_everything\""));
+  EXPECT_EQ(e->rejected, 1u);
+
+  v1::Op good;
+  good.mutable_set_fault()->set_site("fail_dma_map");
+  EXPECT_TRUE(labs_.ApplyOne(e->id, good).ok());
+  EXPECT_EQ(e->lab->trace().size(), 1u);
+  EXPECT_EQ(e->ops_by_name.at("set_fault"), 1u);
+}
+
+}  // namespace
+}  // namespace ppsim::service
