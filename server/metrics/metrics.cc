@@ -152,6 +152,11 @@ class LabCollectable : public prometheus::Collectable {
                        "Pages currently mapped in the device's IOMMU domain (live IOVA "
                        "mappings, in pages); the series disappears once the device is removed.",
                        MetricType::Gauge);
+    ids.iommu_faults = f.Add("ppsim_iommu_faults_total",
+                             "What went wrong between a device and its IOMMU, by kind: "
+                             "unmapped_iova (a DMAR fault), stale_iotlb and reused_iova (DMA that "
+                             "landed silently), teardown (DMA API calls into a freed domain).",
+                             MetricType::Counter);
     ids.violations = f.Add("ppsim_violations_total",
                            "Violations raised by the checker, by catalog id, the catalog's "
                            "default severity and the teardown strategy of the pool involved "
@@ -184,7 +189,7 @@ class LabCollectable : public prometheus::Collectable {
  private:
   struct Ids {
     std::vector<size_t> pool;
-    size_t mapped, violations, faults, ops, time;
+    size_t mapped, iommu_faults, violations, faults, ops, time;
   };
 
   // Call with e.mu held.
@@ -207,6 +212,14 @@ class LabCollectable : public prometheus::Collectable {
       }
     }
     for (const auto& [id, dev] : l.machine().devices) {
+      // Kept after removal: the teardown faults happen precisely then.
+      for (int k = 0; k < sim::kIommuFaultKinds; ++k) {
+        f.Sample(ids.iommu_faults,
+                 {{"lab", lab},
+                  {"device", std::to_string(id)},
+                  {"kind", sim::IommuFaultKindName(static_cast<sim::IommuFaultKind>(k))}},
+                 static_cast<double>(dev->iommu_faults[k]));
+      }
       if (dev->gone()) continue;
       f.Sample(ids.mapped, {{"lab", lab}, {"device", std::to_string(id)}},
                static_cast<double>(dev->domain.mapped_pages()));

@@ -18,6 +18,16 @@ const char* DeviceStateName(DeviceState s) {
   return "?";
 }
 
+const char* IommuFaultKindName(IommuFaultKind k) {
+  switch (k) {
+    case IommuFaultKind::kUnmappedIova: return "unmapped_iova";
+    case IommuFaultKind::kStaleIotlb: return "stale_iotlb";
+    case IommuFaultKind::kReusedIova: return "reused_iova";
+    case IommuFaultKind::kTeardown: return "teardown";
+  }
+  return "?";
+}
+
 DriverConfig DriverConfig::Netdevsim(uint32_t rx_queues) {
   DriverConfig c;
   c.kind = DriverKind::kNetdevsim;

@@ -5,6 +5,7 @@
 #ifndef PPSIM_SERVER_SIM_DEVICE_H_
 #define PPSIM_SERVER_SIM_DEVICE_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -30,6 +31,16 @@ enum class DeviceState : uint8_t {
   kRemoved,   // device_del done: domain / TCE window and tables freed
 };
 const char* DeviceStateName(DeviceState s);
+
+// What went wrong between a device and its IOMMU (design.md §5 ppsim_iommu_faults_total{kind}).
+enum class IommuFaultKind : uint8_t {
+  kUnmappedIova = 0,  // the IOMMU blocked a DMA to an IOVA with no mapping (a DMAR fault)
+  kStaleIotlb = 1,    // a DMA reached a page through an unflushed IOTLB entry (silent)
+  kReusedIova = 2,    // a DMA through a stale descriptor hit a reused IOVA (silent)
+  kTeardown = 3,      // a DMA API call into a freed domain or TCE table
+};
+inline constexpr int kIommuFaultKinds = 4;
+const char* IommuFaultKindName(IommuFaultKind k);
 
 enum class DriverKind : uint8_t {
   kGeneric,    // a NIC driver that maps its pages (template flags decide)
@@ -65,6 +76,7 @@ class Device {
   IommuDomain domain;
   DmaDebug dma_debug;
   bool flush_timer_armed = false;
+  std::array<uint64_t, kIommuFaultKinds> iommu_faults{};
   // Incremented by every bind: a pool remembers the binding it was created under, so a late
   // DMA call from a previous driver's pool is seen even after a new driver bound.
   uint32_t bind_generation = 0;

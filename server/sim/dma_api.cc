@@ -44,6 +44,7 @@ bool CheckLifecycle(Machine& m, Device& dev, absl::string_view call, const DmaCa
       return true;
     case DeviceState::kRemoved:
       if (dev.domain.translated()) {
+        ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kTeardown)];
         m.Log(LogLevel::kCrit, TeardownCrashText(dev, call), caller.pool, dev.id);
         m.Violate(ViolationId::kPP001,
                   absl::StrCat(TeardownCrashText(dev, call), " (device ", dev.name, ")"), where);
@@ -184,6 +185,7 @@ void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
           "PTE %s access is not set",
           rw, dev.name, addr, write ? 5 : 6, rw);
       m.Log(LogLevel::kErr, text, 0, dev.id);
+      ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kUnmappedIova)];
       m.Violate(ViolationId::kPP003,
                 absl::StrCat("device ", dev.name, " touched IOVA ", absl::Hex(addr),
                              " which has no mapping: ", text),
@@ -193,6 +195,7 @@ void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
     }
     case IommuDomain::TranslationKind::kStaleIotlb: {
       Frame* f = touch(t.pfn);
+      ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kStaleIotlb)];
       m.Violate(ViolationId::kPP004,
                 absl::StrFormat("device %s %s IOVA 0x%x after it was unmapped: the lazy-mode "
                                 "IOTLB still translated it (no flush yet) to pfn 0x%x, now %s; "
@@ -205,6 +208,7 @@ void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
     case IommuDomain::TranslationKind::kLive: {
       Frame* f = touch(t.pfn);
       if (expect && expect->pfn != t.pfn) {
+        ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kReusedIova)];
         m.Violate(ViolationId::kPP004,
                   absl::StrFormat("device %s %s IOVA 0x%x meaning pfn 0x%x, but the IOVA was "
                                   "reused and now maps pfn 0x%x (%s): silent corruption",

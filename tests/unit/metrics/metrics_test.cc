@@ -372,7 +372,7 @@ TEST_F(MetricsTest, NamesTypesAndLabelsFollowTheRules) {
   Unbind(registry_, entry_->id, nic.device);  // detached pool, PP005
 
   const std::set<std::string> allowed = {"lab", "pool", "ifindex", "strategy", "device", "id",
-                                         "severity", "site", "op", "method", "code", "version"};
+                                         "severity", "site", "op", "method", "code", "version", "kind"};
   const std::map<std::string, MetricType> want = {
       {"ppsim_page_pool_inflight_pages", MetricType::Gauge},
       {"ppsim_page_pool_inflight_bytes", MetricType::Gauge},
@@ -391,6 +391,7 @@ TEST_F(MetricsTest, NamesTypesAndLabelsFollowTheRules) {
       {"ppsim_page_pool_lock_hold_seconds_max", MetricType::Gauge},
       {"ppsim_page_pool_strategy_memory_bytes", MetricType::Gauge},
       {"ppsim_iommu_mapped_pages", MetricType::Gauge},
+      {"ppsim_iommu_faults_total", MetricType::Counter},
       {"ppsim_violations_total", MetricType::Counter},
       {"ppsim_faults_injected_total", MetricType::Counter},
       {"ppsim_ops_total", MetricType::Counter},

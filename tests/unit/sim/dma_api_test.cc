@@ -153,6 +153,10 @@ TEST(DeviceDmaTest, UnmappedIovaIsPP003WithTheDmarFault) {
   const std::string& msg = d.Last(ViolationId::kPP003).message;
   EXPECT_TRUE(Contains(msg, "DMAR: [DMA Write NO_PASID]")) << msg;
   EXPECT_TRUE(Contains(msg, "[fault reason 0x05]")) << msg;
+  // Counted for ppsim_iommu_faults_total{kind="unmapped_iova"} (design.md §5).
+  const auto& faults = d.lab->machine().devices.at(d.dev)->iommu_faults;
+  EXPECT_EQ(faults[static_cast<int>(IommuFaultKind::kUnmappedIova)], 1u);
+  EXPECT_EQ(faults[static_cast<int>(IommuFaultKind::kStaleIotlb)], 0u);
 }
 
 // §4.3/§4.4 row 2: in lazy mode the unmapped IOVA waits in the flush queue; until the flush
