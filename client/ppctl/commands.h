@@ -22,6 +22,7 @@ Command AddApplyCommand(CLI::App* root);      // cmd_apply.cc
 Command AddWatchCommand(CLI::App* root);      // cmd_watch.cc
 Command AddHealthCommand(CLI::App* root);     // cmd_health.cc
 Command AddDemoCommand(CLI::App* root);       // demo.cc
+Command AddRunCommand(CLI::App* root);        // run_command.cc
 
 }  // namespace ppsim::ppctl
 

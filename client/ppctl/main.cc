@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   const std::vector<Command> commands = {
       AddDemoCommand(&app),      AddLabsCommand(&app),   AddCreateLabCommand(&app),
       AddDeleteLabCommand(&app), AddPoolsCommand(&app),  AddApplyCommand(&app),
-      AddWatchCommand(&app),     AddHealthCommand(&app),
+      AddWatchCommand(&app),     AddHealthCommand(&app), AddRunCommand(&app),
   };
   try {
     app.parse(argc, argv);

@@ -89,6 +89,7 @@ absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg) {
     if (absl::StatusOr<const StrategyInfo*> s = FindStrategy(cfg.pool.strategy); !s.ok()) {
       return s.status();
     }
+    if (absl::Status s = CheckStrategyFitsProfile(m, cfg.pool.strategy); !s.ok()) return s;
   }
   dev.driver = cfg;
   dev.state = DeviceState::kBound;

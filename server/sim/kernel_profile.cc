@@ -96,7 +96,11 @@ struct BoolSwitch {
   ProfileSwitchInfo info;
   bool KernelProfile::*field;
 };
-constexpr std::array<BoolSwitch, 6> kBoolSwitches = {{
+constexpr std::array<BoolSwitch, 7> kBoolSwitches = {{
+    {{"pp_magic_has_dma_index",
+      "pp_magic carries the DMA-tracking index and the mask hides it (ee62ce7a1d90 and its "
+      "stable backports)"},
+     &KernelProfile::pp_magic_has_dma_index},
     {{"release_data_clears_pp_recycle",
       "skb_release_data clears pp_recycle on every exit (2cc3aeb5eccc)"},
      &KernelProfile::release_data_clears_pp_recycle},

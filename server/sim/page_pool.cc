@@ -57,6 +57,19 @@ absl::Status PagePoolParams::Validate() const {
   return absl::OkStatus();
 }
 
+// The tracking index lives in pp_magic, whose mask is machine-wide (the mm helpers): one pool
+// cannot have it on a kernel that does not. The lab must run the patch (default_strategy
+// dma-tracking, or the profile switch).
+absl::Status CheckStrategyFitsProfile(const Machine& m, absl::string_view strategy) {
+  if (strategy == "dma-tracking" && !m.profile.pp_magic_has_dma_index) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "strategy: dma-tracking needs pp_magic's DMA index, which profile ", m.profile.name,
+        " lacks; make it the lab's default_strategy (its stable backport) or set the profile "
+        "switch pp_magic_has_dma_index=true"));
+  }
+  return absl::OkStatus();
+}
+
 PagePool::PagePool(PoolId id, const PagePoolParams& p) : id_(id), p_(p) {
   const uint32_t ring = p.pool_size == 0 ? kPtrRingDefaultSize
                                          : std::min(p.pool_size, kPtrRingMaxSize);
@@ -83,6 +96,7 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
                                                                          : m.profile.default_strategy;
   absl::StatusOr<const StrategyInfo*> info = FindStrategy(strategy_name);
   if (!info.ok()) return info.status();
+  if (absl::Status s = CheckStrategyFitsProfile(m, strategy_name); !s.ok()) return s;
 
   const PoolId id = m.next_pool_id++;
   auto pool = std::unique_ptr<PagePool>(new PagePool(id, params));

@@ -27,6 +27,9 @@ class Machine;
 // count is left at 1 and 0 is returned. Below zero is PP009 (the kernel's WARN_ON).
 int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr);
 
+// Whether pools of `strategy` can run on this lab's profile (INVALID_ARGUMENT naming why not).
+absl::Status CheckStrategyFitsProfile(const Machine& m, absl::string_view strategy);
+
 // Flags (include/net/page_pool/types.h; kernel/page-pool.md §2.1).
 inline constexpr uint32_t PP_FLAG_DMA_MAP = 1u << 0;
 inline constexpr uint32_t PP_FLAG_DMA_SYNC_DEV = 1u << 1;

@@ -35,6 +35,7 @@ constexpr BoolField kBools[] = {
     {"esp_releases_with_put_page", &KernelProfile::esp_releases_with_put_page},
     {"release_syncs_producer_lock", &KernelProfile::release_syncs_producer_lock},
     {"pool_recycles_pfmemalloc", &KernelProfile::pool_recycles_pfmemalloc},
+    {"pp_magic_has_dma_index", &KernelProfile::pp_magic_has_dma_index},
 };
 
 TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued) {

@@ -65,6 +65,39 @@ TEST(DmaTrackingStrategyTest, LateReturnAfterRemovalMakesNoDmaApiCall) {
 
 // The contrast with legacy's PP002: a return while the device is unbound but present touches
 // nothing either (design.md §3.6 table).
+// ee62ce7a1d90 went to older stable series too (Fixes: ff7d6b27f894, kernel/page-pool.md §5d):
+// a v6.8 lab whose default strategy is dma-tracking runs the backport, index bits included.
+TEST(DmaTrackingStrategyTest, OlderProfileWithTheLabDefaultRunsTheBackport) {
+  LabConfig cfg;
+  cfg.profile = "v6.8";
+  cfg.default_strategy = "dma-tracking";
+  InflightStory s = StartInflightStory(cfg, "");
+  EXPECT_EQ(s.lab->machine().profile.DmaIndexBits(), 32u);
+  s.Unbind();
+  s.Remove();
+  s.ReturnHeld();
+  Advance(*s.lab, 2 * kSecond);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 0u);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP005), 0u);
+}
+
+// The index lives in pp_magic, whose mask is machine-wide: one pool cannot run the patch on a
+// kernel that lacks it; the error says how to get it.
+TEST(DmaTrackingStrategyTest, OnePoolCannotTrackOnAProfileWithoutTheIndex) {
+  LabConfig cfg;
+  cfg.profile = "v6.8";
+  auto lab = testing::MakeLab(cfg);
+  const DeviceId dev = MustApply(*lab, op::AddDevice{}).device;
+  absl::StatusOr<OpResult> r = lab->Apply(
+      {.body = op::BindDriver{.device = dev, .flags = 1, .strategy = "dma-tracking"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("pp_magic_has_dma_index"), absl::string_view::npos)
+      << r.status();
+  EXPECT_EQ(lab->GetDevice(dev)->state, DeviceState::kPresent) << "a rejected bind changes nothing";
+  EXPECT_TRUE(lab->ListPools().empty());
+}
+
 TEST(DmaTrackingStrategyTest, LateReturnWhileUnboundMakesNoDmaApiCall) {
   InflightStory s = Start();
   s.Unbind();

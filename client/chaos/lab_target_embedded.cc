@@ -1,0 +1,76 @@
+// File: client/chaos/lab_target_embedded.cc
+// The embedded target: server/sim in this process, ops and results converted by
+// server/service exactly as ppsimd converts them.
+#include <memory>
+
+#include "client/chaos/lab_target.h"
+#include "server/service/info_convert.h"
+#include "server/service/op_convert.h"
+#include "server/sim/lab.h"
+
+namespace ppsim::chaos {
+
+namespace {
+
+class EmbeddedSession final : public LabSession {
+ public:
+  explicit EmbeddedSession(std::unique_ptr<sim::Lab> lab) : lab_(std::move(lab)) {}
+
+  absl::StatusOr<Applied> Apply(const v1::Op& op) override {
+    Applied out;
+    absl::StatusOr<sim::Op> o = service::OpFromProto(op);
+    if (!o.ok()) {
+      out.rejected = o.status();
+      return out;
+    }
+    absl::StatusOr<sim::OpResult> r = lab_->Apply(*o);
+    if (!r.ok()) {
+      out.rejected = r.status();
+      return out;
+    }
+    service::OpResultToProto(*r, &out.result);
+    return out;
+  }
+
+  absl::StatusOr<LabFacts> Facts() override {
+    LabFacts f;
+    f.digest = lab_->digest();
+    f.ops = lab_->trace().size();
+    f.now_ns = lab_->now();
+    for (const sim::Violation& v : lab_->violations()) {
+      service::ViolationToProto(v, f.violations.add_violations());
+    }
+    for (int i = 1; i <= sim::kViolationCount; ++i) {
+      const auto id = static_cast<sim::ViolationId>(i);
+      if (const uint64_t n = lab_->violation_count(id); n != 0) {
+        (*f.violations.mutable_counts())[std::string(sim::CatalogOf(id).code)] = n;
+      }
+    }
+    for (const sim::PoolInfo& p : lab_->AllPools()) {
+      service::PoolInfoToProto(p, &f.pools.emplace_back());
+    }
+    return f;
+  }
+
+ private:
+  std::unique_ptr<sim::Lab> lab_;
+};
+
+class Embedded final : public LabTarget {
+ public:
+  absl::StatusOr<std::unique_ptr<LabSession>> NewLab(const std::string& /*name*/,
+                                                     const v1::LabConfig& config) override {
+    absl::StatusOr<sim::LabConfig> c = service::LabConfigFromProto(config);
+    if (!c.ok()) return c.status();
+    absl::StatusOr<std::unique_ptr<sim::Lab>> lab = sim::Lab::Create(*c);
+    if (!lab.ok()) return lab.status();
+    return std::make_unique<EmbeddedSession>(*std::move(lab));
+  }
+  std::string Address() const override { return ""; }
+};
+
+}  // namespace
+
+std::unique_ptr<LabTarget> EmbeddedTarget() { return std::make_unique<Embedded>(); }
+
+}  // namespace ppsim::chaos

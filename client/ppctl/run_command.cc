@@ -1,0 +1,131 @@
+// `ppctl run SCENARIO`: load and validate a scenario file, run it once per strategy embedded
+// (default) or on ppsimd (--target), print or write the reports, and exit with design.md §6's
+// codes: 0 pass, 1 safety violation, 3 liveness violation, 5 target unreachable, 64 usage or
+// scenario error, 70 internal error. The seed goes to stderr before anything else, so that
+// even a run that dies can be reproduced.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "client/chaos/lab_target.h"
+#include "client/chaos/report.h"
+#include "client/chaos/runner.h"
+#include "client/chaos/scenario_loader.h"
+#include "client/ppctl/commands.h"
+#include "client/ppctl/remote.h"
+
+namespace ppsim::ppctl {
+
+namespace {
+
+constexpr int kExitUnreachable = 5;
+constexpr int kExitInternal = 70;
+
+struct RunFlags {
+  std::string scenario;
+  std::string target;  // "" = embedded
+  double connect_timeout_s = 5;
+  bool json = false;
+  std::string report_json;
+  std::string junit;
+  std::vector<std::string> strategies;
+};
+
+int Error(absl::string_view message, int code) {
+  std::cerr << "ppctl run: " << message << "\n";
+  return code;
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+// Transport trouble is "unreachable" (5): the verdict is unknown, not failed.
+int CodeForRunError(const absl::Status& s) {
+  if (absl::IsInvalidArgument(s)) return kExitUsage;
+  if (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) return kExitUnreachable;
+  return kExitInternal;
+}
+
+void PrintTable(const chaos::ScenarioResult& r) {
+  std::printf("scenario %s (%s)%s\n", r.scenario.c_str(), r.file.c_str(),
+              r.target.empty() ? " embedded" : (" on " + r.target).c_str());
+  for (const chaos::RunResult& run : r.runs) {
+    std::vector<std::string> ids;
+    for (const chaos::ViolationSummary& v : run.violations) {
+      ids.push_back(absl::StrFormat("%s x%d @%d", v.id, v.count, v.first_op));
+    }
+    std::printf("  %-20s %-8s digest=0x%016lx ops=%-5lu vt=%.3fs  %s\n",
+                (run.strategy.empty() ? std::string("default") : run.strategy).c_str(),
+                chaos::VerdictName(run.verdict), static_cast<unsigned long>(run.digest),
+                static_cast<unsigned long>(run.ops), run.virtual_time_ns / 1e9,
+                ids.empty() ? "no violations" : absl::StrJoin(ids, ", ").c_str());
+    for (const chaos::CheckResult& c : run.checks) {
+      if (!c.ok) std::printf("    %s failed: %s\n", c.name.c_str(), c.message.c_str());
+    }
+  }
+}
+
+int Run(const RunFlags& f) {
+  absl::StatusOr<chaos::Scenario> s = chaos::LoadScenarioFile(f.scenario);
+  if (!s.ok()) return Error(s.status().message(), kExitUsage);
+  std::cerr << "ppctl run: seed " << s->lab.seed << "\n";
+  std::unique_ptr<client::Client> client;
+  std::unique_ptr<chaos::LabTarget> target;
+  if (f.target.empty()) {
+    target = chaos::EmbeddedTarget();
+  } else {
+    absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(
+        f.target, absl::Seconds(f.connect_timeout_s));
+    if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
+    client = *std::move(c);
+    target = chaos::RemoteTarget(client.get());
+  }
+  absl::StatusOr<chaos::ScenarioResult> r =
+      chaos::RunScenario(*s, *target, {.strategies = f.strategies});
+  if (!r.ok()) return Error(r.status().message(), CodeForRunError(r.status()));
+  const std::string json = chaos::ReportJson(*r);
+  if (f.json) {
+    std::cout << json;
+  } else {
+    PrintTable(*r);
+  }
+  if (!f.report_json.empty() && !WriteFile(f.report_json, json)) {
+    return Error("cannot write " + f.report_json, kExitInternal);
+  }
+  if (!f.junit.empty() && !WriteFile(f.junit, chaos::ReportJunit(*r))) {
+    return Error("cannot write " + f.junit, kExitInternal);
+  }
+  return chaos::ExitCodeFor(*r);
+}
+
+}  // namespace
+
+Command AddRunCommand(CLI::App* root) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* cmd = root->add_subcommand(
+      "run",
+      "Run a scenario file (YAML or JSON) once per strategy and check its expectations.\n"
+      "Embedded unless --target is given. Exit: 0 pass, 1 safety violation, 3 liveness\n"
+      "violation, 5 target unreachable, 64 usage or scenario error, 70 internal error.");
+  cmd->add_option("scenario", flags->scenario, "Scenario file")->required();
+  cmd->add_option("--target", flags->target,
+                  "ppsimd HOST:PORT; without it the scenario runs in-process");
+  cmd->add_option("--connect-timeout", flags->connect_timeout_s, "Seconds to wait for --target")
+      ->capture_default_str();
+  cmd->add_flag("--json", flags->json, "Print the JSON report (ppsim.report/v1) on stdout");
+  cmd->add_option("--report-json", flags->report_json, "Write the JSON report to this file");
+  cmd->add_option("--junit", flags->junit, "Write a JUnit XML report to this file");
+  cmd->add_option("--strategy", flags->strategies,
+                  "Run only this strategy of the scenario (repeatable)");
+  return {cmd, [flags] { return Run(*flags); }};
+}
+
+}  // namespace ppsim::ppctl
