@@ -155,13 +155,15 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   server->Wait();
   stopper.join();
   spdlog::debug("gRPC server stopped");
+  // Right away: a stale file would point the next reader at a closed port while the metrics
+  // server below takes its time to stop.
+  if (!o.ready_file.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove(o.ready_file, ignored);
+  }
 
   hub.Unsubscribe(&kernel_log);
   exposer.reset();
-  if (!o.ready_file.empty()) {
-    std::error_code ignored;  // a stale file would point the next reader at a dead daemon
-    std::filesystem::remove(o.ready_file, ignored);
-  }
   spdlog::info("stopped");
   return 0;
 }

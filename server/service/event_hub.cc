@@ -28,6 +28,11 @@ void EventHub::CloseAll(const grpc::Status& st) {
   for (EventSink* s : sinks_) s->Close(st);
 }
 
+void EventHub::LabDeleted(uint64_t lab) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (EventSink* s : sinks_) s->LabDeleted(lab);
+}
+
 size_t EventHub::subscribers() const {
   std::lock_guard<std::mutex> lock(mu_);
   return sinks_.size();

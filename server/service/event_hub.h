@@ -22,6 +22,8 @@ class EventSink {
   virtual void Publish(const v1::Event& e) = 0;
   // The server is shutting down: end the stream with `s`.
   virtual void Close(const grpc::Status& s) = 0;
+  // Lab `lab` was deleted: a sink that only watches it ends (nothing more will come).
+  virtual void LabDeleted(uint64_t lab) { (void)lab; }
 };
 
 class EventHub {
@@ -31,6 +33,7 @@ class EventHub {
   void Unsubscribe(EventSink* s);
   void Publish(const std::vector<v1::Event>& events);
   void CloseAll(const grpc::Status& s);
+  void LabDeleted(uint64_t lab);
   size_t subscribers() const;
 
  private:

@@ -44,6 +44,13 @@ void EventWatcher::Close(const grpc::Status& s) {
   FinishLocked(s);
 }
 
+void EventWatcher::LabDeleted(uint64_t lab) {
+  if (filter_.lab != lab) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  FinishLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            absl::StrCat("lab: lab ", lab, " was deleted")));
+}
+
 void EventWatcher::OnWriteDone(bool ok) {
   std::lock_guard<std::mutex> lock(mu_);
   queue_.pop_front();

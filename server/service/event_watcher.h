@@ -39,6 +39,7 @@ class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public Ev
   // EventSink; called under the hub lock.
   void Publish(const v1::Event& e) override;
   void Close(const grpc::Status& s) override;
+  void LabDeleted(uint64_t lab) override;
 
   void OnWriteDone(bool ok) override;
   void OnCancel() override;

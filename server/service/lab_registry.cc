@@ -30,6 +30,7 @@ absl::Status LabRegistry::Delete(uint64_t id) {
     return absl::NotFoundError(absl::StrCat("lab: lab ", id, " does not exist"));
   }
   deleted_.insert(id);
+  if (hub_ != nullptr) hub_->LabDeleted(id);  // lock order: registry, then hub, then sink
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/service/test_server.h"
@@ -233,6 +234,29 @@ TEST(QueryServiceTest, ShutdownEndsWatchersWithUnavailable) {
   v1::Event e;
   EXPECT_FALSE(reader->Read(&e));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+// A watcher of one lab ends when the lab is deleted, with the code and message every other RPC
+// gives for a deleted lab (nothing more will come).
+TEST(QueryServiceTest, DeletingTheWatchedLabEndsTheWatcher) {
+  TestServer server;
+  const uint64_t lab = server.CreateLab();
+  grpc::ClientContext ctx;
+  v1::WatchRequest req;
+  req.set_lab(lab);
+  auto reader = server.query_stub->Watch(&ctx, req);
+  reader->WaitForInitialMetadata();
+  grpc::ClientContext dctx;
+  v1::DeleteLabRequest del;
+  del.set_lab(lab);
+  v1::DeleteLabResponse dresp;
+  ASSERT_TRUE(server.lab_stub->DeleteLab(&dctx, del, &dresp).ok());
+  v1::Event e;
+  while (reader->Read(&e)) {
+  }
+  const grpc::Status s = reader->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(s.error_message(), absl::StrCat("lab: lab ", lab, " was deleted"));
 }
 
 }  // namespace
