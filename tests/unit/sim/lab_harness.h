@@ -118,6 +118,12 @@ inline void Drain(Lab& lab, std::vector<Event>& into) {
   for (Event& e : lab.TakeEvents()) into.push_back(std::move(e));
 }
 
+// Pages of the pool that are out with a user: inflight counts pages sitting in the pool's own
+// cache and ring too (kernel/page-pool.md §1.4), so "did every page come back" subtracts them.
+inline int64_t PagesOutsidePool(const PoolInfo& p) {
+  return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
+}
+
 // A device with PP_FLAG_DMA_MAP pools (bind_driver flags=1), one page allocated in softirq on
 // the NAPI's CPU and held by the test, as a socket or the defrag queue would hold it.
 struct InflightStory {

@@ -23,10 +23,6 @@ using testing::kNapiCpu0;
 using testing::MakeLab;
 using testing::MustApply;
 
-int64_t Outside(const PoolInfo& p) {
-  return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
-}
-
 constexpr uint32_t kFrags = 2;
 
 struct Outcome {
@@ -62,7 +58,7 @@ Outcome RunStory(const std::string& profile, const std::string& esp_switch = "")
     const FrameState st = testing::Page(*lab, r).state;
     if (st == FrameState::kPoolCache || st == FrameState::kPoolRing) ++out.pages_back_in_pool;
   }
-  out.outside = Outside(testing::Pool(*lab, nic.pool));
+  out.outside = testing::PagesOutsidePool(testing::Pool(*lab, nic.pool));
   MustApply(*lab, op::UnbindDriver{.device = nic.dev});
   out.inflight_after_destroy = testing::Pool(*lab, nic.pool).inflight;
   return out;

@@ -22,10 +22,6 @@ using testing::kNapiCpu0;
 using testing::MakeLab;
 using testing::MustApply;
 
-int64_t Outside(const PoolInfo& p) {
-  return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
-}
-
 struct Outcome {
   uint64_t merged = 0;
   uint64_t pp011 = 0;
@@ -66,7 +62,7 @@ Outcome RunStory(const std::string& profile, const std::string& gro_refuses_pp_m
   }
   const FrameState st = testing::Page(*lab, q).state;
   out.pp_page_back_in_pool = st == FrameState::kPoolCache || st == FrameState::kPoolRing;
-  out.outside = Outside(testing::Pool(*lab, nic.pool));
+  out.outside = testing::PagesOutsidePool(testing::Pool(*lab, nic.pool));
   // The driver goes away: page_pool_destroy empties cache and ring; only pages still out
   // keep the pool's inflight up.
   MustApply(*lab, op::UnbindDriver{.device = nic.dev});

@@ -28,10 +28,6 @@ using testing::kNapiCpu0;
 using testing::MakeLab;
 using testing::MustApply;
 
-int64_t Outside(const PoolInfo& p) {
-  return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
-}
-
 op::SkbBuild PpSkb(const std::vector<PageRef>& pages) {
   op::SkbBuild b;
   for (const PageRef& r : pages) b.frags.push_back({.page = r.page});
@@ -79,7 +75,7 @@ Outcome RunStory(bool frag_ref_takes_pp_ref) {
   for (const Violation* v : testing::ViolationsOf(*lab, ViolationId::kPP011)) {
     if (v->pfn) out.pp011_pages.push_back(*v->pfn);
   }
-  out.outside = Outside(testing::Pool(*lab, nic.pool));
+  out.outside = testing::PagesOutsidePool(testing::Pool(*lab, nic.pool));
   return out;
 }
 

@@ -24,11 +24,6 @@ using testing::kNapiCpu0;
 using testing::MakeLab;
 using testing::MustApply;
 
-// Pages the pool has handed out and not got back (inflight minus what sits in cache and ring).
-int64_t Outside(const PoolInfo& p) {
-  return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
-}
-
 PageRef Frag(Lab& lab, PoolId pool) {
   return MustApply(lab, op::PagePoolAllocFrag{.pool = pool, .size = 2048}, kNapiCpu0).pages.at(0);
 }
@@ -98,7 +93,7 @@ Outcome RunStory(const std::string& profile) {
     MustApply(*lab, op::KfreeSkb{.skb = skb4}, kNapiCpu0);
   }
   out.total = lab->violation_total();
-  out.outside_at_end = Outside(testing::Pool(*lab, nic.pool));
+  out.outside_at_end = testing::PagesOutsidePool(testing::Pool(*lab, nic.pool));
   return out;
 }
 

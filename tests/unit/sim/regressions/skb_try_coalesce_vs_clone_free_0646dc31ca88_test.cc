@@ -22,10 +22,6 @@ using testing::kNapiCpu0;
 using testing::MakeLab;
 using testing::MustApply;
 
-int64_t Outside(const PoolInfo& p) {
-  return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
-}
-
 struct Outcome {
   uint64_t coalesced = 0;
   uint64_t pp011 = 0;
@@ -74,7 +70,7 @@ Outcome RunStory(const std::string& profile, const std::string& rule, bool race)
   }
   const FrameState st = testing::Page(*lab, q).state;
   out.q_back_in_pool = st == FrameState::kPoolCache || st == FrameState::kPoolRing;
-  out.outside = Outside(testing::Pool(*lab, nic.pool));
+  out.outside = testing::PagesOutsidePool(testing::Pool(*lab, nic.pool));
   return out;
 }
 
