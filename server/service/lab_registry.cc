@@ -63,16 +63,10 @@ absl::StatusOr<sim::OpResult> LabRegistry::ApplyLocked(LabEntry& e, const v1::Op
                                                       absl::string_view* name) {
   *name = "";
   absl::StatusOr<sim::Op> op = OpFromProto(in);
-  if (!op.ok()) {
-    ++e.rejected;
-    return op.status();
-  }
+  if (!op.ok()) return op.status();
   *name = sim::OpName(op->body);
   absl::StatusOr<sim::OpResult> r = e.lab->Apply(*op);
-  if (!r.ok()) {
-    ++e.rejected;
-    return r.status();
-  }
+  if (!r.ok()) return r.status();
   auto it = e.ops_by_name.find(*name);
   if (it == e.ops_by_name.end()) it = e.ops_by_name.emplace(std::string(*name), 0).first;
   ++it->second;

@@ -30,7 +30,6 @@ struct LabEntry {
   std::unique_ptr<sim::Lab> lab;
   // Applied ops, for ppsim_ops_total{op}; std::less<> so counting needs no string per op.
   std::map<std::string, uint64_t, std::less<>> ops_by_name;
-  uint64_t rejected = 0;
 };
 
 class LabRegistry {

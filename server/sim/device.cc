@@ -159,7 +159,7 @@ absl::Status UnbindDriver(Machine& m, Device& dev) {
   for (auto& [id, pool] : m.pools) {
     if (pool->netdev() == dev.ifindex) pool->Orphan(m);
   }
-  for (NapiId napi : dev.napis) m.napis.erase(napi);
+  for (NapiId napi : dev.napis) m.napis.at(napi).list_owner = -1;  // netif_napi_del
   dev.napis.clear();
   const IfIndex ifindex = dev.ifindex;
   dev.ifindex = 0;
@@ -221,7 +221,6 @@ void RemovalPoll(Machine& m, DeviceId id, TeardownStrategy::RemovalWait wait) {
     FinishRemoval(m, *dev);
     return;
   }
-  ++dev->removal_polls;
   m.Log(LogLevel::kWarn, "iommu_table_free: Unexpected TCEs, wait for 50ms", 0, id);
   m.clock.Schedule(m.clock.now() + wait.poll, "iommu_table_free_wait",
                    [&m, id, wait] { RemovalPoll(m, id, wait); });

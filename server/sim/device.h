@@ -91,7 +91,6 @@ class Device {
 
   Nanos removal_started = -1;
   Nanos removal_finished = -1;
-  uint32_t removal_polls = 0;
 
   bool bound() const { return state == DeviceState::kBound; }
   bool gone() const { return state == DeviceState::kRemoved; }

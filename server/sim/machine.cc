@@ -12,7 +12,9 @@ Machine::Machine(const LabConfig& config, KernelProfile profile)
       profile(std::move(profile)),
       memory(config.ram_bytes / kPageSize, config.numa_nodes),
       prng(config.seed),
-      page_events(config.page_event_log_capacity) {}
+      page_events(config.page_event_log_capacity),
+      pp_magic_mask_(this->profile.PpMagicMask()),
+      pp_signature_(this->profile.PpSignature()) {}
 
 Machine::~Machine() = default;
 

@@ -27,6 +27,7 @@
 #include "server/sim/lagging_reader.h"
 #include "server/sim/lab_config.h"
 #include "server/sim/memory.h"
+#include "server/sim/napi.h"
 #include "server/sim/prng.h"
 #include "server/sim/skb.h"
 #include "server/sim/stack_holder.h"
@@ -70,13 +71,10 @@ class Machine {
   // by it after the op, so deferred work never runs in the middle of an op.
   Nanos op_cost_ns = 0;
 
-  // NAPI instances: page_pool_napi_local compares the current CPU with napi->list_owner.
-  struct Napi {
-    NapiId id = 0;
-    DeviceId device = 0;
-    int list_owner = -1;  // CPU the NAPI is scheduled on; -1 = not scheduled / disabled
-  };
-  absl::btree_map<NapiId, Napi> napis;
+  using Napi = sim::Napi;
+  // Never erased (ids are not reused): a pool keeps a pointer to its NAPI for the hot path, and a
+  // NAPI whose driver unbound simply stays unscheduled (list_owner -1).
+  std::map<NapiId, Napi> napis;
 
   // skbs and their shared infos (skb.h). Freed skbs stay as tombstones so a late use is named.
   // std::map: the skb code holds references across insertions, which btree_map would move.
@@ -122,9 +120,10 @@ class Machine {
   void GetPage(Pfn pfn, Frame& f);
   void PutPage(Pfn pfn, Frame& f);
   uint32_t LocalNode() const { return memory.numa_nodes() == 0 ? 0 : ctx.cpu % memory.numa_nodes(); }
-  bool IsPpPage(const Frame& f) const {
-    return (f.pp_magic & profile.PpMagicMask()) == profile.PpSignature();
-  }
+  // page_pool_page_is_pp (kernel/page-pool.md §1.2), on every return path: the mask and the
+  // signature are the profile's, computed once.
+  bool IsPpPage(const Frame& f) const { return (f.pp_magic & pp_magic_mask_) == pp_signature_; }
+  uint64_t pp_signature() const { return pp_signature_; }
 
   // ---- what the model reports --------------------------------------------------------------
   void RecordPage(Pfn pfn, Frame& f, PageEventKind kind, uint64_t aux = 0, PoolId pool = 0);
@@ -150,6 +149,8 @@ class Machine {
   uint64_t violations_dropped() const { return violations_dropped_; }
 
  private:
+  const uint64_t pp_magic_mask_;
+  const uint64_t pp_signature_;
   std::vector<Violation> violations_;
   std::array<uint64_t, kViolationCount> counts_{};
   std::map<std::pair<ViolationId, std::string>, uint64_t> by_strategy_;

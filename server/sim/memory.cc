@@ -124,7 +124,6 @@ std::optional<Pfn> Memory::Alloc(uint32_t nid, uint32_t order) {
     head.pp_magic = 0;
     head.dma_addr = 0;
     head.pool = 0;
-    head.holder = 0;
     head.flags = order > 0 ? kFrameCompoundHead : 0;
     ++head.generation;
     for (Pfn t = 1; t < (Pfn{1} << order); ++t) {
@@ -157,7 +156,6 @@ void Memory::Free(Pfn head) {
   for (Pfn t = 1; t < (Pfn{1} << order); ++t) At(head + t).state = FrameState::kFreeTail;
   f.flags = 0;
   f.pool = 0;
-  f.holder = 0;
   Pfn pfn = head;
   while (order < kMaxOrder) {
     const Pfn buddy = pfn ^ (Pfn{1} << order);

@@ -33,7 +33,8 @@ const char* FrameStateName(FrameState s);
 inline constexpr uint8_t kFramePfmemalloc = 1 << 0;   // page_is_pfmemalloc()
 inline constexpr uint8_t kFrameCompoundHead = 1 << 1;  // PageHead() of an order > 0 page
 
-// The fields of struct page the pool uses (kernel/page-pool.md §1.1). While a frame is free,
+// The fields of struct page the pool uses (kernel/page-pool.md §1.1). Who holds a page outside
+// the pool is in its event history (skb_attach, get_page), not in the frame. While a frame is free,
 // `pp_magic` and `dma_addr` hold the free-list links, as the kernel overlays lru on pp_magic.
 struct Frame {
   uint64_t pp_magic = 0;     // signature | DMA index bits (v6.15+); free: next free block
@@ -43,7 +44,6 @@ struct Frame {
   int32_t refcount = 0;      // _refcount
   PoolId pool = 0;           // page->pp, 0 when not a pool page
   uint32_t generation = 0;   // bumped whenever the page is handed to a new user
-  uint32_t holder = 0;       // who holds it outside the pool (skb, stack holder), 0 = none
   FrameState state = FrameState::kFreeTail;
   uint8_t order = 0;
   uint8_t flags = 0;

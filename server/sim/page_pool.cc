@@ -104,6 +104,7 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
   pool->strategy_ = (*info)->make(m, *pool);
   pool->created_at_ = m.clock.now();
   pool->napi_id_ = params.napi;
+  if (params.napi != 0) pool->napi_ptr_ = &m.napis.at(params.napi);
   if (const Device* dev = m.FindDevice(params.dev)) pool->bind_generation_ = dev->bind_generation;
   PagePool* raw = pool.get();
   m.pools.emplace(id, std::move(pool));
@@ -131,9 +132,7 @@ std::optional<IfIndex> PagePool::netlink_ifindex() const {
 bool PagePool::NapiLocal(const Machine& m) const {
   if (m.ctx.kind != CtxKind::kSoftirq) return false;
   if (cpuid_ == m.ctx.cpu) return true;
-  if (p_.napi == 0) return false;
-  auto it = m.napis.find(p_.napi);
-  return it != m.napis.end() && it->second.list_owner == m.ctx.cpu;
+  return napi_ptr_ != nullptr && napi_ptr_->list_owner == m.ctx.cpu;
 }
 
 // page_pool_update_nid (kernel/page-pool.md §3.7): set the node and release everything in the
@@ -148,6 +147,7 @@ void PagePool::UpdateNid(Machine& m, int32_t nid) {
 void PagePool::DisableDirectRecycling(Machine& m) {
   cpuid_ = -1;
   p_.napi = 0;
+  napi_ptr_ = nullptr;
   m.digest.Mix(uint64_t{0x9003} << 32 | id_);
 }
 
@@ -164,6 +164,7 @@ absl::Status PagePool::EnableDirectRecycling(Machine& m, NapiId napi) {
   }
   p_.napi = napi;
   napi_id_ = napi;
+  napi_ptr_ = &m.napis.at(napi);
   m.digest.Mix(uint64_t{0x9004} << 32 | napi);
   return absl::OkStatus();
 }

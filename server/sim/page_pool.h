@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "server/sim/clock.h"
 #include "server/sim/memory.h"
+#include "server/sim/napi.h"
 #include "server/sim/teardown_strategy.h"
 #include "server/sim/types.h"
 
@@ -125,7 +126,6 @@ class PagePool {
   Nanos created_at() const { return created_at_; }
   Nanos freed_at() const { return freed_at_; }
   Nanos defer_start() const { return defer_start_; }
-  bool frag_page_set() const { return frag_page_ != Memory::kNoPfn; }
 
   // ---- allocation (page_pool_alloc.cc) -----------------------------------------------------
   // page_pool_alloc_pages: a whole page with one pp reference, or nullopt (the kernel's NULL).
@@ -208,6 +208,7 @@ class PagePool {
   IfIndex netdev_ = 0;
   NapiId napi_id_ = 0;  // netlink napi-id, kept after the NAPI link is cleared
   uint32_t bind_generation_ = 0;
+  const Napi* napi_ptr_ = nullptr;  // &m.napis[p_.napi] while linked: the hot path's lookup
   std::unique_ptr<TeardownStrategy> strategy_;
 
   std::array<Pfn, PP_ALLOC_CACHE_SIZE> cache_{};

@@ -51,7 +51,7 @@ bool PagePool::EnterPool(Machine& m, Pfn pfn, Frame& f) {
     return false;
   }
   f.pool = id_;
-  f.pp_magic |= m.profile.PpSignature();
+  f.pp_magic |= m.pp_signature();
   f.pp_ref_count = 1;
   f.state = FrameState::kPoolCache;
   ++hold_cnt_;

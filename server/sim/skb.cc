@@ -53,9 +53,7 @@ PoolId PpOwner(Machine& m, Pfn pfn) {
 bool IsPp(Machine& m, Pfn pfn) { return PpOwner(m, pfn) != 0; }
 
 void Attach(Machine& m, SkbId id, Pfn pfn) {
-  Frame& f = m.memory.Touch(pfn);
-  f.holder = id;
-  m.RecordPage(pfn, f, PageEventKind::kSkbAttach, id);
+  m.RecordPage(pfn, m.memory.Touch(pfn), PageEventKind::kSkbAttach, id);
 }
 
 // __skb_frag_ref: get_page; a pp reference under a580ea994fd3's rule.
