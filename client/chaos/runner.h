@@ -8,6 +8,7 @@
 #define PPSIM_CLIENT_CHAOS_RUNNER_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,38 @@ struct CheckResult {
   std::string message;  // why it failed; names the violation ids
 };
 
+// One applied op as the run recorded it (trace.h writes these as the run's op log):
+// `op` is what reached the lab, `line` the symbolic form ($NAME references unresolved) and
+// `as` the name its result was bound to, so a shrinker can delete steps and re-resolve.
+struct TracedOp {
+  v1::Op op;
+  std::string line;  // op_line.h syntax with $references; "" = not known (imported trace)
+  std::string as;    // "" = result not bound
+};
+
+// A point of the inflight plot (HTML report): all pools' inflight pages after op `op`.
+struct InflightSample {
+  uint64_t op = 0;
+  int64_t time_ns = 0;
+  int64_t pages = 0;
+};
+
+// One stored violation record, for marking it on the plot.
+struct ViolationEvent {
+  std::string id;
+  uint64_t op = 0;
+  int64_t time_ns = 0;
+};
+
+// What `compare` tabulates per strategy (design.md §6), from the lab's pools after the run.
+struct TeardownCosts {
+  int64_t drain_time_ns = -1;        // longest detach → inflight 0 of a destroyed pool; -1 never
+  int64_t max_lock_hold_ns = 0;      // longest BH-disabling hold of any teardown
+  int64_t removal_latency_ns = -1;   // longest remove_device wait; -1 = no removal
+  uint64_t memory_overhead_bytes = 0;
+  uint64_t strategy_host_ns = 0;     // host time spent inside the strategies
+};
+
 struct RunResult {
   std::string strategy;  // "" = the lab's default (no `strategies:`)
   Verdict verdict = Verdict::kPass;
@@ -43,6 +76,12 @@ struct RunResult {
   uint64_t ops = 0;
   int64_t virtual_time_ns = 0;
   double host_time_s = 0;
+  uint64_t seed = 0;                      // the lab seed of this run
+  uint64_t rejected_ops = 0;              // chaos ops the lab refused (the generator's bug)
+  std::vector<TracedOp> trace;            // only with RunOptions::record_trace
+  std::vector<InflightSample> inflight;   // only with RunOptions::sample_inflight
+  std::vector<ViolationEvent> events;     // every stored violation record, by op
+  TeardownCosts costs;
 };
 
 struct ScenarioResult {
@@ -55,6 +94,10 @@ struct ScenarioResult {
 
 struct RunOptions {
   std::vector<std::string> strategies;  // only these runs; empty = every strategy
+  std::optional<uint64_t> seed;         // overrides lab.seed (and so the chaos generator's)
+  std::optional<uint64_t> chaos_ops;    // overrides chaos.ops
+  bool record_trace = false;            // fill RunResult::trace
+  bool sample_inflight = false;         // fill RunResult::inflight (~500 samples per run)
 };
 
 // INVALID_ARGUMENT naming file, line and step for an op the lab rejects or a $reference that

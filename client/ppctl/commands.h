@@ -23,6 +23,12 @@ Command AddWatchCommand(CLI::App* root);      // cmd_watch.cc
 Command AddHealthCommand(CLI::App* root);     // cmd_health.cc
 Command AddDemoCommand(CLI::App* root);       // demo.cc
 Command AddRunCommand(CLI::App* root);        // run_command.cc
+Command AddChaosCommand(CLI::App* root);      // cmd_chaos.cc
+Command AddSoakCommand(CLI::App* root);       // cmd_soak.cc
+Command AddCompareCommand(CLI::App* root);    // cmd_compare.cc
+Command AddReplayCommand(CLI::App* root);     // cmd_replay.cc
+Command AddShrinkCommand(CLI::App* root);     // cmd_shrink.cc
+Command AddReportCommand(CLI::App* root);     // cmd_report.cc
 
 }  // namespace ppsim::ppctl
 

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
       AddDemoCommand(&app),      AddLabsCommand(&app),   AddCreateLabCommand(&app),
       AddDeleteLabCommand(&app), AddPoolsCommand(&app),  AddApplyCommand(&app),
       AddWatchCommand(&app),     AddHealthCommand(&app), AddRunCommand(&app),
+      AddChaosCommand(&app),     AddSoakCommand(&app),   AddCompareCommand(&app),
+      AddReplayCommand(&app),    AddShrinkCommand(&app), AddReportCommand(&app),
   };
   try {
     app.parse(argc, argv);

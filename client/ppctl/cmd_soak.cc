@@ -1,0 +1,16 @@
+// `ppctl soak`: placeholder registration while the command is being written (issue 5).
+#include <iostream>
+
+#include "client/ppctl/commands.h"
+
+namespace ppsim::ppctl {
+
+Command AddSoakCommand(CLI::App* root) {
+  CLI::App* cmd = root->add_subcommand("soak", "(not built yet)");
+  return {cmd, [] {
+            std::cerr << "ppctl soak: not built yet\n";
+            return 70;
+          }};
+}
+
+}  // namespace ppsim::ppctl
