@@ -7,9 +7,11 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libabsl-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev
+  prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev
   prometheus python3-grpcio python3-protobuf
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
+  clang-14 libclang-rt-14-dev
+  chromium
 )
 
 missing=()

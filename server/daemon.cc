@@ -11,11 +11,14 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
@@ -23,7 +26,10 @@
 #include "server/metrics/metrics.h"
 #include "server/service/event_hub.h"
 #include "server/service/kernel_log_sink.h"
+#include "server/service/journal.h"
+#include "server/service/auth.h"
 #include "server/service/lab_registry.h"
+#include "server/service/quota.h"
 #include "server/service/services.h"
 #include "spdlog/spdlog.h"
 
@@ -67,6 +73,38 @@ absl::Status WriteAtomically(const std::string& path, const std::string& content
   return absl::OkStatus();
 }
 
+// Quota limits from the flags, which ParseDaemonOptions has already checked.
+service::QuotaLimits LimitsFrom(const DaemonOptions& o) {
+  auto n = [](const std::string& v) { return service::ParseSize(v).value_or(0); };
+  service::QuotaLimits l;
+  l.labs = n(o.max_labs);
+  l.lab_ram_bytes = n(o.max_lab_ram);
+  l.lab_frames = n(o.max_lab_frames);
+  l.batch_ops = n(o.max_batch_ops);
+  l.watch_streams = n(o.max_watch_streams);
+  l.ops_per_second = n(o.max_ops_per_second);
+  l.memory_cap_bytes = n(o.memory_cap);
+  return l;
+}
+
+// Who may call (auth.h): the token file and the admins; nullopt after logging why not.
+std::optional<service::Authenticator> MakeAuthenticator(const DaemonOptions& o) {
+  service::Authenticator::Config c;
+  if (!o.auth_tokens.empty()) {
+    absl::StatusOr<std::vector<service::TokenEntry>> tokens = service::LoadTokenFile(o.auth_tokens);
+    if (!tokens.ok()) {
+      spdlog::error("{}", std::string(tokens.status().message()));
+      return std::nullopt;
+    }
+    c.tokens = *std::move(tokens);
+  }
+  c.client_certs = !o.tls_client_ca.empty();
+  for (absl::string_view a : absl::StrSplit(o.admin_identities, ',', absl::SkipWhitespace())) {
+    c.admins.emplace_back(absl::StripAsciiWhitespace(a));
+  }
+  return service::Authenticator(std::move(c));
+}
+
 }  // namespace
 
 sigset_t BlockShutdownSignals() {
@@ -88,8 +126,62 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
     return kExitRuntime;
   }
 
+  if (std::string err = CheckTransportSecurity(o); !err.empty()) {
+    spdlog::error("{}", err);
+    return kExitUsage;
+  }
+  std::optional<service::Authenticator> auth = MakeAuthenticator(o);
+  if (!auth) return kExitUsage;
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      service::MakeServerCredentials(o.tls_cert, o.tls_key, o.tls_client_ca);
+  if (!credentials.ok()) {
+    spdlog::error("{}", std::string(credentials.status().message()));
+    return kExitUsage;
+  }
+  service::Quota quota(LimitsFrom(o));
+
+  // The journal (design.md §7, server/service/journal.h): opened before anything is served,
+  // and every lab it holds rebuilt before the first RPC can see the registry.
+  std::unique_ptr<service::Journal> journal;
+  if (o.durability == "none") {
+    spdlog::warn("durability=none: no journal; labs, ops and violations die with this process");
+  } else {
+    const std::string path =
+        (std::filesystem::path(o.data_dir) / service::kJournalFileName).string();
+    absl::StatusOr<std::unique_ptr<service::Journal>> j = service::Journal::Open(
+        path, o.durability == "full" ? service::Journal::Sync::kFull
+                                     : service::Journal::Sync::kNormal);
+    if (!j.ok()) {
+      spdlog::error("data-dir: {}", std::string(j.status().message()));
+      return kExitRuntime;
+    }
+    journal = *std::move(j);
+  }
   service::EventHub hub;
-  service::LabRegistry labs(&hub);
+  service::LabRegistry labs(&hub, journal.get());
+  if (journal != nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    absl::StatusOr<service::RecoveryReport> r = labs.Recover();
+    if (!r.ok()) {
+      spdlog::error("data-dir: cannot recover the labs: {}", std::string(r.status().message()));
+      return kExitRuntime;
+    }
+    for (const service::RecoveredLab& l : r->labs) {
+      spdlog::debug("journal: lab {} rebuilt: {} ops in {} batches, digest {:016x}{}", l.id,
+                    l.ops, l.batches, l.digest, l.problem.empty() ? "" : " (DIVERGED)");
+    }
+    spdlog::info("journal {} (durability={}): {} labs rebuilt from {} ops in {} ms, {} diverged, "
+                 "{} deleted; next lab id {}",
+                 journal->path(), o.durability, r->labs.size(),
+                 r->ops,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count(),
+                 r->mismatched, r->deleted, r->next_id);
+    // Rebuilt labs count against their owners and are theirs to Watch, as if just created.
+    // Never refuses; an identity left over --max-labs is logged at warn (quota.h).
+    quota.AdoptLabs(labs);
+  }
   service::KernelLogSink kernel_log(KernelLogger());
   (void)hub.Subscribe(&kernel_log);  // cannot fail: the hub closes only at shutdown
 
@@ -112,12 +204,16 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
     return kExitRuntime;
   }
 
-  service::Services services(&labs, &hub, &rpc_metrics);
+  service::Services services(
+      &labs, &hub, &rpc_metrics,
+      service::CallPolicy{&*auth, &quota,
+                          static_cast<int>(service::ParseSize(o.max_message_bytes).value_or(
+                              service::kMaxMessageBytes))});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int grpc_port = 0;
-  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &grpc_port);
+  builder.AddListeningPort(o.listen, *credentials, &grpc_port);
   services.AddTo(&builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || grpc_port == 0) {
@@ -132,6 +228,10 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   const std::string metrics_addr = absl::StrCat(HostOf(o.metrics_listen), ":", metrics_ports[0]);
   spdlog::info("serving gRPC on {}, metrics on http://{}/metrics, data in {}", grpc_addr,
                metrics_addr, o.data_dir);
+  spdlog::info("security: {}{}, callers {}", o.tls_cert.empty() ? "plaintext" : "TLS",
+               o.tls_client_ca.empty() ? "" : " + client certificates (mTLS)",
+               auth->closed() ? "must authenticate (grpc.health.v1 exempt)"
+                              : "anonymous (no --auth-tokens, no --tls-client-ca)");
   if (!o.ready_file.empty()) {
     const nlohmann::json ready = {
         {"grpc", grpc_addr}, {"metrics", metrics_addr}, {"pid", getpid()}};

@@ -4,8 +4,11 @@
 #include <functional>
 
 #include "CLI/CLI.hpp"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "server/service/quota.h"
 #include "yaml-cpp/yaml.h"
 
 #ifndef PPSIM_VERSION
@@ -31,6 +34,24 @@ std::string CheckLogLevel(const std::string& v) {
 
 std::string CheckNotEmpty(const std::string& v) { return v.empty() ? "must not be empty" : ""; }
 
+std::string CheckDurability(const std::string& v) {
+  return CheckOneOf(v, {"normal", "full", "none"});
+}
+
+std::string CheckBool(const std::string& v) { return CheckOneOf(v, {"true", "false"}); }
+
+std::string CheckSize(const std::string& v) {
+  absl::StatusOr<uint64_t> n = service::ParseSize(v);
+  return n.ok() ? "" : std::string(n.status().message());
+}
+
+std::string CheckMessageBytes(const std::string& v) {
+  absl::StatusOr<uint64_t> n = service::ParseSize(v);
+  if (!n.ok()) return std::string(n.status().message());
+  if (*n < 4096 || *n > uint64_t{1} << 30) return absl::StrCat("\"", v, "\" is not in 4KiB..1GiB");
+  return "";
+}
+
 // One row per setting: the flag is "--" + key and the YAML key is key, so the two can never
 // drift apart.
 struct Setting {
@@ -39,6 +60,7 @@ struct Setting {
   const char* type;
   const char* help;
   std::string (*check)(const std::string&);  // nullptr = any value
+  bool flag = false;  // a switch: `--key` alone means "true" (the YAML value is true|false)
 };
 
 constexpr Setting kSettings[] = {
@@ -56,6 +78,44 @@ constexpr Setting kSettings[] = {
      "once serving, write {\"grpc\": HOST:PORT, \"metrics\": HOST:PORT, \"pid\": N} here "
      "(atomically: temp file + rename) with the ports actually bound",
      nullptr},
+    {"durability", &DaemonOptions::durability, "normal|full|none",
+     "the SQLite journal in --data-dir, committed before each RPC returns and replayed at "
+     "start: normal survives a killed ppsimd (WAL write, no fsync), full also a power loss "
+     "(fsync per batch), none keeps no journal (labs die with the process)",
+     CheckDurability},
+    // Security (server/service/auth.h, daemon_options.h: CheckTransportSecurity).
+    {"tls-cert", &DaemonOptions::tls_cert, "FILE", "PEM server certificate (chain): serve TLS",
+     nullptr},
+    {"tls-key", &DaemonOptions::tls_key, "FILE", "PEM private key of --tls-cert", nullptr},
+    {"tls-client-ca", &DaemonOptions::tls_client_ca, "FILE",
+     "PEM CA bundle: verify client certificates (mTLS); a verified certificate's CN is the "
+     "caller's identity, and calls without a credential are refused",
+     nullptr},
+    {"auth-tokens", &DaemonOptions::auth_tokens, "FILE",
+     "bearer tokens, one `TOKEN IDENTITY` per line; calls without a credential are refused",
+     nullptr},
+    {"admin-identities", &DaemonOptions::admin_identities, "NAME,...",
+     "identities that see and may act on every lab (others: only the labs they created)",
+     nullptr},
+    {"insecure-plaintext", &DaemonOptions::insecure_plaintext, "",
+     "allow plaintext gRPC on a non-loopback --listen address (without --tls-cert)", CheckBool,
+     true},
+    // Quotas per identity (server/service/quota.h); 0 = no limit.
+    {"max-labs", &DaemonOptions::max_labs, "N", "labs alive per identity", CheckSize},
+    {"max-lab-ram", &DaemonOptions::max_lab_ram, "BYTES",
+     "config.ram_bytes of one lab (0: the model's 16TiB)", CheckSize},
+    {"max-lab-frames", &DaemonOptions::max_lab_frames, "N",
+     "materialised page frames of one lab (host memory: ~48 bytes each)", CheckSize},
+    {"max-batch-ops", &DaemonOptions::max_batch_ops, "N", "ops in one Apply/Stream batch",
+     CheckSize},
+    {"max-watch-streams", &DaemonOptions::max_watch_streams, "N",
+     "open Watch streams per identity", CheckSize},
+    {"max-ops-per-second", &DaemonOptions::max_ops_per_second, "N",
+     "ops per second per identity (token bucket, one second of burst)", CheckSize},
+    {"memory-cap", &DaemonOptions::memory_cap, "BYTES",
+     "refuse new labs and ops while ppsimd's resident memory is at or over this", CheckSize},
+    {"max-message-bytes", &DaemonOptions::max_message_bytes, "BYTES",
+     "largest gRPC message either way (4KiB..1GiB)", CheckMessageBytes},
 };
 
 std::string KeyList() {
@@ -121,6 +181,26 @@ std::string CheckHostPort(const std::string& value) {
   return "";
 }
 
+std::string CheckTransportSecurity(const DaemonOptions& o) {
+  if (o.tls_cert.empty()) {
+    if (!o.tls_key.empty()) return "--tls-key: given without --tls-cert";
+    if (!o.tls_client_ca.empty()) return "--tls-client-ca: mTLS needs TLS; give --tls-cert too";
+  } else if (o.tls_key.empty()) {
+    return "--tls-cert: given without --tls-key";
+  }
+  if (!o.tls_cert.empty() || o.insecure_plaintext == "true") return "";
+  std::string host = absl::AsciiStrToLower(o.listen.substr(0, o.listen.rfind(':')));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const bool loopback = host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+  if (loopback) return "";
+  return absl::StrCat("--listen: \"", o.listen,
+                      "\" is not a loopback address and --tls-cert is not given; serve TLS "
+                      "(--tls-cert, --tls-key) or pass --insecure-plaintext to serve plaintext "
+                      "there anyway");
+}
+
 int ParseDaemonOptions(int argc, const char* const* argv, DaemonOptions* out,
                        std::ostream& out_stream, std::ostream& err_stream) {
   CLI::App app("ppsimd: the ppsim daemon. Hosts simulated page_pool labs, serves the "
@@ -134,7 +214,9 @@ int ParseDaemonOptions(int argc, const char* const* argv, DaemonOptions* out,
       "when an address cannot be bound or a file cannot be written."));
   DaemonOptions opts;
   for (const Setting& s : kSettings) {
-    CLI::Option* o = app.add_option(absl::StrCat("--", s.key), opts.*(s.field), s.help);
+    CLI::Option* o =
+        s.flag ? app.add_flag(absl::StrCat("--", s.key, "{true}"), opts.*(s.field), s.help)
+               : app.add_option(absl::StrCat("--", s.key), opts.*(s.field), s.help);
     o->capture_default_str()->type_name(s.type);
     if (s.check != nullptr) {
       auto check = s.check;

@@ -20,8 +20,36 @@ struct DaemonOptions {
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error | critical | off
   std::string ready_file;           // "" = none
+  // The SQLite journal in data_dir (server/service/journal.h): normal = commits survive a
+  // killed daemon, full = also a power loss (fsync per batch), none = no journal at all.
+  std::string durability = "normal";
   std::string config;               // the YAML file the rest came from, if any
+
+  // Transport security and authentication (server/service/auth.h). Paths; "" = off.
+  std::string tls_cert;           // PEM server certificate chain: serve TLS
+  std::string tls_key;            // PEM private key of tls_cert
+  std::string tls_client_ca;      // PEM CA bundle: verify client certificates (mTLS)
+  std::string auth_tokens;        // token file: bearer tokens
+  std::string admin_identities;   // comma-separated identities that may use every lab
+  std::string insecure_plaintext = "false";  // "true": plaintext on a non-loopback address
+  // Quotas per identity and the memory cap (server/service/quota.h): counts and sizes with
+  // optional suffixes (64k, 512MiB, 16GiB); 0 = no limit.
+  std::string max_labs = "256";
+  std::string max_lab_ram = "0";
+  std::string max_lab_frames = "4Mi";
+  std::string max_batch_ops = "65536";
+  std::string max_watch_streams = "64";
+  std::string max_ops_per_second = "0";
+  std::string memory_cap = "0";
+  std::string max_message_bytes = "64MiB";
 };
+
+// Plaintext only when asked for (design.md §7). ppsimd serves TLS when --tls-cert is given.
+// Without it, it serves plaintext only on a loopback address (127.0.0.0/8, [::1], localhost:
+// the default dev setup, the demo and the tests), and refuses any other address (0.0.0.0,
+// a pod IP) unless --insecure-plaintext says so, e.g. behind a mesh that encrypts. A
+// --tls-client-ca or --tls-key without --tls-cert is an error too. "" or the error.
+std::string CheckTransportSecurity(const DaemonOptions& o);
 
 // Exit status for a bad flag, a bad config file or a bad value (sysexits' EX_USAGE, as ppctl).
 inline constexpr int kExitUsage = 64;

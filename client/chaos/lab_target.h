@@ -6,11 +6,13 @@
 #define PPSIM_CLIENT_CHAOS_LAB_TARGET_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "client/lib/client.h"
 #include "ppsim/v1/service.pb.h"
 
@@ -23,6 +25,10 @@ struct LabFacts {
   int64_t now_ns = 0;
   v1::ListViolationsResponse violations;  // every stored record and the counts by id
   std::vector<v1::PoolInfo> pools;        // every pool, freed ones included
+  // Injected faults by site (FaultInjector::injected). Only an embedded lab can tell:
+  // faults_known is false on a remote target (the API does not expose the counters).
+  std::map<std::string, uint64_t> faults_injected;
+  bool faults_known = false;
 };
 
 // The outcome of one op: `rejected` is the lab refusing the op (the scenario is wrong); a
@@ -32,12 +38,29 @@ struct Applied {
   v1::OpResult result;
 };
 
+// A batch applied in order up to the first rejected op (design.md §4 Apply): `results` has
+// one entry per applied op; `rejected_index` is the refused op's index (-1: none refused).
+struct BatchApplied {
+  std::vector<v1::OpResult> results;
+  int rejected_index = -1;
+  absl::Status rejected;
+  int64_t now_ns = 0;  // the lab's virtual time after the batch
+};
+
 class LabSession {
  public:
   virtual ~LabSession() = default;
   virtual absl::StatusOr<Applied> Apply(const v1::Op& op) = 0;
   virtual absl::StatusOr<LabFacts> Facts() = 0;
+  // One Apply RPC for the whole batch remotely (the chaos generator's batches).
+  virtual absl::StatusOr<BatchApplied> ApplyBatch(absl::Span<const v1::Op> ops) = 0;
+  // Every pool, freed ones included, and the virtual time: cheap enough to sample a run.
+  virtual absl::StatusOr<std::vector<v1::PoolInfo>> Pools() = 0;
 };
+
+// A session several threads share (`ppctl chaos --workers N --shared-lab`): every call is
+// serialised by a mutex. `inner` is not owned and must outlive it.
+std::unique_ptr<LabSession> SharedSession(LabSession* inner);
 
 class LabTarget {
  public:

@@ -2,11 +2,14 @@
 // The embedded target: server/sim in this process, ops and results converted by
 // server/service exactly as ppsimd converts them.
 #include <memory>
+#include <mutex>
 
 #include "client/chaos/lab_target.h"
 #include "server/service/info_convert.h"
 #include "server/service/op_convert.h"
+#include "server/sim/fault_injector.h"
 #include "server/sim/lab.h"
+#include "server/sim/machine.h"
 
 namespace ppsim::chaos {
 
@@ -49,7 +52,36 @@ class EmbeddedSession final : public LabSession {
     for (const sim::PoolInfo& p : lab_->AllPools()) {
       service::PoolInfoToProto(p, &f.pools.emplace_back());
     }
+    for (const sim::FaultSiteInfo& site : sim::FaultSites()) {
+      f.faults_injected[std::string(site.name)] = lab_->machine().faults.injected(site.site);
+    }
+    f.faults_known = true;
     return f;
+  }
+
+  absl::StatusOr<BatchApplied> ApplyBatch(absl::Span<const v1::Op> ops) override {
+    BatchApplied out;
+    out.results.reserve(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) {
+      absl::StatusOr<Applied> a = Apply(ops[i]);
+      if (!a.ok()) return a.status();
+      if (!a->rejected.ok()) {
+        out.rejected_index = static_cast<int>(i);
+        out.rejected = a->rejected;
+        break;
+      }
+      out.results.push_back(std::move(a->result));
+    }
+    out.now_ns = lab_->now();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<v1::PoolInfo>> Pools() override {
+    std::vector<v1::PoolInfo> out;
+    for (const sim::PoolInfo& p : lab_->AllPools()) {
+      service::PoolInfoToProto(p, &out.emplace_back());
+    }
+    return out;
   }
 
  private:
@@ -69,7 +101,36 @@ class Embedded final : public LabTarget {
   std::string Address() const override { return ""; }
 };
 
+class Shared final : public LabSession {
+ public:
+  explicit Shared(LabSession* inner) : inner_(inner) {}
+  absl::StatusOr<Applied> Apply(const v1::Op& op) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return inner_->Apply(op);
+  }
+  absl::StatusOr<LabFacts> Facts() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return inner_->Facts();
+  }
+  absl::StatusOr<BatchApplied> ApplyBatch(absl::Span<const v1::Op> ops) override {
+    std::lock_guard<std::mutex> l(mu_);
+    return inner_->ApplyBatch(ops);
+  }
+  absl::StatusOr<std::vector<v1::PoolInfo>> Pools() override {
+    std::lock_guard<std::mutex> l(mu_);
+    return inner_->Pools();
+  }
+
+ private:
+  std::mutex mu_;
+  LabSession* inner_;
+};
+
 }  // namespace
+
+std::unique_ptr<LabSession> SharedSession(LabSession* inner) {
+  return std::make_unique<Shared>(inner);
+}
 
 std::unique_ptr<LabTarget> EmbeddedTarget() { return std::make_unique<Embedded>(); }
 

@@ -1,6 +1,7 @@
 // File: client/chaos/lab_target_remote.cc
-// The remote target: one ppsimd lab per run, one Apply RPC per op (results feed $NAME
-// bindings, so ops cannot be batched blindly), facts from the query API.
+// The remote target: one ppsimd lab per run, one Apply RPC per scenario step (results feed
+// $NAME bindings) or per chaos batch (the generator only batches ops whose references are
+// already bound), facts from the query API.
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +45,23 @@ class RemoteSession final : public LabSession {
     if (!pools.ok()) return pools.status();
     f.pools = *std::move(pools);
     return f;
+  }
+
+  absl::StatusOr<BatchApplied> ApplyBatch(absl::Span<const v1::Op> ops) override {
+    absl::StatusOr<v1::ApplyResponse> r = c_->Apply(id_, ops);
+    if (!r.ok()) return r.status();
+    BatchApplied out;
+    out.results.assign(r->results().begin(), r->results().end());
+    if (r->has_rejected()) {
+      out.rejected_index = static_cast<int>(r->rejected().index());
+      out.rejected = client::ApplyStatus(*r);
+    }
+    out.now_ns = r->now_ns();
+    return out;
+  }
+
+  absl::StatusOr<std::vector<v1::PoolInfo>> Pools() override {
+    return c_->ListPools(id_, /*all=*/true);
   }
 
  private:

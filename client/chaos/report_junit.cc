@@ -27,7 +27,31 @@ std::string XmlEscape(absl::string_view text) {
   return out;
 }
 
-std::string ReportJunit(const ScenarioResult& r) {
+namespace {
+
+// <system-out> of a testcase: the run's digest, then for each violation the op that first
+// raised it (its op line when the run recorded its trace), so a CI log shows where to look
+// without opening the report, then the minimised op sequence when the run is a shrunk
+// reproducer (reference/chaos-and-testing-tools.md C3).
+std::string SystemOut(const ScenarioResult& r, const RunResult& run) {
+  std::string out = absl::StrFormat("digest=0x%016x ops=%d virtual_time_ns=%d", run.digest,
+                                    run.ops, run.virtual_time_ns);
+  for (const ViolationSummary& v : run.violations) {
+    absl::StrAppendFormat(&out, "\n%s x%d first at op %d", v.id, v.count, v.first_op);
+    if (std::string line = OpLineAt(run, v.first_op); !line.empty()) {
+      absl::StrAppend(&out, ": ", line);
+    }
+  }
+  if (!r.minimized_ops.empty()) {
+    absl::StrAppendFormat(&out, "\nminimized ops (%d):", r.minimized_ops.size());
+    for (const std::string& op : r.minimized_ops) absl::StrAppend(&out, "\n  ", op);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ReportJunit(const ScenarioResult& r, const ReportContext& ctx) {
   int tests = 0, failures = 0;
   double time = 0;
   std::string cases;
@@ -43,11 +67,11 @@ std::string ReportJunit(const ScenarioResult& r) {
         ++failures;
         absl::StrAppendFormat(&cases, "      <failure message=\"%s\" type=\"%s\">%s</failure>\n",
                               XmlEscape(c.message), VerdictName(run.verdict),
-                              XmlEscape(absl::StrCat("replay: ", ReplayCommand(r, run.strategy))));
+                              XmlEscape(absl::StrCat("replay: ",
+                                                     ReplayCommand(r, run.strategy, ctx))));
       }
-      absl::StrAppendFormat(&cases,
-                            "      <system-out>digest=0x%016x ops=%d virtual_time_ns=%d</system-out>\n",
-                            run.digest, run.ops, run.virtual_time_ns);
+      absl::StrAppend(&cases, "      <system-out>", XmlEscape(SystemOut(r, run)),
+                      "</system-out>\n");
       cases += "    </testcase>\n";
     }
   }
@@ -61,7 +85,7 @@ std::string ReportJunit(const ScenarioResult& r) {
                         "      <property name=\"seed\" value=\"%d\"/>\n"
                         "      <property name=\"replay_command\" value=\"%s\"/>\n"
                         "    </properties>\n",
-                        r.seed, XmlEscape(ReplayCommand(r)));
+                        r.seed, XmlEscape(ReplayCommand(r, "", ctx)));
   out += cases;
   out += "  </testsuite>\n</testsuites>\n";
   return out;

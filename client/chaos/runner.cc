@@ -4,19 +4,26 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/chaos/bindings.h"
+#include "client/chaos/costs.h"
+#include "client/chaos/generator.h"
 #include "client/chaos/scenario_loader.h"
 #include "client/lib/op_line.h"
+#include "server/sim/fault_injector.h"
 
 namespace ppsim::chaos {
 
 namespace {
 
 constexpr char kLeakAtEnd[] = "PP017";
+constexpr size_t kKeptRejections = 8;
 
 std::string SeverityText(v1::Severity s) {
   std::string name = v1::Severity_Name(s);  // SEVERITY_CRASH
@@ -85,91 +92,317 @@ CheckResult CheckLiveness(const LabFacts& f) {
   return c;
 }
 
+bool IsTeardown(const v1::Op& op) {
+  return op.has_unbind_driver() || op.has_remove_device() || op.has_surprise_remove() ||
+         op.has_page_pool_destroy();
+}
+
+uint32_t TeardownDevice(const v1::Op& op) {
+  if (op.has_unbind_driver()) return op.unbind_driver().device();
+  if (op.has_remove_device()) return op.remove_device().device();
+  if (op.has_surprise_remove()) return op.surprise_remove().device();
+  return 0;
+}
+
+// `sometimes:` goals and whether they were reached.
+class Goals {
+ public:
+  explicit Goals(const std::vector<std::string>& goals) {
+    for (const std::string& g : goals) reached_[g] = false;
+  }
+  bool Any() const { return !reached_.empty(); }
+  bool WantPools() const {
+    return Wants("unbind_while_inflight") || Wants("pool_detached_with_inflight");
+  }
+
+  // After a teardown op (device != 0 for unbind/remove) or at a sample.
+  void SeePools(const std::vector<v1::PoolInfo>& pools, uint32_t device) {
+    for (const v1::PoolInfo& p : pools) {
+      if (p.state() == "detached" && p.inflight_strict() > 0) {
+        Reach("pool_detached_with_inflight");
+        if (device != 0 && p.device() == device) Reach("unbind_while_inflight");
+      }
+    }
+  }
+
+  CheckResult Check(const LabFacts& f, const std::vector<ViolationSummary>& raised) {
+    for (auto& [goal, reached] : reached_) {
+      if (absl::StartsWith(goal, "violation:")) {
+        reached = reached || Raised(raised, goal.substr(10));
+      } else if (goal == "fault_fired" || absl::StartsWith(goal, "fault_fired:")) {
+        for (const auto& [site, n] : f.faults_injected) {
+          if (n > 0 && (goal == "fault_fired" || goal.substr(12) == site)) reached = true;
+        }
+      }
+    }
+    CheckResult c{.name = "sometimes"};
+    std::vector<std::string> missed;
+    for (const auto& [goal, reached] : reached_) {
+      if (reached) continue;
+      const bool blind = absl::StartsWith(goal, "fault_fired") && !f.faults_known;
+      missed.push_back(blind ? absl::StrCat(goal, " (not observable on a remote target)") : goal);
+    }
+    c.ok = missed.empty();
+    if (!c.ok) c.message = absl::StrCat("never reached: ", absl::StrJoin(missed, ", "));
+    return c;
+  }
+
+ private:
+  bool Wants(const std::string& g) const {
+    auto it = reached_.find(g);
+    return it != reached_.end() && !it->second;
+  }
+  void Reach(const std::string& g) {
+    if (auto it = reached_.find(g); it != reached_.end()) it->second = true;
+  }
+  std::map<std::string, bool> reached_;
+};
+
 class Run {
  public:
-  Run(const Scenario& s, LabSession& lab) : s_(s), lab_(lab) {}
-
-  // Applies one op line; a rejection or bad reference becomes a scenario error at `loc`.
-  absl::Status Apply(const std::string& text, const SourceLoc& loc, const std::string& what,
-                     v1::OpResult* result) {
-    auto fail = [&](absl::string_view msg) {
-      return absl::InvalidArgumentError(absl::StrCat(loc.file, ":", loc.line, ": ", what, ": ", msg));
-    };
-    absl::StatusOr<std::string> line = bindings_.Resolve(text);
-    if (!line.ok()) return fail(line.status().message());
-    absl::StatusOr<v1::Op> op = client::ParseOpLine(*line);
-    if (!op.ok()) return fail(absl::StrCat("\"", *line, "\": ", op.status().message()));
-    absl::StatusOr<Applied> a = lab_.Apply(*op);
-    if (!a.ok()) return a.status();
-    if (!a->rejected.ok()) {
-      return fail(absl::StrCat("op \"", *line, "\" rejected: ", a->rejected.message()));
+  Run(const Scenario& s, LabSession& lab, const RunOptions& options, RunResult* out)
+      : s_(s), lab_(lab), options_(options), out_(out), goals_(s.sometimes) {
+    uint64_t expected = 2;
+    for (const Step& step : s.steps) expected += step.repeat;
+    if (s.chaos) {
+      const uint64_t ops = options.chaos_ops.value_or(s.chaos->ops);
+      expected += ops != 0 ? ops + ops / 4 : 10000;  // + setup and heal
     }
-    *result = std::move(a->result);
-    return absl::OkStatus();
+    sample_every_ =
+        std::max<uint64_t>(1, expected / std::max<size_t>(1, options.inflight_samples));
   }
 
   absl::Status Steps() {
     for (size_t i = 0; i < s_.steps.size(); ++i) {
       const Step& step = s_.steps[i];
-      v1::OpResult r;
       for (uint32_t k = 0; k < step.repeat; ++k) {
-        if (absl::Status st = Apply(step.op_line, step.loc, absl::StrCat("steps[", i, "]"), &r);
-            !st.ok()) {
+        const std::string what = absl::StrCat("steps[", i, "]");
+        absl::StatusOr<v1::Op> op = Resolve(step.op_line, step.loc, what);
+        if (!op.ok()) return op.status();
+        absl::StatusOr<BatchApplied> a = lab_.ApplyBatch({*op});
+        if (!a.ok()) return a.status();
+        if (a->rejected_index >= 0) {
+          return Fail(step.loc, what,
+                      absl::StrCat("op \"", FormatLine(*op), "\" rejected: ", a->rejected.message()));
+        }
+        now_ns_ = a->now_ns;
+        if (absl::Status st = Applied(step, *op, a->results[0], k + 1 == step.repeat); !st.ok()) {
           return st;
         }
       }
-      if (!step.as.empty()) bindings_.Bind(step.as, std::move(r));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Chaos(const std::string& strategy, uint64_t seed, uint32_t cpus) {
+    ChaosSpec spec = *s_.chaos;
+    if (options_.chaos_ops) spec.ops = *options_.chaos_ops;
+    GeneratorOptions go;
+    go.cpus = cpus;
+    ChaosGenerator gen(spec, seed, strategy, go);
+    const int64_t start = now_ns_;
+    std::vector<v1::Op> ops;
+    while (!gen.Done(now_ns_ - start)) {
+      const std::vector<Step> steps = gen.Next(kChaosBatch);
+      if (steps.empty()) break;
+      ops.clear();
+      for (const Step& step : steps) {
+        absl::StatusOr<v1::Op> op = Resolve(step.op_line, step.loc, "chaos");
+        // The generator only references what it has observed: an unresolvable reference is
+        // its bug, and fatal (later steps would not make sense either).
+        if (!op.ok()) {
+          return absl::InternalError(
+              absl::StrCat(op.status().message(), " (generated step \"", step.op_line, "\")"));
+        }
+        ops.push_back(*std::move(op));
+      }
+      size_t done = 0;
+      while (done < ops.size()) {
+        // With goals that look at teardowns, stop the batch right after each one.
+        size_t end = ops.size();
+        if (goals_.WantPools()) {
+          for (size_t i = done; i < ops.size(); ++i) {
+            if (IsTeardown(ops[i])) {
+              end = i + 1;
+              break;
+            }
+          }
+        }
+        absl::StatusOr<BatchApplied> a =
+            lab_.ApplyBatch(absl::Span<const v1::Op>(ops).subspan(done, end - done));
+        if (!a.ok()) return a.status();
+        now_ns_ = a->now_ns;
+        for (size_t i = 0; i < a->results.size(); ++i) {
+          const Step& step = steps[done + i];
+          if (absl::Status st = Applied(step, ops[done + i], a->results[i], true); !st.ok()) {
+            return st;
+          }
+          gen.Observe(step, a->results[i]);
+        }
+        done += a->results.size();
+        if (a->rejected_index >= 0) {
+          const Step& step = steps[done];
+          ++out_->rejected_ops;
+          if (out_->rejections.size() < kKeptRejections) {
+            out_->rejections.push_back(
+                absl::StrCat("\"", step.op_line, "\": ", a->rejected.message()));
+          }
+          gen.Observe(step, v1::OpResult());
+          ++done;
+        } else if (goals_.WantPools() && done > 0 && IsTeardown(ops[done - 1])) {
+          absl::StatusOr<std::vector<v1::PoolInfo>> pools = lab_.Pools();
+          if (!pools.ok()) return pools.status();
+          goals_.SeePools(*pools, TeardownDevice(ops[done - 1]));
+        }
+      }
     }
     return absl::OkStatus();
   }
 
   absl::Status Liveness() {
-    v1::OpResult ignored;
     const SourceLoc& loc = s_.liveness->loc;
-    if (absl::Status st = Apply(absl::StrCat("advance_time ns=", s_.liveness->advance_ns), loc,
-                                "liveness", &ignored);
-        !st.ok()) {
-      return st;
+    for (const std::string& line : {absl::StrCat("advance_time ns=", s_.liveness->advance_ns),
+                                    std::string("liveness_check")}) {
+      absl::StatusOr<v1::Op> op = Resolve(line, loc, "liveness");
+      if (!op.ok()) return op.status();
+      absl::StatusOr<BatchApplied> a = lab_.ApplyBatch({*op});
+      if (!a.ok()) return a.status();
+      if (a->rejected_index >= 0) {
+        return Fail(loc, "liveness", absl::StrCat("op \"", line, "\" rejected: ",
+                                                  a->rejected.message()));
+      }
+      now_ns_ = a->now_ns;
+      Step step{.op_line = line, .loc = loc};
+      if (absl::Status st = Applied(step, *op, a->results[0], true); !st.ok()) return st;
     }
-    return Apply("liveness_check", loc, "liveness", &ignored);
+    return absl::OkStatus();
   }
 
+  Goals& goals() { return goals_; }
+
  private:
+  static absl::Status Fail(const SourceLoc& loc, absl::string_view what, absl::string_view msg) {
+    return absl::InvalidArgumentError(absl::StrCat(loc.file, ":", loc.line, ": ", what, ": ", msg));
+  }
+  static std::string FormatLine(const v1::Op& op) { return client::FormatOpLine(op); }
+
+  absl::StatusOr<v1::Op> Resolve(const std::string& text, const SourceLoc& loc,
+                                 absl::string_view what) {
+    absl::StatusOr<std::string> line = bindings_.Resolve(text);
+    if (!line.ok()) return Fail(loc, what, line.status().message());
+    absl::StatusOr<v1::Op> op = client::ParseOpLine(*line);
+    if (!op.ok()) return Fail(loc, what, absl::StrCat("\"", *line, "\": ", op.status().message()));
+    return op;
+  }
+
+  // Book-keeping for one applied op: binding, trace, inflight samples.
+  absl::Status Applied(const Step& step, const v1::Op& op, const v1::OpResult& r, bool bind) {
+    if (bind && !step.as.empty()) bindings_.Bind(step.as, r);
+    if (options_.record_trace) {
+      out_->trace.push_back(TracedOp{.op = op, .line = step.op_line, .as = bind ? step.as : ""});
+    }
+    ++applied_;
+    if ((options_.sample_inflight || goals_.WantPools()) && applied_ >= next_sample_) {
+      next_sample_ = applied_ + sample_every_;
+      absl::StatusOr<std::vector<v1::PoolInfo>> pools = lab_.Pools();
+      if (!pools.ok()) return pools.status();
+      goals_.SeePools(*pools, 0);
+      if (options_.sample_inflight) {
+        int64_t pages = 0;
+        for (const v1::PoolInfo& p : *pools) {
+          if (p.state() != "freed") pages += p.inflight_strict();
+        }
+        // Within a batch the time is the batch's end (a remote batch reports one time).
+        out_->inflight.push_back(
+            InflightSample{.op = applied_ - 1, .time_ns = now_ns_, .pages = pages});
+      }
+    }
+    return absl::OkStatus();
+  }
+
   const Scenario& s_;
   LabSession& lab_;
+  const RunOptions& options_;
+  RunResult* out_;
+  Goals goals_;
   Bindings bindings_;
+  int64_t now_ns_ = 0;
+  uint64_t applied_ = 0;
+  uint64_t sample_every_ = 1;
+  uint64_t next_sample_ = 0;
 };
 
-absl::StatusOr<RunResult> RunOne(const Scenario& s, LabTarget& target,
-                                 const std::string& strategy) {
+absl::Status Judge(const Scenario& s, LabSession& lab, const std::string& strategy, Run& run,
+                   RunResult* out) {
+  absl::StatusOr<LabFacts> facts = lab.Facts();
+  if (!facts.ok()) return facts.status();
+  out->violations = Summarize(facts->violations);
+  out->digest = facts->digest;
+  out->ops = facts->ops;
+  out->virtual_time_ns = facts->now_ns;
+  out->costs = CostsOf(*facts);
+  for (const v1::Violation& v : facts->violations.violations()) {
+    out->events.push_back(
+        ViolationEvent{.id = v.id(), .op = v.op_index(), .time_ns = v.time_ns()});
+  }
+  std::sort(out->events.begin(), out->events.end(),
+            [](const ViolationEvent& a, const ViolationEvent& b) { return a.op < b.op; });
+  if (!out->inflight.empty() || out->ops == 0) {
+    int64_t pages = 0;
+    for (const v1::PoolInfo& p : facts->pools) {
+      if (p.state() != "freed") pages += p.inflight_strict();
+    }
+    if (out->inflight.empty() || out->inflight.back().op + 1 < out->ops) {
+      out->inflight.push_back(InflightSample{
+          .op = out->ops == 0 ? 0 : out->ops - 1, .time_ns = facts->now_ns, .pages = pages});
+    }
+  }
+  out->checks.push_back(CheckExpect(s.ExpectFor(strategy.empty() ? "default" : strategy),
+                                    out->violations));
+  const CheckResult* liveness = nullptr;
+  const CheckResult* sometimes = nullptr;
+  if (s.liveness) out->checks.push_back(CheckLiveness(*facts));
+  if (run.goals().Any()) out->checks.push_back(run.goals().Check(*facts, out->violations));
+  for (const CheckResult& c : out->checks) {
+    if (c.name == "liveness") liveness = &c;
+    if (c.name == "sometimes") sometimes = &c;
+  }
+  if (!out->checks[0].ok) {
+    out->verdict = Verdict::kSafety;
+  } else if (liveness != nullptr && !liveness->ok) {
+    out->verdict = Verdict::kLiveness;
+  } else if (sometimes != nullptr && !sometimes->ok) {
+    out->verdict = Verdict::kUnknown;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RunResult> RunWith(const Scenario& s, LabSession& lab, const std::string& strategy,
+                                  const RunOptions& options, const v1::LabConfig& config) {
   const auto start = std::chrono::steady_clock::now();
-  absl::StatusOr<std::unique_ptr<LabSession>> lab =
-      target.NewLab(absl::StrCat("run ", s.name, " ", strategy), LabConfigFor(s, strategy));
-  if (!lab.ok()) return lab.status();
-  Run run(s, **lab);
+  RunResult out;
+  out.strategy = strategy;
+  out.seed = config.seed();
+  Run run(s, lab, options, &out);
   if (absl::Status st = run.Steps(); !st.ok()) return st;
+  if (s.chaos) {
+    const uint32_t cpus = config.cpus() != 0 ? config.cpus() : 4;
+    if (absl::Status st = run.Chaos(strategy, config.seed(), cpus); !st.ok()) return st;
+  }
   if (s.liveness) {
     if (absl::Status st = run.Liveness(); !st.ok()) return st;
   }
-  absl::StatusOr<LabFacts> facts = (*lab)->Facts();
-  if (!facts.ok()) return facts.status();
-  RunResult out;
-  out.strategy = strategy;
-  out.violations = Summarize(facts->violations);
-  out.digest = facts->digest;
-  out.ops = facts->ops;
-  out.virtual_time_ns = facts->now_ns;
-  out.checks.push_back(CheckExpect(s.ExpectFor(strategy.empty() ? "default" : strategy),
-                                   out.violations));
-  if (s.liveness) out.checks.push_back(CheckLiveness(*facts));
-  if (!out.checks[0].ok) {
-    out.verdict = Verdict::kSafety;
-  } else if (out.checks.size() > 1 && !out.checks[1].ok) {
-    out.verdict = Verdict::kLiveness;
-  }
+  if (absl::Status st = Judge(s, lab, strategy, run, &out); !st.ok()) return st;
   out.host_time_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
+}
+
+v1::LabConfig ConfigFor(const Scenario& s, const std::string& strategy,
+                        const RunOptions& options) {
+  v1::LabConfig config = LabConfigFor(s, strategy);
+  if (options.seed) config.set_seed(*options.seed);
+  return config;
 }
 
 }  // namespace
@@ -179,14 +412,37 @@ const char* VerdictName(Verdict v) {
     case Verdict::kPass: return "pass";
     case Verdict::kSafety: return "safety";
     case Verdict::kLiveness: return "liveness";
+    case Verdict::kUnknown: return "unknown";
   }
   return "unknown";
 }
 
+bool IsSometimesGoal(const std::string& goal) {
+  if (goal == "unbind_while_inflight" || goal == "pool_detached_with_inflight" ||
+      goal == "fault_fired") {
+    return true;
+  }
+  if (absl::StartsWith(goal, "fault_fired:")) {
+    return sim::ParseFaultSite(goal.substr(12)).ok();
+  }
+  if (absl::StartsWith(goal, "violation:")) {
+    const std::string id = goal.substr(10);
+    int n = 0;
+    return id.size() == 5 && absl::StartsWith(id, "PP") && absl::SimpleAtoi(id.substr(2), &n) &&
+           n >= 1 && n <= 17;
+  }
+  return false;
+}
+
+absl::StatusOr<RunResult> RunOnLab(const Scenario& s, LabSession& lab,
+                                   const std::string& strategy, const RunOptions& options) {
+  return RunWith(s, lab, strategy, options, ConfigFor(s, strategy, options));
+}
+
 absl::StatusOr<ScenarioResult> RunScenario(const Scenario& s, LabTarget& target,
                                            const RunOptions& options) {
-  ScenarioResult out{.scenario = s.name, .file = s.file, .seed = s.lab.seed,
-                     .target = target.Address()};
+  ScenarioResult out{.scenario = s.name, .file = s.file,
+                     .seed = options.seed.value_or(s.lab.seed), .target = target.Address()};
   std::vector<std::string> runs = s.strategies;
   if (runs.empty()) runs.push_back("");
   for (const std::string& wanted : options.strategies) {
@@ -202,7 +458,11 @@ absl::StatusOr<ScenarioResult> RunScenario(const Scenario& s, LabTarget& target,
             options.strategies.end()) {
       continue;
     }
-    absl::StatusOr<RunResult> r = RunOne(s, target, strategy);
+    const v1::LabConfig config = ConfigFor(s, strategy, options);
+    absl::StatusOr<std::unique_ptr<LabSession>> lab =
+        target.NewLab(absl::StrCat("run ", s.name, " ", strategy), config);
+    if (!lab.ok()) return lab.status();
+    absl::StatusOr<RunResult> r = RunWith(s, **lab, strategy, options, config);
     if (!r.ok()) return r.status();
     out.runs.push_back(*std::move(r));
   }
@@ -211,11 +471,13 @@ absl::StatusOr<ScenarioResult> RunScenario(const Scenario& s, LabTarget& target,
 
 int ExitCodeFor(const ScenarioResult& r) {
   bool liveness = false;
+  bool unknown = false;
   for (const RunResult& run : r.runs) {
     if (run.verdict == Verdict::kSafety) return 1;
     liveness = liveness || run.verdict == Verdict::kLiveness;
+    unknown = unknown || run.verdict == Verdict::kUnknown;
   }
-  return liveness ? 3 : 0;
+  return liveness ? 3 : unknown ? 2 : 0;
 }
 
 }  // namespace ppsim::chaos

@@ -3,7 +3,19 @@
 //   safety    an `expect` failed: an `occur` id never raised, or a forbidden id raised
 //             (with no expect entry for the strategy, any violation is forbidden)
 //   liveness  the liveness phase ended with a pool still holding pages (PP017)
+//   unknown   a `sometimes` goal was never reached: the run did not explore what it was
+//             meant to, so its pass says nothing (exit 2; reference B7)
 // PP017 is judged by the liveness check only, unless an expect entry names it.
+//
+// Phases: `steps:` in order, then `chaos:` (generator.h: seeded, batches of kChaosBatch ops,
+// ended by a heal phase), then `liveness:`. `sometimes:` goals, each checked while the run
+// goes (after every teardown op and at every inflight sample) or at its end:
+//   unbind_while_inflight        a driver unbind/removal left one of its pools with pages
+//                                in flight
+//   pool_detached_with_inflight  some pool was destroyed while pages were in flight
+//   fault_fired[:SITE]           an injected fault fired (embedded targets only: the API
+//                                does not expose fault counters, so remotely it is unknown)
+//   violation:PPnnn              that violation was raised
 #ifndef PPSIM_CLIENT_CHAOS_RUNNER_H_
 #define PPSIM_CLIENT_CHAOS_RUNNER_H_
 
@@ -18,8 +30,8 @@
 
 namespace ppsim::chaos {
 
-enum class Verdict { kPass, kSafety, kLiveness };
-const char* VerdictName(Verdict v);  // pass | safety | liveness
+enum class Verdict { kPass, kSafety, kLiveness, kUnknown };
+const char* VerdictName(Verdict v);  // pass | safety | liveness | unknown
 
 struct ViolationSummary {
   std::string id;        // PP001
@@ -28,7 +40,8 @@ struct ViolationSummary {
   uint64_t first_op = 0; // trace index of the first op that raised it
 };
 
-// One check of a run, a JUnit testcase: "expect" always, "liveness" when configured.
+// One check of a run, a JUnit testcase: "expect" always, "liveness" and "sometimes" when
+// configured.
 struct CheckResult {
   std::string name;
   bool ok = true;
@@ -78,6 +91,7 @@ struct RunResult {
   double host_time_s = 0;
   uint64_t seed = 0;                      // the lab seed of this run
   uint64_t rejected_ops = 0;              // chaos ops the lab refused (the generator's bug)
+  std::vector<std::string> rejections;    // the first few refusals, for the report
   std::vector<TracedOp> trace;            // only with RunOptions::record_trace
   std::vector<InflightSample> inflight;   // only with RunOptions::sample_inflight
   std::vector<ViolationEvent> events;     // every stored violation record, by op
@@ -90,6 +104,10 @@ struct ScenarioResult {
   uint64_t seed = 0;
   std::string target;  // "" = embedded
   std::vector<RunResult> runs;
+  // `ppctl shrink --junit`: the shrunk op lines this scenario is (op_line.h syntax, a bound
+  // name as a trailing "# as NAME"); the JUnit report lists them in <system-out> (reference
+  // C3). Empty for every other run.
+  std::vector<std::string> minimized_ops;
 };
 
 struct RunOptions {
@@ -98,15 +116,27 @@ struct RunOptions {
   std::optional<uint64_t> chaos_ops;    // overrides chaos.ops
   bool record_trace = false;            // fill RunResult::trace
   bool sample_inflight = false;         // fill RunResult::inflight (~500 samples per run)
+  size_t inflight_samples = 500;        // how many (soak rounds take few)
 };
 
 // INVALID_ARGUMENT naming file, line and step for an op the lab rejects or a $reference that
 // does not resolve (a scenario error); the target's own status when it fails (UNAVAILABLE:
-// unreachable). Violations are results, not errors.
+// unreachable). Violations are results, not errors; a chaos op the lab refuses is counted in
+// RunResult::rejected_ops, not an error.
 absl::StatusOr<ScenarioResult> RunScenario(const Scenario& s, LabTarget& target,
                                            const RunOptions& options = {});
 
-// design.md §6: 1 if any run broke safety, else 3 if any broke liveness, else 0.
+// One run of `s` under `strategy` on a lab that already exists (`ppctl chaos --shared-lab`:
+// several workers on one lab; the facts judged at the end are the whole lab's). options'
+// strategies are ignored.
+absl::StatusOr<RunResult> RunOnLab(const Scenario& s, LabSession& lab,
+                                   const std::string& strategy, const RunOptions& options);
+
+// Whether `goal` is a `sometimes:` goal the runner knows (the loader's check).
+bool IsSometimesGoal(const std::string& goal);
+
+// design.md §6: 1 if any run broke safety, else 3 if any broke liveness, else 2 if any
+// verdict is unknown, else 0.
 int ExitCodeFor(const ScenarioResult& r);
 
 }  // namespace ppsim::chaos

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -14,12 +15,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "client/chaos/bindings.h"
+#include "client/chaos/generator.h"
+#include "client/chaos/runner.h"
 #include "client/chaos/yaml_reader.h"
 #include "client/lib/op_line.h"
 #include "ppsim/v1/ops.pb.h"
 #include "server/service/info_convert.h"
+#include "server/sim/fault_injector.h"
+#include "server/sim/kernel_profile.h"
+#include "server/sim/lab_config.h"
 #include "server/sim/teardown_strategy.h"
+#include "server/sim/types.h"
 
 namespace ppsim::chaos {
 
@@ -71,6 +79,80 @@ std::vector<std::string> LineKeys(absl::string_view line, std::string* op) {
   return keys;
 }
 
+// The words of an op line as client/lib/op_line.cc splits them (SplitWords there): whitespace
+// separates words except inside "double quotes", where a backslash escapes the next character;
+// a word that starts with '#' ends the line. An unclosed quote is left for ParseOpWords' caller
+// (ParseOpLine on the original line) to report.
+std::vector<std::string> OpWords(absl::string_view line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(line[i]))) {
+      ++i;
+      continue;
+    }
+    if (line[i] == '#') break;
+    std::string word;
+    bool quoted = false;
+    for (; i < line.size() && (quoted || !absl::ascii_isspace(static_cast<unsigned char>(line[i])));
+         ++i) {
+      if (quoted && line[i] == '\\' && i + 1 < line.size()) {
+        word += line[i++];
+      } else if (line[i] == '"') {
+        quoted = !quoted;
+      }
+      word += line[i];
+    }
+    words.push_back(std::move(word));
+  }
+  return words;
+}
+
+// The field that `key` (possibly dotted: expect.pfn) names under op message `m`, or nullptr.
+const google::protobuf::FieldDescriptor* OpField(const Descriptor* m, absl::string_view key) {
+  const google::protobuf::FieldDescriptor* f = nullptr;
+  for (absl::string_view part : absl::StrSplit(key, '.')) {
+    if (m == nullptr) return nullptr;
+    f = m->FindFieldByName(std::string(part));
+    if (f == nullptr) return nullptr;
+    m = f->message_type();
+  }
+  return f;
+}
+
+// `word` with every $reference replaced by a value of the type it resolves to at run time
+// (bindings.h): a page handle for .pages, a DMA address for .dma, an id for the rest. A bare
+// $NAME resolves to a handle or an id depending on the op bound to NAME, so it gets the type
+// of the field it sets (PageHandle and FragArg fields take a handle). The run substitutes the
+// real values; this only lets the load check everything else in the word.
+std::string WithPlaceholders(absl::string_view word, const Descriptor* m) {
+  const google::protobuf::FieldDescriptor* f =
+      OpField(m, word.substr(0, std::min(word.find('='), word.size())));
+  const bool wants_handle = f != nullptr && f->message_type() != nullptr;
+  std::string out;
+  for (size_t i = 0; i < word.size();) {
+    if (word[i] != '$') {
+      out.push_back(word[i++]);
+      continue;
+    }
+    absl::StatusOr<std::vector<Reference>> refs = FindReferences(word.substr(i));
+    if (!refs.ok() || refs->empty()) return std::string(word);  // reported by CheckOpLine
+    const Reference& ref = refs->front();
+    if (ref.accessor == "pages" || (ref.accessor.empty() && wants_handle)) {
+      out += "0x1/1";
+    } else if (ref.accessor == "dma") {
+      out += "0x1000";
+    } else {
+      out += "1";
+    }
+    size_t len = 1 + ref.name.size();
+    if (!ref.accessor.empty()) len += 1 + ref.accessor.size();
+    if (ref.index >= 0) len = word.find(']', i + len) + 1 - i;
+    i += len;
+  }
+  return out;
+}
+
 class Loader {
  public:
   explicit Loader(std::string file) : r_(std::move(file)) {}
@@ -78,18 +160,44 @@ class Loader {
   absl::StatusOr<Scenario> Load(const YAML::Node& root);
 
  private:
-  absl::Status LoadLab(const YAML::Node& n, LabSpec* lab);
+  absl::Status LoadLab(const YAML::Node& n, const std::string& profile, LabSpec* lab);
+  absl::Status LoadProfileSwitches(const YAML::Node& sw, const std::string& profile,
+                                   LabSpec* lab);
   absl::Status LoadExpect(const YAML::Node& n, Scenario* s);
   absl::Status LoadIds(const YAML::Node& n, const std::string& path, std::vector<std::string>* out);
   absl::Status LoadStep(const YAML::Node& n, const std::string& path, Step* step);
   absl::Status CheckOpLine(const YAML::Node& at, const std::string& path, const std::string& line);
   absl::Status LoadChaos(const YAML::Node& n, ChaosSpec* chaos);
   absl::Status LoadStrategy(const YAML::Node& n, const std::string& path, std::string* out);
-  absl::Status CheckLab(const YAML::Node& at, const Scenario& s);
+  absl::Status CheckLab(const YAML::Node& root, const Scenario& s);
 
+  struct Binding {
+    std::string path;  // steps[i]
+    int line = 0;
+  };
   YamlReader r_;
-  std::set<std::string> bound_;  // names bound by the steps read so far
+  std::map<std::string, Binding> bound_;  // names bound by the steps read so far
 };
+
+std::string ProfileNames() {
+  std::vector<std::string> names;
+  for (const sim::KernelProfile& p : sim::BuiltinProfiles()) names.push_back(p.name);
+  return absl::StrJoin(names, ", ");
+}
+
+// Profile switch names as sim::KernelProfile::ApplySwitch accepts them.
+bool IsProfileSwitch(absl::string_view name) {
+  for (const sim::ProfileSwitchInfo& i : sim::ProfileSwitches()) {
+    if (i.name == name) return true;
+  }
+  return false;
+}
+
+std::string ProfileSwitchNames() {
+  std::vector<std::string> names;
+  for (const sim::ProfileSwitchInfo& i : sim::ProfileSwitches()) names.emplace_back(i.name);
+  return absl::StrJoin(names, ", ");
+}
 
 absl::Status Loader::LoadStrategy(const YAML::Node& n, const std::string& path, std::string* out) {
   absl::StatusOr<std::string> v = r_.String(n, path);
@@ -103,7 +211,7 @@ absl::Status Loader::LoadStrategy(const YAML::Node& n, const std::string& path, 
   return absl::OkStatus();
 }
 
-absl::Status Loader::LoadLab(const YAML::Node& n, LabSpec* lab) {
+absl::Status Loader::LoadLab(const YAML::Node& n, const std::string& profile, LabSpec* lab) {
   if (absl::Status s = r_.Mapping(n, "lab", {"ram", "iommu", "strict", "cpus", "numa_nodes",
                                              "seed", "profile_switches", "default_strategy"});
       !s.ok()) {
@@ -112,6 +220,19 @@ absl::Status Loader::LoadLab(const YAML::Node& n, LabSpec* lab) {
   if (n["ram"]) {
     absl::StatusOr<uint64_t> v = r_.Size(n["ram"], "lab.ram");
     if (!v.ok()) return v.status();
+    // sim::LabConfig::Validate's rule, said here at the key: the buddy allocator hands out
+    // whole pages (types.h kPageSize), so 12.3T (not a page multiple) cannot be a lab.
+    if (*v == 0 || *v % sim::kPageSize != 0) {
+      return r_.Error(n["ram"], "lab.ram",
+                      absl::StrCat("expected a positive multiple of ", sim::kPageSize,
+                                   " bytes (the page size), got \"", n["ram"].Scalar(), "\" (",
+                                   *v, " bytes)"));
+    }
+    if (*v > sim::LabConfig::kMaxRamBytes) {
+      return r_.Error(n["ram"], "lab.ram",
+                      absl::StrCat("expected at most 16T (", sim::LabConfig::kMaxRamBytes,
+                                   " bytes), got \"", n["ram"].Scalar(), "\""));
+    }
     lab->ram_bytes = *v;
   }
   if (n["iommu"]) {
@@ -139,16 +260,49 @@ absl::Status Loader::LoadLab(const YAML::Node& n, LabSpec* lab) {
     lab->seed = *v;
   }
   if (const YAML::Node sw = n["profile_switches"]) {
-    if (!sw.IsMap()) return r_.Expected(sw, "lab.profile_switches", "a mapping of switch: value");
-    for (auto it = sw.begin(); it != sw.end(); ++it) {
-      const std::string path = Path("lab.profile_switches", it->first.Scalar());
-      absl::StatusOr<std::string> v = r_.String(it->second, path);
-      if (!v.ok()) return v.status();
-      lab->profile_switches.emplace_back(it->first.Scalar(), *v);
-    }
+    if (absl::Status st = LoadProfileSwitches(sw, profile, lab); !st.ok()) return st;
   }
   if (n["default_strategy"]) {
     return LoadStrategy(n["default_strategy"], "lab.default_strategy", &lab->default_strategy);
+  }
+  return absl::OkStatus();
+}
+
+// Each switch is checked at its own key: the name against sim::ProfileSwitches(), the value by
+// applying it to the scenario's profile (the default profile when it names none).
+absl::Status Loader::LoadProfileSwitches(const YAML::Node& sw, const std::string& profile,
+                                         LabSpec* lab) {
+  if (!sw.IsMap()) return r_.Expected(sw, "lab.profile_switches", "a mapping of switch: value");
+  absl::StatusOr<sim::KernelProfile> base =
+      sim::FindProfile(profile.empty() ? sim::LabConfig{}.profile : profile);
+  for (auto it = sw.begin(); it != sw.end(); ++it) {
+    const std::string name = it->first.Scalar();
+    const std::string path = Path("lab.profile_switches", name);
+    if (!IsProfileSwitch(name)) {
+      return r_.Error(it->first, path,
+                      absl::StrCat("unknown switch \"", name, "\" (expected one of ",
+                                   ProfileSwitchNames(), ")"));
+    }
+    absl::StatusOr<std::string> v = r_.String(it->second, path);
+    if (!v.ok()) return v.status();
+    if (name == "default_strategy") {
+      if (!sim::FindStrategy(*v).ok()) {
+        return r_.Expected(it->second, path,
+                           "a teardown strategy (legacy, scan, items, dma-tracking, tce-wait, "
+                           "release-on-destroy)");
+      }
+    } else if (base.ok()) {
+      sim::KernelProfile p = *base;
+      if (absl::Status st = p.ApplySwitch(name, *v); !st.ok()) {
+        // ApplySwitch says "profile_switches.NAME: WHAT"; the path is already in ours.
+        absl::string_view what = st.message();
+        if (const size_t colon = what.find(": "); colon != absl::string_view::npos) {
+          what.remove_prefix(colon + 2);
+        }
+        return r_.Error(it->second, path, what);
+      }
+    }
+    lab->profile_switches.emplace_back(name, *v);
   }
   return absl::OkStatus();
 }
@@ -209,7 +363,7 @@ absl::Status Loader::CheckOpLine(const YAML::Node& at, const std::string& path,
   absl::StatusOr<std::vector<Reference>> refs = FindReferences(line);
   if (!refs.ok()) return r_.Error(at, path, refs.status().message());
   for (const Reference& ref : *refs) {
-    if (!bound_.count(ref.name)) {
+    if (!bound_.contains(ref.name)) {
       return r_.Error(at, path, absl::StrCat("$", ref.name, ": no earlier step has `as: ",
                                              ref.name, "`"));
     }
@@ -229,7 +383,23 @@ absl::Status Loader::CheckOpLine(const YAML::Node& at, const std::string& path,
       return r_.Error(at, path, absl::StrCat(name, " has no field ", k));
     }
   }
-  return absl::OkStatus();
+  // Everything else (values, types, the context) as ParseOpLine will see it, with each
+  // reference standing in as a placeholder of its type: a bad `@softirg` or `count=lots` next
+  // to a $reference is a load error, not a failure after the steps before it ran.
+  const std::vector<std::string> words = OpWords(line);
+  std::vector<std::string> filled;
+  for (const std::string& w : words) filled.push_back(WithPlaceholders(w, m));
+  absl::StatusOr<v1::Op> op = client::ParseOpWords(filled);
+  if (op.ok()) return absl::OkStatus();
+  // Errors name the word ("token N \"WORD\": ..."): name the one the user wrote.
+  std::string message(op.status().message());
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string shown = absl::StrCat("token ", i + 1, " \"", filled[i], "\"");
+    if (filled[i] == words[i] || !absl::StartsWith(message, shown)) continue;
+    message = absl::StrCat("token ", i + 1, " \"", words[i], "\"", message.substr(shown.size()),
+                           " (checked with a placeholder for each $reference: \"", filled[i], "\")");
+  }
+  return r_.Error(at, path, message);
 }
 
 // A field value of the mapping form as op-line text.
@@ -292,8 +462,15 @@ absl::Status Loader::LoadStep(const YAML::Node& n, const std::string& path, Step
     if (as->empty() || !self.ok() || self->size() != 1 || self->front().name != *as) {
       return r_.Expected(n["as"], Path(path, "as"), "a name of letters, digits and _");
     }
+    // A second `as: NAME` would silently rebind NAME for every later $NAME.
+    if (auto first = bound_.find(*as); first != bound_.end()) {
+      return r_.Error(n["as"], Path(path, "as"),
+                      absl::StrCat("\"", *as, "\" is already bound by ", first->second.path,
+                                   " at line ", first->second.line,
+                                   " (every `as:` name must be unique)"));
+    }
     step->as = *as;
-    bound_.insert(*as);
+    bound_[*as] = Binding{.path = path, .line = YamlReader::Line(n["as"])};
   }
   return absl::OkStatus();
 }
@@ -307,10 +484,16 @@ absl::Status Loader::LoadChaos(const YAML::Node& n, ChaosSpec* c) {
     if (!w.IsMap()) return r_.Expected(w, "chaos.weights", "a mapping of op name: weight");
     for (auto it = w.begin(); it != w.end(); ++it) {
       const std::string path = Path("chaos.weights", it->first.Scalar());
-      if (!client::IsOpName(it->first.Scalar())) return r_.Expected(it->first, path, "an op name");
+      if (!IsChaosKind(it->first.Scalar())) {
+        return r_.Expected(it->first, path, absl::StrCat("a chaos op kind (", ChaosKindList(), ")"));
+      }
       absl::StatusOr<double> v = r_.Number(it->second, path);
       if (!v.ok()) return v.status();
+      if (*v < 0 || *v > 1e9) return r_.Expected(it->second, path, "a weight in 0..1e9");
       c->weights[it->first.Scalar()] = *v;
+    }
+    if (absl::Status st = ValidateWeights(*c); !st.ok()) {
+      return r_.Error(w, "chaos.weights", "every weight is 0 (nothing to generate)");
     }
   }
   if (n["ops"]) {
@@ -341,18 +524,55 @@ absl::Status Loader::LoadChaos(const YAML::Node& n, ChaosSpec* c) {
         if (!v.ok()) return v.status();
         fault[key] = *v;
       }
+      // The values as set_fault will see them (types, ranges, the site's name).
+      std::string line = "set_fault";
+      for (const auto& [key, value] : fault) {
+        const bool quote = value.find_first_of(" \t") != std::string::npos;
+        absl::StrAppend(&line, " ", key, "=", quote ? "\"" : "", value, quote ? "\"" : "");
+      }
+      absl::StatusOr<v1::Op> op = client::ParseOpLine(line);
+      if (!op.ok()) return r_.Error(f[i], path, op.status().message());
+      if (!sim::ParseFaultSite(fault["site"]).ok()) {
+        std::vector<std::string> sites;
+        for (const sim::FaultSiteInfo& site : sim::FaultSites()) sites.emplace_back(site.name);
+        return r_.Expected(f[i]["site"], Path(path, "site"),
+                           absl::StrCat("a fault site (", absl::StrJoin(sites, ", "), ")"));
+      }
+      const double p = op->set_fault().has_probability() ? op->set_fault().probability() : 1.0;
+      if (p < 0 || p > 1) return r_.Expected(f[i]["probability"], Path(path, "probability"), "0..1");
       c->faults.push_back(std::move(fault));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status Loader::CheckLab(const YAML::Node& at, const Scenario& s) {
+// The lab as the daemon will build it, for every run. Validate's messages start with the
+// field ("config.numa_nodes: ..."): the error points at that key when the file has it.
+absl::Status Loader::CheckLab(const YAML::Node& root, const Scenario& s) {
   std::vector<std::string> runs = s.strategies;
   if (runs.empty()) runs.push_back("");
+  const YAML::Node lab = root["lab"];
   for (const std::string& strategy : runs) {
     absl::StatusOr<sim::LabConfig> c = service::LabConfigFromProto(LabConfigFor(s, strategy));
-    if (!c.ok()) return r_.Error(at, "lab", c.status().message());
+    if (c.ok()) continue;
+    absl::string_view message = c.status().message();
+    absl::ConsumePrefix(&message, "config.");
+    const absl::string_view field = message.substr(0, message.find_first_of(":."));
+    static const std::map<absl::string_view, absl::string_view> kKey = {
+        {"ram_bytes", "ram"}, {"numa_nodes", "numa_nodes"},     {"cpus", "cpus"},
+        {"iommu_model", "iommu"}, {"default_strategy", "default_strategy"},
+        {"profile_switches", "profile_switches"}};
+    const std::string run =
+        strategy.empty() ? "" : absl::StrCat(" (in the run under strategy ", strategy, ")");
+    if (field == "profile" && root["profile"]) {
+      return r_.Error(root["profile"], "profile", absl::StrCat(message, run));
+    }
+    if (auto k = kKey.find(field); k != kKey.end() && lab && lab.IsMap() &&
+                                   lab[std::string(k->second)]) {
+      return r_.Error(lab[std::string(k->second)], Path("lab", k->second),
+                      absl::StrCat(message, run));
+    }
+    return r_.Error(lab ? lab : root, "lab", absl::StrCat(c.status().message(), run));
   }
   return absl::OkStatus();
 }
@@ -378,10 +598,15 @@ absl::StatusOr<Scenario> Loader::Load(const YAML::Node& root) {
   if (root["profile"]) {
     absl::StatusOr<std::string> v = r_.String(root["profile"], "profile");
     if (!v.ok()) return v.status();
+    if (!sim::FindProfile(*v).ok()) {
+      return r_.Error(root["profile"], "profile",
+                      absl::StrCat("unknown kernel profile \"", *v, "\" (expected one of ",
+                                   ProfileNames(), ")"));
+    }
     s.profile = *v;
   }
   if (root["lab"]) {
-    if (absl::Status st = LoadLab(root["lab"], &s.lab); !st.ok()) return st;
+    if (absl::Status st = LoadLab(root["lab"], s.profile, &s.lab); !st.ok()) return st;
   }
   if (const YAML::Node st = root["strategies"]) {
     if (absl::Status e = r_.Sequence(st, "strategies"); !e.ok()) return e;
@@ -421,10 +646,15 @@ absl::StatusOr<Scenario> Loader::Load(const YAML::Node& root) {
     for (size_t i = 0; i < so.size(); ++i) {
       absl::StatusOr<std::string> v = r_.String(so[i], Index("sometimes", i));
       if (!v.ok()) return v.status();
+      if (!IsSometimesGoal(*v)) {
+        return r_.Expected(so[i], Index("sometimes", i),
+                           "a goal: unbind_while_inflight, pool_detached_with_inflight, "
+                           "fault_fired, fault_fired:SITE or violation:PPnnn");
+      }
       s.sometimes.push_back(*v);
     }
   }
-  if (absl::Status e = CheckLab(root["lab"] ? root["lab"] : root, s); !e.ok()) return e;
+  if (absl::Status e = CheckLab(root, s); !e.ok()) return e;
   return s;
 }
 
@@ -437,6 +667,11 @@ absl::StatusOr<Scenario> LoadScenarioText(absl::string_view text, const std::str
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(file, ":", e.mark.line + 1, ": not valid YAML or JSON: ", e.msg));
+  }
+  // yaml-cpp gives an empty (or comments-only) document a null node with no mark (line 0).
+  if (root.IsNull() && root.Mark().line < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        file, ":1: the file is empty (expected a mapping with name: and steps:), got nothing"));
   }
   try {
     return Loader(file).Load(root);

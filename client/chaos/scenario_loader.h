@@ -5,9 +5,12 @@
 //
 //   bad.yaml:7: steps[2].repeat: expected a positive integer, got "-1"
 //
-// Unknown keys are errors (a typo must not silently drop an expectation). Op lines are parsed
-// with client/lib/op_line.h; one that holds $references is checked as far as it can be before
-// the run (op name, field names, that every name is bound by an earlier step).
+// Unknown keys are errors (a typo must not silently drop an expectation), and so is a second
+// `as:` with a name already bound. Op lines are parsed with client/lib/op_line.h; one that holds
+// $references is checked as far as it can be before the run: every name is bound by an earlier
+// step, and the line parses with each reference replaced by a placeholder of the type it
+// resolves to (bindings.h), so values, types and the context are checked; only what the
+// referenced op produces at run time (e.g. how many pages) is left to the run.
 #ifndef PPSIM_CLIENT_CHAOS_SCENARIO_LOADER_H_
 #define PPSIM_CLIENT_CHAOS_SCENARIO_LOADER_H_
 

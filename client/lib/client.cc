@@ -4,7 +4,11 @@
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <grpcpp/support/client_interceptor.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -25,28 +29,115 @@ absl::StatusOr<Response> Unary(std::unique_ptr<grpc::ClientContext> ctx, Call ca
   return out;
 }
 
+// Adds the bearer token to every call's metadata. An interceptor rather than call credentials:
+// gRPC sends call credentials only over TLS, and ppsimd also takes tokens on plaintext
+// loopback (a dev setup).
+class TokenInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(const std::string* header) : header_(header) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->emplace("authorization", *header_);
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* header_;
+};
+
+class TokenInterceptorFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(const std::string& token)
+      : header_(absl::StrCat("Bearer ", token)) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new TokenInterceptor(&header_);
+  }
+
+ private:
+  const std::string header_;  // lives as long as the channel, which owns the factory
+};
+
+absl::StatusOr<std::string> ReadPem(absl::string_view option, const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return absl::InvalidArgumentError(absl::StrCat(option, ": cannot read \"", path, "\""));
+  std::stringstream text;
+  text << f.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> MakeCredentials(
+    const Client::Options& o) {
+  if (!o.UsesTls()) return grpc::InsecureChannelCredentials();
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError(o.tls_cert.empty() ? "tls-key: given without tls-cert"
+                                                         : "tls-cert: given without tls-key");
+  }
+  grpc::SslCredentialsOptions ssl;
+  if (!o.tls_ca.empty()) {
+    absl::StatusOr<std::string> ca = ReadPem("tls-ca", o.tls_ca);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *std::move(ca);
+  }
+  if (!o.tls_cert.empty()) {
+    absl::StatusOr<std::string> cert = ReadPem("tls-cert", o.tls_cert);
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadPem("tls-key", o.tls_key);
+    if (!key.ok()) return key.status();
+    ssl.pem_cert_chain = *std::move(cert);
+    ssl.pem_private_key = *std::move(key);
+  }
+  return grpc::SslCredentials(ssl);
+}
+
 }  // namespace
+
+Client::Options Client::Options::FromEnvironment() {
+  Options o;
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v != nullptr ? v : "");
+  };
+  o.token = env("PPSIM_TOKEN");
+  o.tls_ca = env("PPSIM_TLS_CA");
+  o.tls_cert = env("PPSIM_TLS_CERT");
+  o.tls_key = env("PPSIM_TLS_KEY");
+  return o;
+}
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& target,
                                                         absl::Duration timeout) {
-  return Connect(target, timeout, Options{});
+  return Connect(target, timeout, Options::FromEnvironment());
 }
 
 absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& target,
                                                         absl::Duration timeout,
                                                         const Options& options) {
   if (target.empty()) return absl::InvalidArgumentError("target: empty (expected host:port)");
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> creds = MakeCredentials(options);
+  if (!creds.ok()) return creds.status();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxReceiveBytes);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  if (!options.tls_server_name.empty()) args.SetSslTargetNameOverride(options.tls_server_name);
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  if (!options.token.empty()) {
+    interceptors.push_back(std::make_unique<TokenInterceptorFactory>(options.token));
+  }
+  std::shared_ptr<grpc::Channel> channel = grpc::experimental::CreateCustomChannelWithInterceptors(
+      target, *creds, args, std::move(interceptors));
+  const char* hint = options.UsesTls()
+                         ? "connection or TLS handshake failed: is ppsimd serving TLS there, with "
+                           "a certificate the CA (--tls-ca) signed for this host?"
+                         : "connection failed: is ppsimd running there, and without TLS?";
   const auto deadline = absl::ToChronoTime(absl::Now() + timeout);
   for (grpc_connectivity_state state = channel->GetState(/*try_to_connect=*/true);
        state != GRPC_CHANNEL_READY; state = channel->GetState(/*try_to_connect=*/true)) {
     if (state == GRPC_CHANNEL_SHUTDOWN ||
         (state == GRPC_CHANNEL_TRANSIENT_FAILURE && !options.wait_for_ready)) {
-      return absl::UnavailableError(absl::StrCat("cannot reach ppsimd at ", target,
-                                                 " (connection failed: is ppsimd running there?)"));
+      return absl::UnavailableError(absl::StrCat("cannot reach ppsimd at ", target, " (", hint,
+                                                 ")"));
     }
     if (!channel->WaitForStateChange(state, deadline)) {
       return absl::UnavailableError(absl::StrCat("cannot reach ppsimd at ", target,

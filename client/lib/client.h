@@ -42,10 +42,29 @@ class Client {
     // Keep retrying a refused or failed connection until the timeout (a daemon that is still
     // starting); by default the first failure ends Connect, as grpcurl does.
     bool wait_for_ready = false;
+
+    // Transport security (a ppsimd with --tls-cert; server/service/auth.h). TLS is on when
+    // `tls` is true or any file is given. Files are PEM.
+    bool tls = false;
+    std::string tls_ca;           // CAs that sign ppsimd's certificate; "" = the system's
+    std::string tls_cert;         // client certificate, for a ppsimd with --tls-client-ca
+    std::string tls_key;          // its private key
+    std::string tls_server_name;  // name to check the certificate against; "" = the host
+    // Sent as `authorization: Bearer TOKEN` on every call (a ppsimd with --auth-tokens).
+    std::string token;
+
+    bool UsesTls() const {
+      return tls || !tls_ca.empty() || !tls_cert.empty() || !tls_key.empty();
+    }
+    // Defaults with the security settings from the environment, the names ppctl's flags also
+    // read: PPSIM_TOKEN, PPSIM_TLS_CA, PPSIM_TLS_CERT, PPSIM_TLS_KEY.
+    static Options FromEnvironment();
   };
 
   // Opens a channel to `target` (host:port, or any gRPC target URI) and waits up to `timeout`
-  // for it to connect. UNAVAILABLE naming the target when it does not.
+  // for it to connect. UNAVAILABLE naming the target when it does not (also for a TLS
+  // handshake that fails), INVALID_ARGUMENT naming the option for an unreadable file.
+  // Without `options`: Options::FromEnvironment().
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& target,
                                                          absl::Duration timeout);
   static absl::StatusOr<std::unique_ptr<Client>> Connect(const std::string& target,

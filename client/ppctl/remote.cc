@@ -15,10 +15,32 @@ void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote) {
                   "seconds to wait for the connection")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_flag("--tls", remote->tls, "use TLS, trusting the system's CAs unless --tls-ca");
+  cmd->add_option("--tls-ca", remote->tls_ca, "PEM CAs that sign ppsimd's certificate (TLS)")
+      ->envname("PPSIM_TLS_CA")
+      ->type_name("FILE");
+  cmd->add_option("--tls-cert", remote->tls_cert, "PEM client certificate, for mutual TLS")
+      ->envname("PPSIM_TLS_CERT")
+      ->type_name("FILE");
+  cmd->add_option("--tls-key", remote->tls_key, "PEM private key of --tls-cert")
+      ->envname("PPSIM_TLS_KEY")
+      ->type_name("FILE");
+  cmd->add_option("--tls-server-name", remote->tls_server_name,
+                  "name to check ppsimd's certificate against (default: the --target host)");
+  cmd->add_option("--token", remote->token,
+                  "bearer token for a ppsimd with --auth-tokens (prefer $PPSIM_TOKEN)")
+      ->envname("PPSIM_TOKEN");
 }
 
 absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote) {
-  return client::Client::Connect(remote.target, absl::Seconds(remote.connect_timeout_s));
+  client::Client::Options o;
+  o.tls = remote.tls;
+  o.tls_ca = remote.tls_ca;
+  o.tls_cert = remote.tls_cert;
+  o.tls_key = remote.tls_key;
+  o.tls_server_name = remote.tls_server_name;
+  o.token = remote.token;
+  return client::Client::Connect(remote.target, absl::Seconds(remote.connect_timeout_s), o);
 }
 
 int ExitCode(const absl::Status& s) { return s.ok() ? 0 : kExitUsage + static_cast<int>(s.code()); }

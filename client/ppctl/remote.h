@@ -21,9 +21,15 @@ inline constexpr char kDefaultTarget[] = "127.0.0.1:50051";
 struct RemoteOptions {
   std::string target = kDefaultTarget;
   double connect_timeout_s = 5;
+  // A secured ppsimd (server/service/auth.h): TLS when --tls or any --tls-* file is given.
+  bool tls = false;
+  std::string tls_ca, tls_cert, tls_key, tls_server_name;
+  std::string token;
 };
 
-// Adds --target (also $PPSIM_TARGET) and --connect-timeout to `cmd`.
+// Adds --target (also $PPSIM_TARGET), --connect-timeout, and --tls, --tls-ca, --tls-cert,
+// --tls-key (also $PPSIM_TLS_CA, _CERT, _KEY), --tls-server-name, --token ($PPSIM_TOKEN; the
+// environment keeps the token out of `ps`) to `cmd`.
 void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote);
 
 absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote);

@@ -10,12 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/report.h"
 #include "client/chaos/runner.h"
 #include "client/chaos/scenario_loader.h"
+#include "client/chaos/trace.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
 
@@ -33,6 +35,8 @@ struct RunFlags {
   bool json = false;
   std::string report_json;
   std::string junit;
+  std::string html;
+  std::string trace;  // ppsim.trace/v1 per run (trace.h)
   std::vector<std::string> strategies;
 };
 
@@ -73,6 +77,33 @@ void PrintTable(const chaos::ScenarioResult& r) {
   }
 }
 
+// FILE, or with several runs FILE with ".<strategy>" before its extension (t.jsonl →
+// t.dma-tracking.jsonl), as `ppctl chaos --trace` names them.
+std::string TracePath(const std::string& file, const std::string& strategy, bool many) {
+  if (!many) return file;
+  const std::string tag = strategy.empty() ? "default" : strategy;
+  const size_t slash = file.find_last_of('/');
+  const size_t dot = file.find_last_of('.');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
+    return absl::StrCat(file, ".", tag);
+  }
+  return absl::StrCat(file.substr(0, dot), ".", tag, file.substr(dot));
+}
+
+// `--trace FILE`: each run's op log with the LabConfig it ran on (RunScenario builds it with
+// LabConfigFor), for `ppctl replay` and `ppctl shrink`.
+int WriteTraces(const std::string& file, const chaos::Scenario& s, const chaos::ScenarioResult& r) {
+  if (file.empty()) return 0;
+  for (const chaos::RunResult& run : r.runs) {
+    const std::string path = TracePath(file, run.strategy, r.runs.size() > 1);
+    const chaos::Trace t = chaos::TraceOf(r, run, chaos::LabConfigFor(s, run.strategy));
+    if (!WriteFile(path, chaos::TraceToJsonl(t))) return Error("cannot write " + path, kExitInternal);
+    std::cerr << "ppctl run: trace of " << (run.strategy.empty() ? "default" : run.strategy)
+              << " (" << t.ops.size() << " ops) written to " << path << "\n";
+  }
+  return 0;
+}
+
 int Run(const RunFlags& f) {
   absl::StatusOr<chaos::Scenario> s = chaos::LoadScenarioFile(f.scenario);
   if (!s.ok()) return Error(s.status().message(), kExitUsage);
@@ -89,7 +120,9 @@ int Run(const RunFlags& f) {
     target = chaos::RemoteTarget(client.get());
   }
   absl::StatusOr<chaos::ScenarioResult> r =
-      chaos::RunScenario(*s, *target, {.strategies = f.strategies});
+      chaos::RunScenario(*s, *target,
+                         {.strategies = f.strategies, .record_trace = !f.html.empty() || !f.trace.empty(),
+                          .sample_inflight = !f.html.empty()});
   if (!r.ok()) return Error(r.status().message(), CodeForRunError(r.status()));
   const std::string json = chaos::ReportJson(*r);
   if (f.json) {
@@ -103,6 +136,10 @@ int Run(const RunFlags& f) {
   if (!f.junit.empty() && !WriteFile(f.junit, chaos::ReportJunit(*r))) {
     return Error("cannot write " + f.junit, kExitInternal);
   }
+  if (!f.html.empty() && !WriteFile(f.html, chaos::ReportHtml(*r))) {
+    return Error("cannot write " + f.html, kExitInternal);
+  }
+  if (int code = WriteTraces(f.trace, *s, *r); code != 0) return code;
   return chaos::ExitCodeFor(*r);
 }
 
@@ -123,6 +160,11 @@ Command AddRunCommand(CLI::App* root) {
   cmd->add_flag("--json", flags->json, "Print the JSON report (ppsim.report/v1) on stdout");
   cmd->add_option("--report-json", flags->report_json, "Write the JSON report to this file");
   cmd->add_option("--junit", flags->junit, "Write a JUnit XML report to this file");
+  cmd->add_option("--html", flags->html,
+                  "Write a self-contained HTML report (inflight plot, violations marked)");
+  cmd->add_option("--trace", flags->trace,
+                  "Write each run's op log (ppsim.trace/v1) here, for replay and shrink; with "
+                  "several runs FILE gets .<strategy> before its extension");
   cmd->add_option("--strategy", flags->strategies,
                   "Run only this strategy of the scenario (repeatable)");
   return {cmd, [flags] { return Run(*flags); }};

@@ -171,6 +171,11 @@ class LabCollectable : public prometheus::Collectable {
     ids.time = f.Add("ppsim_virtual_time_seconds",
                      "The lab's virtual clock (CLOCK_BOOTTIME of the simulated machine).",
                      MetricType::Gauge);
+    ids.diverged = f.Add("ppsim_lab_recovery_diverged",
+                         "1 for a lab whose rebuild from the journal at daemon start diverged "
+                         "from it (GetLab's recovery_problem says how); only such labs have a "
+                         "series.",
+                         MetricType::Gauge);
     const size_t labs = f.Add("ppsim_labs", "Labs currently hosted by the daemon.",
                               MetricType::Gauge);
     const size_t build = f.Add("ppsim_build_info", "ppsim build; the value is always 1.",
@@ -189,7 +194,7 @@ class LabCollectable : public prometheus::Collectable {
  private:
   struct Ids {
     std::vector<size_t> pool;
-    size_t mapped, iommu_faults, violations, faults, ops, time;
+    size_t mapped, iommu_faults, violations, faults, ops, time, diverged;
   };
 
   // Call with e.mu held.
@@ -244,6 +249,8 @@ class LabCollectable : public prometheus::Collectable {
       f.Sample(ids.ops, {{"lab", lab}, {"op", op}}, static_cast<double>(count));
     }
     f.Sample(ids.time, {{"lab", lab}}, static_cast<double>(l.now()) / kNanosPerSecond);
+    // Present only when set, like detach-time: a restart that rebuilt everything exports none.
+    if (!e.recovery_problem.empty()) f.Sample(ids.diverged, {{"lab", lab}}, 1);
   }
 
   const service::LabRegistry* labs_;

@@ -5,8 +5,12 @@
 namespace ppsim::service {
 
 EventWatcher::EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued, RpcScope rpc,
-                           const grpc::Status& error)
-    : hub_(hub), filter_(filter), max_queued_(max_queued), rpc_(rpc) {
+                           const grpc::Status& error, WatchSlot slot)
+    : hub_(hub),
+      filter_(std::move(filter)),
+      max_queued_(max_queued),
+      rpc_(rpc),
+      slot_(std::move(slot)) {
   if (!error.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     FinishLocked(error);

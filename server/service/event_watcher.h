@@ -3,6 +3,9 @@
 // the watcher queues matching events and keeps one write in flight. The queue is bounded: a
 // consumer that falls `max_queued` events behind is ended with RESOURCE_EXHAUSTED saying how
 // many events it missed, so one stuck client cannot grow the daemon's memory or slow a lab.
+// A watcher holds its identity's watch-stream slot (quota.h) until it is deleted; one that
+// watches every lab for a non-admin identity passes on only the events of that identity's
+// labs (auth.h).
 //
 // Lifetime: gRPC owns the reactor; OnDone unsubscribes (taking the hub lock, so no Publish is
 // in flight) and deletes it. Lock order: hub, then watcher.
@@ -14,9 +17,11 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <string>
 
 #include "ppsim/v1/types.pb.h"
 #include "server/service/event_hub.h"
+#include "server/service/quota.h"
 #include "server/service/rpc_scope.h"
 
 namespace ppsim::service {
@@ -24,8 +29,13 @@ namespace ppsim::service {
 struct WatchFilter {
   uint64_t lab = 0;        // 0 = every lab
   uint32_t kinds = 0;      // bit per v1::EventKind; 0 = every kind
+  // Set: only labs `owners` says `owner` created. Owns takes only the quota's leaf lock, so it
+  // is safe under the hub lock.
+  const Quota* owners = nullptr;
+  std::string owner;
   bool Match(const v1::Event& e) const {
-    return (lab == 0 || e.lab() == lab) && (kinds == 0 || (kinds >> e.kind() & 1u) != 0);
+    return (lab == 0 || e.lab() == lab) && (kinds == 0 || (kinds >> e.kind() & 1u) != 0) &&
+           (owners == nullptr || owners->Owns(owner, e.lab()));
   }
 };
 
@@ -34,7 +44,7 @@ class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public Ev
   // Subscribes and sends the response headers at once, so a client that has seen them knows
   // every later event reaches it. With a non-OK `error` the stream just ends with it.
   EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued, RpcScope rpc,
-               const grpc::Status& error = grpc::Status::OK);
+               const grpc::Status& error = grpc::Status::OK, WatchSlot slot = WatchSlot());
 
   // EventSink; called under the hub lock.
   void Publish(const v1::Event& e) override;
@@ -53,6 +63,7 @@ class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public Ev
   const WatchFilter filter_;
   const size_t max_queued_;
   const RpcScope rpc_;
+  const WatchSlot slot_;
 
   std::mutex mu_;
   std::deque<v1::Event> queue_;  // front() is the write in flight while writing_

@@ -21,13 +21,23 @@ absl::Status Renamed(const absl::Status& s) {
 
 }  // namespace
 
+absl::Status FaultServiceImpl::Admit(grpc::CallbackServerContext* ctx, uint64_t lab) {
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return who.status();
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(*labs_, *who, lab);
+  if (!e.ok()) return e.status();
+  return quota_.AdmitBatch(*who, **e, 1);
+}
+
 grpc::ServerUnaryReactor* FaultServiceImpl::SetFault(grpc::CallbackServerContext* ctx,
                                                      const v1::SetFaultRequest* req,
                                                      v1::SetFaultResponse*) {
   RpcScope rpc(metrics_, "ppsim.v1.FaultService/SetFault");
   v1::Op op;
   *op.mutable_set_fault() = req->fault();
-  return rpc.Finish(ctx, Renamed(labs_->ApplyOne(req->lab(), op).status()));
+  absl::Status s = Admit(ctx, req->lab());
+  if (s.ok()) s = Renamed(labs_->ApplyOne(req->lab(), op).status());
+  return rpc.Finish(ctx, s);
 }
 
 grpc::ServerUnaryReactor* FaultServiceImpl::ClearFaults(grpc::CallbackServerContext* ctx,
@@ -36,7 +46,9 @@ grpc::ServerUnaryReactor* FaultServiceImpl::ClearFaults(grpc::CallbackServerCont
   RpcScope rpc(metrics_, "ppsim.v1.FaultService/ClearFaults");
   v1::Op op;
   op.mutable_clear_faults()->set_site(req->site());
-  return rpc.Finish(ctx, labs_->ApplyOne(req->lab(), op).status());
+  absl::Status s = Admit(ctx, req->lab());
+  if (s.ok()) s = labs_->ApplyOne(req->lab(), op).status();
+  return rpc.Finish(ctx, s);
 }
 
 }  // namespace ppsim::service

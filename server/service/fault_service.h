@@ -1,21 +1,23 @@
 // ppsim.v1.FaultService (design.md §3.10, §4): arming and clearing fault sites. Each call is
 // applied as a set_fault / clear_faults op through the registry, so it is in the lab's trace
 // (a replay reproduces the same fault decisions) and counted like any op. Unlike a batch, a
-// rejected op is the RPC's status, naming the request field ("fault.site: ...").
+// rejected op is the RPC's status, naming the request field ("fault.site: ..."). Only the
+// lab's owner may arm its faults (auth.h); each call counts as a batch of one op (quota.h).
 #ifndef PPSIM_SERVER_SERVICE_FAULT_SERVICE_H_
 #define PPSIM_SERVER_SERVICE_FAULT_SERVICE_H_
 
 #include "ppsim/v1/service.grpc.pb.h"
 #include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
+#include "server/service/quota.h"
 
 namespace ppsim::service {
 
 class FaultServiceImpl final : public v1::FaultService::CallbackService {
  public:
-  // `labs` must outlive the service; `metrics` may be null.
-  FaultServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics)
-      : labs_(labs), metrics_(metrics) {}
+  // `labs` and the policy's objects must outlive the service; `metrics` may be null.
+  FaultServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy)
+      : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota) {}
 
   grpc::ServerUnaryReactor* SetFault(grpc::CallbackServerContext* ctx,
                                      const v1::SetFaultRequest* req,
@@ -25,8 +27,13 @@ class FaultServiceImpl final : public v1::FaultService::CallbackService {
                                         v1::ClearFaultsResponse* resp) override;
 
  private:
+  // Authentication, ownership and the quotas of a batch of one op on `lab`.
+  absl::Status Admit(grpc::CallbackServerContext* ctx, uint64_t lab);
+
   LabRegistry* labs_;
   metrics::RpcMetrics* metrics_;
+  const Authenticator& auth_;
+  Quota& quota_;
 };
 
 }  // namespace ppsim::service

@@ -86,6 +86,10 @@ void PoolInfoToProto(const sim::PoolInfo& in, v1::PoolInfo* out) {
   c->set_memory_bytes(in.costs.memory_bytes);
   c->set_destroy_unmaps(in.costs.destroy_unmaps);
   c->set_tracking_failures(in.costs.tracking_failures);
+  c->set_peak_memory_bytes(in.costs.peak_memory_bytes);
+  if (in.detached_at >= 0) out->set_detached_at_ns(in.detached_at);
+  if (in.freed_at >= 0) out->set_freed_at_ns(in.freed_at);
+  if (in.device_removal_wait >= 0) out->set_device_removal_wait_ns(in.device_removal_wait);
 }
 
 void PageEventToProto(const sim::PageEvent& in, v1::PageEvent* out) {

@@ -3,8 +3,21 @@
 #include "absl/strings/str_cat.h"
 #include "server/service/info_convert.h"
 #include "server/service/op_convert.h"
+#include "spdlog/spdlog.h"
 
 namespace ppsim::service {
+
+namespace {
+
+// A lab whose journal append failed is ahead of its journal (LabEntry::journal_error).
+absl::Status CheckJournaled(const LabEntry& e) {
+  if (e.journal_error.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("lab: lab ", e.id, " lost its journal (", e.journal_error,
+                   "); it accepts no more ops: delete it"));
+}
+
+}  // namespace
 
 absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string& name,
                                                               const sim::LabConfig& config,
@@ -15,20 +28,31 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string&
   e->lab = *std::move(lab);
   e->owner = owner;
   std::lock_guard<std::mutex> lock(mu_);
-  e->id = next_id_++;
+  e->id = next_id_++;  // consumed even if the journal fails: ids are never reused
   e->name = name.empty() ? absl::StrCat("lab-", e->id) : name;
+  if (journal_ != nullptr) {
+    // Under mu_: no Apply can reach the lab before its row exists.
+    absl::Status s =
+        journal_->RecordLabCreated(e->id, e->name, owner, LabConfigToProto(e->lab->config()));
+    if (!s.ok()) return s;
+  }
   labs_.emplace(e->id, e);
   return e;
 }
 
 absl::Status LabRegistry::Delete(uint64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (labs_.erase(id) == 0) {
+  if (!labs_.contains(id)) {
     if (deleted_.contains(id)) {
       return absl::FailedPreconditionError(absl::StrCat("lab: lab ", id, " was already deleted"));
     }
     return absl::NotFoundError(absl::StrCat("lab: lab ", id, " does not exist"));
   }
+  // Journal first: a deletion the journal missed would bring the lab back after a restart.
+  if (journal_ != nullptr) {
+    if (absl::Status s = journal_->RecordLabDeleted(id); !s.ok()) return s;
+  }
+  labs_.erase(id);
   deleted_.insert(id);
   if (hub_ != nullptr) hub_->LabDeleted(id);  // lock order: registry, then hub, then sink
   return absl::OkStatus();
@@ -51,8 +75,7 @@ std::vector<std::shared_ptr<LabEntry>> LabRegistry::List() const {
   return out;
 }
 
-void LabRegistry::PublishEvents(LabEntry& e) {
-  std::vector<sim::Event> events = e.lab->TakeEvents();
+void LabRegistry::Publish(const LabEntry& e, const std::vector<sim::Event>& events) {
   if (events.empty() || hub_ == nullptr) return;
   std::vector<v1::Event> out(events.size());
   for (size_t i = 0; i < events.size(); ++i) EventToProto(e.id, events[i], &out[i]);
@@ -73,6 +96,30 @@ absl::StatusOr<sim::OpResult> LabRegistry::ApplyLocked(LabEntry& e, const v1::Op
   return r;
 }
 
+absl::Status LabRegistry::CommitBatch(LabEntry& e, const v1::Op* const* ops, size_t n,
+                                      const BatchStart& start,
+                                      const std::vector<sim::Event>& events) {
+  if (journal_ == nullptr || n == 0) return absl::OkStatus();
+  JournalBatch b;
+  b.lab = e.id;
+  b.first_op = start.op;
+  b.op_count = n;
+  for (size_t i = 0; i < n; ++i) AppendOpToLog(*ops[i], &b.ops);
+  b.digest = e.lab->digest();
+  b.now_ns = e.lab->now();
+  b.violations = e.lab->violation_total();
+  b.first_violation = start.violation;
+  b.new_records = absl::MakeConstSpan(e.lab->violations()).subspan(start.record);
+  b.events = events;
+  absl::Status s = journal_->AppendBatch(b);
+  if (!s.ok()) {
+    e.journal_error = std::string(s.message());
+    spdlog::error("lab {}: ops {}..{} applied but not journaled, the lab now refuses ops: {}",
+                  e.id, start.op, start.op + n, e.journal_error);
+  }
+  return s;
+}
+
 absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
     uint64_t lab, const google::protobuf::RepeatedPtrField<v1::Op>& ops) {
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
@@ -80,6 +127,8 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   LabEntry& e = **entry;
   v1::ApplyResponse resp;
   std::lock_guard<std::mutex> lock(e.mu);
+  if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
+  const BatchStart start = Start(e);
   for (int i = 0; i < ops.size(); ++i) {
     absl::string_view name;
     absl::StatusOr<sim::OpResult> r = ApplyLocked(e, ops[i], &name);
@@ -97,7 +146,12 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   resp.set_now_ns(e.lab->now());
   resp.set_violations(e.lab->violation_total());
   resp.set_ops(e.lab->trace().size());
-  PublishEvents(e);
+  // Committed, then published: a watcher never sees what a crash could take back. Applied ops
+  // are a prefix of the batch: ops.data() lists their pointers in order.
+  std::vector<sim::Event> events = e.lab->TakeEvents();
+  absl::Status journaled = CommitBatch(e, ops.data(), resp.ops() - start.op, start, events);
+  Publish(e, events);
+  if (!journaled.ok()) return journaled;
   return resp;
 }
 
@@ -106,9 +160,15 @@ absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& o
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
   std::lock_guard<std::mutex> lock(e.mu);
+  if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
+  const BatchStart start = Start(e);
   absl::string_view name;
   absl::StatusOr<sim::OpResult> r = ApplyLocked(e, op, &name);
-  PublishEvents(e);
+  const v1::Op* const op_ptr = &op;
+  std::vector<sim::Event> events = e.lab->TakeEvents();
+  absl::Status journaled = CommitBatch(e, &op_ptr, r.ok() ? 1 : 0, start, events);
+  Publish(e, events);
+  if (!journaled.ok()) return journaled;
   if (!r.ok()) return r.status();
   v1::OpResult out;
   OpResultToProto(*r, &out);
@@ -129,6 +189,7 @@ v1::LabInfo LabRegistry::Info(const LabEntry& e) {
   for (const sim::PoolInfo& p : e.lab->AllPools()) pools += p.state != sim::PoolState::kFreed;
   info.set_pools(pools);
   info.set_owner(e.owner);
+  info.set_recovery_problem(e.recovery_problem);
   return info;
 }
 

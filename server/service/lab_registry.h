@@ -2,6 +2,11 @@
 // serialised by its own mutex. Applying a batch converts and applies op by op, stops at the
 // first rejected op, then hands the lab's new events to the hub. Metrics read the same
 // entries at scrape time under the same mutex; nothing on the op path touches Prometheus.
+//
+// With a journal (journal.h), every change is committed before the call returns: a created
+// lab, a deleted lab, and each batch's applied ops, digest and new violation records in one
+// transaction (group commit), then the events are published, so a Watch client never sees a
+// violation that a crash could take back. Without one (--durability=none) nothing is written.
 #ifndef PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 #define PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 
@@ -18,6 +23,8 @@
 #include "google/protobuf/repeated_field.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/service/event_hub.h"
+#include "server/service/journal.h"
+#include "server/service/journal_recovery.h"
 #include "server/sim/lab.h"
 
 namespace ppsim::service {
@@ -30,11 +37,26 @@ struct LabEntry {
   std::unique_ptr<sim::Lab> lab;
   // Applied ops, for ppsim_ops_total{op}; std::less<> so counting needs no string per op.
   std::map<std::string, uint64_t, std::less<>> ops_by_name;
+  // "" unless replaying the journal at start diverged from it (a different digest, or an op
+  // the rebuilt lab rejected): the lab is kept, as rebuilt, and the daemon logs it at error.
+  // Set before the entry is published, never after; shown as LabInfo.recovery_problem and
+  // ppsim_lab_recovery_diverged{lab}.
+  std::string recovery_problem;
+  // "" unless a journal append failed: the lab is then ahead of its journal, so it refuses
+  // further ops (FAILED_PRECONDITION) instead of acknowledging ops a restart would lose.
+  std::string journal_error;
 };
 
 class LabRegistry {
  public:
-  explicit LabRegistry(EventHub* hub) : hub_(hub) {}
+  // `hub` and `journal` may be null and must outlive the registry.
+  explicit LabRegistry(EventHub* hub, Journal* journal = nullptr)
+      : hub_(hub), journal_(journal) {}
+
+  // Rebuilds every live lab of the journal by replaying its ops (journal_recovery.cc), marks
+  // the deleted ones as deleted, and continues ids after the largest ever used. Call once,
+  // before serving, on an empty registry. Errors only when the journal cannot be read.
+  absl::StatusOr<RecoveryReport> Recover();
 
   absl::StatusOr<std::shared_ptr<LabEntry>> Create(const std::string& name,
                                                    const sim::LabConfig& config,
@@ -54,16 +76,28 @@ class LabRegistry {
   // LabInfo of an entry (takes its lock).
   static v1::LabInfo Info(const LabEntry& e);
 
-  // Drains the lab's events to the hub. Call with e.mu held.
-  void PublishEvents(LabEntry& e);
-
  private:
   // Converts and applies one op with e.mu held, counting it as applied or rejected. On error,
   // `name` is the op's name if it converted ("" otherwise).
   static absl::StatusOr<sim::OpResult> ApplyLocked(LabEntry& e, const v1::Op& in,
                                                    absl::string_view* name);
 
+  // Where a batch starts: trace length, violations raised, violation records kept.
+  struct BatchStart {
+    uint64_t op = 0, violation = 0;
+    size_t record = 0;
+  };
+  static BatchStart Start(const LabEntry& e) {
+    return {e.lab->trace().size(), e.lab->violation_total(), e.lab->violations().size()};
+  }
+  // Commits the batch of `e` that began at `start` (its `n` applied ops and `events`); sets
+  // e.journal_error on failure.
+  absl::Status CommitBatch(LabEntry& e, const v1::Op* const* ops, size_t n,
+                           const BatchStart& start, const std::vector<sim::Event>& events);
+  void Publish(const LabEntry& e, const std::vector<sim::Event>& events);
+
   EventHub* hub_;
+  Journal* journal_;
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<LabEntry>> labs_;
   absl::flat_hash_set<uint64_t> deleted_;

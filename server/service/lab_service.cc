@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/service/info_convert.h"
-#include "server/service/limits.h"
 #include "server/service/rpc_scope.h"
 #include "server/service/trace_jsonl.h"
 #include "spdlog/spdlog.h"
@@ -11,26 +10,30 @@ namespace ppsim::service {
 
 namespace {
 
-absl::Status DoCreateLab(LabRegistry& labs, const v1::CreateLabRequest& req, v1::LabInfo* resp) {
+absl::Status DoCreateLab(LabRegistry& labs, Quota& quota, const Identity& who,
+                         const v1::CreateLabRequest& req, v1::LabInfo* resp) {
   absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
   if (!config.ok()) return config.status();
+  if (absl::Status s = quota.ReserveLab(who, config->ram_bytes); !s.ok()) return s;
   // The config is already validated; Create's errors name a config field all the same.
-  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Create(req.name(), *config);
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Create(req.name(), *config, who.name);
   if (!e.ok()) {
+    quota.CancelLab(who);
     return absl::Status(e.status().code(), absl::StrCat("config.", e.status().message()));
   }
+  quota.AddLab(who, (*e)->id);
   *resp = LabRegistry::Info(**e);
-  spdlog::info("lab {} created: name={} profile={} strategy={} ram_bytes={} seed={}", resp->id(),
-               resp->name(), resp->config().profile(),
+  spdlog::info("lab {} created by {}: name={} profile={} strategy={} ram_bytes={} seed={}",
+               resp->id(), who.Display(), resp->name(), resp->config().profile(),
                resp->config().default_strategy().empty() ? "(the profile's)"
                                                          : resp->config().default_strategy(),
                resp->config().ram_bytes(), resp->config().seed());
   return absl::OkStatus();
 }
 
-absl::Status DoExportTrace(LabRegistry& labs, const v1::ExportTraceRequest& req,
-                           v1::ExportTraceResponse* resp) {
-  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(req.lab());
+absl::Status DoExportTrace(const LabRegistry& labs, const Identity& who, int max_message_bytes,
+                           const v1::ExportTraceRequest& req, v1::ExportTraceResponse* resp) {
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, who, req.lab());
   if (!e.ok()) return e.status();
   {
     std::lock_guard<std::mutex> lock((*e)->mu);
@@ -42,20 +45,22 @@ absl::Status DoExportTrace(LabRegistry& labs, const v1::ExportTraceRequest& req,
   }
   // Fail with a reason instead of letting the transport reject the reply with a bare
   // "message larger than max".
-  if (resp->jsonl().size() > static_cast<size_t>(kMaxMessageBytes) - 4096) {
+  if (resp->jsonl().size() > static_cast<size_t>(max_message_bytes) - 4096) {
     const std::string msg =
         absl::StrCat("lab: lab ", req.lab(), " has a trace of ", resp->ops(), " ops (",
-                     resp->jsonl().size(), " bytes of JSON lines), over the ", kMaxMessageBytes,
-                     "-byte message limit");
+                     resp->jsonl().size(), " bytes of JSON lines), over the ", max_message_bytes,
+                     "-byte message limit (--max-message-bytes)");
     resp->Clear();
     return absl::ResourceExhaustedError(msg);
   }
   return absl::OkStatus();
 }
 
-absl::Status DoReplayTrace(const v1::ReplayTraceRequest& req, v1::ReplayTraceResponse* resp) {
+absl::Status DoReplayTrace(Quota& quota, const v1::ReplayTraceRequest& req,
+                           v1::ReplayTraceResponse* resp) {
   absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
   if (!config.ok()) return config.status();
+  if (absl::Status s = quota.CheckScratchLab(config->ram_bytes); !s.ok()) return s;
   absl::StatusOr<std::vector<sim::Op>> ops = TraceFromJsonl(req.jsonl());
   if (!ops.ok()) return ops.status();
   absl::StatusOr<sim::ReplayResult> r = sim::Replay(*config, *ops, req.expected_digest());
@@ -72,15 +77,26 @@ grpc::ServerUnaryReactor* LabServiceImpl::CreateLab(grpc::CallbackServerContext*
                                                     const v1::CreateLabRequest* req,
                                                     v1::LabInfo* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.LabService/CreateLab");
-  return rpc.Finish(ctx, DoCreateLab(*labs_, *req, resp));
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  return rpc.Finish(ctx, DoCreateLab(*labs_, quota_, *who, *req, resp));
 }
 
 grpc::ServerUnaryReactor* LabServiceImpl::DeleteLab(grpc::CallbackServerContext* ctx,
                                                     const v1::DeleteLabRequest* req,
                                                     v1::DeleteLabResponse*) {
   RpcScope rpc(metrics_, "ppsim.v1.LabService/DeleteLab");
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  // An unknown or deleted lab is left to Delete, whose message says "already deleted".
+  if (absl::StatusOr<std::shared_ptr<LabEntry>> e = labs_->Get(req->lab()); e.ok()) {
+    if (absl::Status s = CheckOwner(*who, **e); !s.ok()) return rpc.Finish(ctx, s);
+  }
   absl::Status s = labs_->Delete(req->lab());
-  if (s.ok()) spdlog::info("lab {} deleted", req->lab());
+  if (s.ok()) {
+    quota_.RemoveLab(req->lab());
+    spdlog::info("lab {} deleted by {}", req->lab(), who->Display());
+  }
   return rpc.Finish(ctx, s);
 }
 
@@ -88,8 +104,10 @@ grpc::ServerUnaryReactor* LabServiceImpl::ListLabs(grpc::CallbackServerContext* 
                                                    const v1::ListLabsRequest*,
                                                    v1::ListLabsResponse* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.LabService/ListLabs");
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return rpc.Finish(ctx, who.status());
   for (const std::shared_ptr<LabEntry>& e : labs_->List()) {
-    *resp->add_labs() = LabRegistry::Info(*e);
+    if (CheckOwner(*who, *e).ok()) *resp->add_labs() = LabRegistry::Info(*e);
   }
   return rpc.Finish(ctx, absl::OkStatus());
 }
@@ -98,7 +116,9 @@ grpc::ServerUnaryReactor* LabServiceImpl::GetLab(grpc::CallbackServerContext* ct
                                                  const v1::GetLabRequest* req,
                                                  v1::LabInfo* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.LabService/GetLab");
-  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs_->Get(req->lab());
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(*labs_, *who, req->lab());
   if (e.ok()) *resp = LabRegistry::Info(**e);
   return rpc.Finish(ctx, e.status());
 }
@@ -107,14 +127,18 @@ grpc::ServerUnaryReactor* LabServiceImpl::ExportTrace(grpc::CallbackServerContex
                                                       const v1::ExportTraceRequest* req,
                                                       v1::ExportTraceResponse* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.LabService/ExportTrace");
-  return rpc.Finish(ctx, DoExportTrace(*labs_, *req, resp));
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  return rpc.Finish(ctx, DoExportTrace(*labs_, *who, max_message_bytes_, *req, resp));
 }
 
 grpc::ServerUnaryReactor* LabServiceImpl::ReplayTrace(grpc::CallbackServerContext* ctx,
                                                       const v1::ReplayTraceRequest* req,
                                                       v1::ReplayTraceResponse* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.LabService/ReplayTrace");
-  return rpc.Finish(ctx, DoReplayTrace(*req, resp));
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  return rpc.Finish(ctx, DoReplayTrace(quota_, *req, resp));
 }
 
 }  // namespace ppsim::service

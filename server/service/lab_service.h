@@ -1,19 +1,24 @@
 // ppsim.v1.LabService (design.md §4): create, list and delete labs; export a lab's trace as
-// JSON lines and replay one on a fresh lab to check its digest.
+// JSON lines and replay one on a fresh lab to check its digest. A lab belongs to the identity
+// that created it (auth.h): ListLabs shows a caller only its own labs (an admin, or anyone in
+// open mode, sees all) and the other calls refuse someone else's lab with PERMISSION_DENIED.
+// CreateLab and ReplayTrace are where the lab, RAM and memory quotas apply (quota.h).
 #ifndef PPSIM_SERVER_SERVICE_LAB_SERVICE_H_
 #define PPSIM_SERVER_SERVICE_LAB_SERVICE_H_
 
 #include "ppsim/v1/service.grpc.pb.h"
 #include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
+#include "server/service/quota.h"
 
 namespace ppsim::service {
 
 class LabServiceImpl final : public v1::LabService::CallbackService {
  public:
-  // `labs` must outlive the service; `metrics` may be null.
-  LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics)
-      : labs_(labs), metrics_(metrics) {}
+  // `labs` and the policy's objects must outlive the service; `metrics` may be null.
+  LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy)
+      : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota),
+        max_message_bytes_(policy.max_message_bytes) {}
 
   grpc::ServerUnaryReactor* CreateLab(grpc::CallbackServerContext* ctx,
                                       const v1::CreateLabRequest* req, v1::LabInfo* resp) override;
@@ -37,6 +42,9 @@ class LabServiceImpl final : public v1::LabService::CallbackService {
  private:
   LabRegistry* labs_;
   metrics::RpcMetrics* metrics_;
+  const Authenticator& auth_;
+  Quota& quota_;
+  const int max_message_bytes_;
 };
 
 }  // namespace ppsim::service

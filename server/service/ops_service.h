@@ -2,21 +2,24 @@
 // stream (Stream). A rejected op is not an RPC error: it is the batch's `rejected` entry and
 // the RPC is OK, because everything before it was applied and the client needs those results.
 // An unknown or deleted lab is the RPC's status (NOT_FOUND / FAILED_PRECONDITION); on a
-// stream it ends the stream.
+// stream it ends the stream. So are the checks of auth.h and quota.h, made before a batch
+// runs, so a refused batch changes nothing: UNAUTHENTICATED, PERMISSION_DENIED (someone
+// else's lab), RESOURCE_EXHAUSTED (ops per batch, frames, memory, ops per second).
 #ifndef PPSIM_SERVER_SERVICE_OPS_SERVICE_H_
 #define PPSIM_SERVER_SERVICE_OPS_SERVICE_H_
 
 #include "ppsim/v1/service.grpc.pb.h"
 #include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
+#include "server/service/quota.h"
 
 namespace ppsim::service {
 
 class OpsServiceImpl final : public v1::OpsService::CallbackService {
  public:
-  // `labs` must outlive the service; `metrics` may be null.
-  OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics)
-      : labs_(labs), metrics_(metrics) {}
+  // `labs` and the policy's objects must outlive the service; `metrics` may be null.
+  OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy)
+      : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota) {}
 
   grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* ctx, const v1::ApplyRequest* req,
                                   v1::ApplyResponse* resp) override;
@@ -28,6 +31,8 @@ class OpsServiceImpl final : public v1::OpsService::CallbackService {
  private:
   LabRegistry* labs_;
   metrics::RpcMetrics* metrics_;
+  const Authenticator& auth_;
+  Quota& quota_;
 };
 
 }  // namespace ppsim::service

@@ -10,11 +10,15 @@ namespace ppsim::service {
 
 namespace {
 
-// Runs `fn(const sim::Lab&)` under the lab's lock; NOT_FOUND / FAILED_PRECONDITION for a lab
-// that does not exist or was deleted.
+// Runs `fn(const sim::Lab&)` under the lab's lock; UNAUTHENTICATED, NOT_FOUND /
+// FAILED_PRECONDITION for a lab that does not exist or was deleted, PERMISSION_DENIED for
+// someone else's.
 template <class Fn>
-absl::Status WithLab(const LabRegistry& labs, uint64_t id, Fn fn) {
-  absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(id);
+absl::Status WithLab(const Authenticator& auth, grpc::CallbackServerContext* ctx,
+                     const LabRegistry& labs, uint64_t id, Fn fn) {
+  absl::StatusOr<Identity> who = auth.Authenticate(*ctx);
+  if (!who.ok()) return who.status();
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, *who, id);
   if (!e.ok()) return e.status();
   std::lock_guard<std::mutex> lock((*e)->mu);
   return fn(static_cast<const sim::Lab&>(*(*e)->lab));
@@ -45,14 +49,19 @@ absl::Status DoListViolations(const sim::Lab& lab, const v1::ListViolationsReque
   return absl::OkStatus();
 }
 
-// WatchFilter from the request: the lab must exist, and every kind must be an EventKind.
-absl::StatusOr<WatchFilter> FilterFromProto(const LabRegistry& labs, const v1::WatchRequest& req) {
+// WatchFilter from the request: the lab must exist and be the caller's, and every kind must
+// be an EventKind. Every lab, for a non-admin, is every lab it owns.
+absl::StatusOr<WatchFilter> FilterFromProto(const LabRegistry& labs, const Quota& quota,
+                                            const Identity& who, const v1::WatchRequest& req) {
   WatchFilter f;
   if (req.lab() != 0) {
-    if (absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(req.lab()); !e.ok()) {
+    if (absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, who, req.lab()); !e.ok()) {
       return e.status();
     }
     f.lab = req.lab();
+  } else if (!who.admin) {
+    f.owners = &quota;
+    f.owner = who.name;
   }
   for (int i = 0; i < req.kinds_size(); ++i) {
     const int k = req.kinds(i);
@@ -71,7 +80,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetPool(grpc::CallbackServerContext*
                                                     const v1::GetPoolRequest* req,
                                                     v1::PoolInfo* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.QueryService/GetPool");
-  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
     absl::StatusOr<sim::PoolInfo> p = lab.GetPool(req->pool());
     if (p.ok()) PoolInfoToProto(*p, resp);
     return p.status();
@@ -82,7 +91,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListPools(grpc::CallbackServerContex
                                                       const v1::ListPoolsRequest* req,
                                                       v1::ListPoolsResponse* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.QueryService/ListPools");
-  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
     for (const sim::PoolInfo& p : req->all() ? lab.AllPools() : lab.ListPools()) {
       PoolInfoToProto(p, resp->add_pools());
     }
@@ -94,7 +103,7 @@ grpc::ServerUnaryReactor* QueryServiceImpl::GetPage(grpc::CallbackServerContext*
                                                     const v1::GetPageRequest* req,
                                                     v1::PageInfo* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.QueryService/GetPage");
-  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
     absl::StatusOr<sim::PageInfo> p = lab.GetPage(req->pfn());
     if (p.ok()) PageInfoToProto(*p, resp);
     return p.status();
@@ -105,17 +114,26 @@ grpc::ServerUnaryReactor* QueryServiceImpl::ListViolations(grpc::CallbackServerC
                                                            const v1::ListViolationsRequest* req,
                                                            v1::ListViolationsResponse* resp) {
   RpcScope rpc(metrics_, "ppsim.v1.QueryService/ListViolations");
-  return rpc.Finish(ctx, WithLab(*labs_, req->lab(), [&](const sim::Lab& lab) {
+  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
     return DoListViolations(lab, *req, resp);
   }));
 }
 
-grpc::ServerWriteReactor<v1::Event>* QueryServiceImpl::Watch(grpc::CallbackServerContext*,
+grpc::ServerWriteReactor<v1::Event>* QueryServiceImpl::Watch(grpc::CallbackServerContext* ctx,
                                                              const v1::WatchRequest* req) {
   RpcScope rpc(metrics_, "ppsim.v1.QueryService/Watch");
-  absl::StatusOr<WatchFilter> f = FilterFromProto(*labs_, *req);
-  return new EventWatcher(hub_, f.ok() ? *f : WatchFilter{}, watch_queue_, rpc,
-                          ToGrpc(f.status()));
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) {
+    return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(who.status()));
+  }
+  absl::StatusOr<WatchFilter> f = FilterFromProto(*labs_, quota_, *who, *req);
+  if (!f.ok()) return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(f.status()));
+  absl::StatusOr<WatchSlot> slot = quota_.AdmitWatch(*who);
+  if (!slot.ok()) {
+    return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(slot.status()));
+  }
+  return new EventWatcher(hub_, *std::move(f), watch_queue_, rpc, grpc::Status::OK,
+                          *std::move(slot));
 }
 
 }  // namespace ppsim::service

@@ -1,6 +1,8 @@
 // ppsim.v1.QueryService (design.md §4): a lab read back in the kernel's netlink terms (GetPool,
 // the page-pool-get dump ListPools), pages, violations, and the Watch event stream. Queries
 // take the lab's lock, so they see the state between two ops, never in the middle of one.
+// Only the lab's owner (or an admin; anyone in open mode) may query it (auth.h); Watch
+// streams count against the watch-stream quota (quota.h).
 #ifndef PPSIM_SERVER_SERVICE_QUERY_SERVICE_H_
 #define PPSIM_SERVER_SERVICE_QUERY_SERVICE_H_
 
@@ -9,6 +11,7 @@
 #include "server/service/event_hub.h"
 #include "server/service/lab_registry.h"
 #include "server/service/limits.h"
+#include "server/service/quota.h"
 
 namespace ppsim::service {
 
@@ -17,8 +20,13 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
   // `labs` and `hub` must outlive the service; `metrics` may be null. `watch_queue` bounds
   // each Watch stream's backlog (limits.h).
   QueryServiceImpl(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
-                   size_t watch_queue = kWatchQueueEvents)
-      : labs_(labs), hub_(hub), metrics_(metrics), watch_queue_(watch_queue) {}
+                   const CallPolicy& policy, size_t watch_queue = kWatchQueueEvents)
+      : labs_(labs),
+        hub_(hub),
+        metrics_(metrics),
+        auth_(*policy.auth),
+        quota_(*policy.quota),
+        watch_queue_(watch_queue) {}
 
   grpc::ServerUnaryReactor* GetPool(grpc::CallbackServerContext* ctx,
                                     const v1::GetPoolRequest* req, v1::PoolInfo* resp) override;
@@ -32,7 +40,8 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
   grpc::ServerUnaryReactor* ListViolations(grpc::CallbackServerContext* ctx,
                                            const v1::ListViolationsRequest* req,
                                            v1::ListViolationsResponse* resp) override;
-  // Events from the moment the response headers arrive (event_watcher.h).
+  // Events from the moment the response headers arrive (event_watcher.h). Lab 0 (every lab)
+  // means every lab of the caller's own, unless it is an admin.
   grpc::ServerWriteReactor<v1::Event>* Watch(grpc::CallbackServerContext* ctx,
                                              const v1::WatchRequest* req) override;
 
@@ -40,6 +49,8 @@ class QueryServiceImpl final : public v1::QueryService::CallbackService {
   LabRegistry* labs_;
   EventHub* hub_;
   metrics::RpcMetrics* metrics_;
+  const Authenticator& auth_;
+  Quota& quota_;
   size_t watch_queue_;
 };
 

@@ -11,8 +11,10 @@ void Services::AddTo(grpc::ServerBuilder* builder) {
   builder->RegisterService(&fault);
 
   // Whole traces travel in one message (limits.h).
-  builder->SetMaxReceiveMessageSize(kMaxMessageBytes);
-  builder->SetMaxSendMessageSize(kMaxMessageBytes);
+  // The receive limit is global: gRPC refuses a bigger request itself, with RESOURCE_EXHAUSTED
+  // "received message larger than max (N vs. LIMIT)" (--max-message-bytes, quota.h).
+  builder->SetMaxReceiveMessageSize(policy_.max_message_bytes);
+  builder->SetMaxSendMessageSize(policy_.max_message_bytes);
   // Ping an idle connection every 60 s and drop it after 20 s without an answer: a soak client
   // that vanished (a killed pod) releases its Watch streams in about 80 s, not gRPC's
   // default 2 h. Watch streams are idle for long stretches, so this matters.

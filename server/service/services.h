@@ -18,17 +18,24 @@
 #include "server/service/lab_service.h"
 #include "server/service/ops_service.h"
 #include "server/service/query_service.h"
+#include "server/service/quota.h"
 
 namespace ppsim::service {
 
 struct Services {
-  // Everything must outlive the server; `metrics` may be null.
+  // Everything must outlive the server; `metrics` may be null. Open mode, no quotas.
   Services(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
            size_t watch_queue = kWatchQueueEvents)
-      : lab(labs, metrics),
-        ops(labs, metrics),
-        query(labs, hub, metrics, watch_queue),
-        fault(labs, metrics) {}
+      : Services(labs, hub, metrics, CallPolicy{}, watch_queue) {}
+  // With authentication and quotas (quota.h): what ppsimd serves.
+  Services(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+           const CallPolicy& policy, size_t watch_queue = kWatchQueueEvents)
+      : policy_{policy.auth != nullptr ? policy.auth : &open_,
+                policy.quota != nullptr ? policy.quota : &unlimited_, policy.max_message_bytes},
+        lab(labs, metrics, policy_),
+        ops(labs, metrics, policy_),
+        query(labs, hub, metrics, policy_, watch_queue),
+        fault(labs, metrics, policy_) {}
 
   // Registers the services and sets message sizes and keepalive (values in services.cc).
   void AddTo(grpc::ServerBuilder* builder);
@@ -36,6 +43,13 @@ struct Services {
   // "ppsim.v1.LabService", ...: the names grpc.health.v1 answers for.
   static std::vector<std::string> Names();
 
+ private:
+  // The policy's stand-ins when it names none; declared first, so built before the services.
+  Authenticator open_;
+  Quota unlimited_;
+  CallPolicy policy_;
+
+ public:
   LabServiceImpl lab;
   OpsServiceImpl ops;
   QueryServiceImpl query;

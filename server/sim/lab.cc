@@ -208,6 +208,13 @@ PoolInfo Lab::Info(const PagePool& pool) const {
   i.alloc = pool.alloc_stats();
   i.recycle = pool.recycle_stats();
   i.costs = pool.strategy().costs();
+  if (pool.detach_time()) i.detached_at = pool.defer_start();
+  i.freed_at = pool.freed_at();
+  const Device* d = m_->FindDevice(pool.params().dev);
+  if (d != nullptr && d->removal_started >= 0) {
+    const Nanos done = d->removal_finished >= 0 ? d->removal_finished : m_->clock.now();
+    i.device_removal_wait = done - d->removal_started;
+  }
   return i;
 }
 

@@ -199,9 +199,11 @@ absl::StatusOr<OpResult> Lab::Do(const op::SkbGroReceive& o) {
 absl::StatusOr<OpResult> Lab::Do(const op::SkbFragRef& o) {
   if (absl::Status s = SkbArg(o.skb, "skb", /*allow_held=*/true); !s.ok()) return s;
   if (absl::Status s = FragIndexArg(*m_, o.skb, o.frag, "frag"); !s.ok()) return s;
-  SkbFragRef(*m_, o.skb, o.frag);
+  const FragRef ref = SkbFragRef(*m_, o.skb, o.frag);
   const Pfn pfn = m_->shinfos.at(m_->skbs.at(o.skb).shinfo).frags[o.frag].pfn;
-  return OpResult{.pages = {Ref(pfn)}};
+  // value 1: the reference is a pp reference (drop it with napi_pp_put_page), 0: a page
+  // reference (drop it with put_page). Callers must not guess it from pp_recycle.
+  return OpResult{.pages = {Ref(pfn)}, .value = ref == FragRef::kPp ? 1u : 0u};
 }
 
 absl::StatusOr<OpResult> Lab::Do(const op::SkbPullPage& o) {

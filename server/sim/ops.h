@@ -278,7 +278,8 @@ struct SkbGroReceive {
   uint32_t skb = 0;  // the arriving skb
   template <class S, class V> static void Fields(S& s, V&& v) { v("p", s.p); v("skb", s.skb); }
 };
-struct SkbFragRef {  // __skb_frag_ref: the returned handle is the extra reference
+struct SkbFragRef {  // __skb_frag_ref: the returned handle is the extra reference; value 1 if
+                     // it is a pp reference (frag_ref_takes_pp_ref), 0 if a page reference
   static constexpr absl::string_view kName = "skb_frag_ref";
   uint32_t skb = 0;
   uint32_t frag = 0;

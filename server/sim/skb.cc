@@ -188,10 +188,10 @@ void KfreeSkb(Machine& m, SkbId id) {
   m.digest.Mix(uint64_t{0x5d} << 56 | id);
 }
 
-void SkbFragRef(Machine& m, SkbId id, uint32_t i) {
+FragRef SkbFragRef(Machine& m, SkbId id, uint32_t i) {
   Skb& s = Get(m, id);
   const Pfn pfn = Shared(m, s).frags.at(i).pfn;
-  TakeFragRef(m, s, pfn);
+  return TakeFragRef(m, s, pfn);
 }
 
 PageHandle SkbPullPage(Machine& m, SkbId id, uint32_t i) {

@@ -89,8 +89,11 @@ bool SkbGroReceive(Machine& m, SkbId p, SkbId skb);
 // skb_segment: one segment per frag (a page ref each, or a pp ref under
 // frag_ref_takes_pp_ref) and, per frag_list member, a clone trimmed by one frag.
 std::vector<SkbId> SkbSegment(Machine& m, SkbId id);
-// __skb_frag_ref on frag i (a second holder of the page inside the stack).
-void SkbFragRef(Machine& m, SkbId id, uint32_t i);
+// __skb_frag_ref on frag i (a second holder of the page inside the stack). Returns the kind of
+// reference taken: a page reference (get_page) on every released kernel, a pp reference on pp
+// pages of a pp skb under frag_ref_takes_pp_ref (a580ea994fd3). The holder must drop the same
+// kind: put_page for a page reference, napi_pp_put_page for a pp reference.
+FragRef SkbFragRef(Machine& m, SkbId id, uint32_t i);
 // A subsystem takes its own page reference on frag i (splice, zerocopy, storage). Returns the
 // reference the subsystem now holds.
 PageHandle SkbPullPage(Machine& m, SkbId id, uint32_t i);

@@ -176,16 +176,19 @@ class DaemonProcess {
  public:
   // Starts ppsimd and waits (up to `timeout`) for its ready file. nullptr and a test failure
   // (with the daemon's log) if it dies or never gets ready.
-  static std::unique_ptr<DaemonProcess> Start(absl::Duration timeout = absl::Seconds(15)) {
+  // `extra_args` are appended to the daemon's command line (security_test: TLS, tokens).
+  static std::unique_ptr<DaemonProcess> Start(absl::Duration timeout = absl::Seconds(15),
+                                              const std::vector<std::string>& extra_args = {}) {
     std::unique_ptr<DaemonProcess> d(new DaemonProcess());
     if (d->dir_.path().empty()) return nullptr;
     d->ready_file_ = d->dir_.path() + "/ready.json";
     d->log_file_ = d->dir_.path() + "/ppsimd.log";
     d->data_dir_ = d->dir_.path() + "/data";
-    d->pid_ = Spawn({PPSIMD_PATH, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
-                     "--data-dir", d->data_dir_, "--ready-file", d->ready_file_, "--log-format",
-                     "json", "--log-level", "debug"},
-                    d->log_file_, d->log_file_ + ".stderr");
+    std::vector<std::string> argv = {PPSIMD_PATH, "--listen", "127.0.0.1:0", "--metrics-listen",
+                                     "127.0.0.1:0", "--data-dir", d->data_dir_, "--ready-file",
+                                     d->ready_file_, "--log-format", "json", "--log-level", "debug"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    d->pid_ = Spawn(argv, d->log_file_, d->log_file_ + ".stderr");
     if (d->pid_ < 0) return nullptr;
     const absl::Time deadline = absl::Now() + timeout;
     while (true) {

@@ -467,5 +467,29 @@ TEST_F(MetricsTest, PromtoolCheckMetricsPasses) {
   EXPECT_EQ(out, "") << "promtool lint problems:\n" << out;
 }
 
+// ppsim_lab_recovery_diverged{lab}: 1 for a lab whose rebuild from the journal diverged
+// (LabEntry::recovery_problem, set by LabRegistry::Recover), no series for the others.
+TEST_F(MetricsTest, RecoveryDivergedIsAGaugeOfDivergedLabsOnly) {
+  absl::StatusOr<std::shared_ptr<service::LabEntry>> other =
+      registry_.Create("other", sim::LabConfig{.profile = "v6.8"});
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(Series(Scrape(), "ppsim_lab_recovery_diverged", {}), std::nullopt)
+      << "nothing diverged: no family at all";
+  {
+    std::lock_guard<std::mutex> lock(entry_->mu);
+    entry_->recovery_problem = "batch at op 3 (2 ops): digest after op 5 differs";
+  }
+  const std::vector<MetricFamily> scrape = Scrape();
+  EXPECT_EQ(Series(scrape, "ppsim_lab_recovery_diverged", {{"lab", lab_}}), 1.0);
+  EXPECT_EQ(Series(scrape, "ppsim_lab_recovery_diverged", {{"lab", std::to_string((*other)->id)}}),
+            std::nullopt);
+  for (const MetricFamily& f : scrape) {
+    if (f.name != "ppsim_lab_recovery_diverged") continue;
+    EXPECT_EQ(f.type, MetricType::Gauge);
+    ASSERT_EQ(f.metric.size(), 1u);
+    EXPECT_EQ(Labels(f.metric[0]), (LabelMap{{"lab", lab_}}));
+  }
+}
+
 }  // namespace
 }  // namespace ppsim::metrics
