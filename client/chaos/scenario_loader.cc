@@ -79,34 +79,6 @@ std::vector<std::string> LineKeys(absl::string_view line, std::string* op) {
   return keys;
 }
 
-// The words of an op line as client/lib/op_line.cc splits them (SplitWords there): whitespace
-// separates words except inside "double quotes", where a backslash escapes the next character;
-// a word that starts with '#' ends the line. An unclosed quote is left for ParseOpWords' caller
-// (ParseOpLine on the original line) to report.
-std::vector<std::string> OpWords(absl::string_view line) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    if (absl::ascii_isspace(static_cast<unsigned char>(line[i]))) {
-      ++i;
-      continue;
-    }
-    if (line[i] == '#') break;
-    std::string word;
-    bool quoted = false;
-    for (; i < line.size() && (quoted || !absl::ascii_isspace(static_cast<unsigned char>(line[i])));
-         ++i) {
-      if (quoted && line[i] == '\\' && i + 1 < line.size()) {
-        word += line[i++];
-      } else if (line[i] == '"') {
-        quoted = !quoted;
-      }
-      word += line[i];
-    }
-    words.push_back(std::move(word));
-  }
-  return words;
-}
 
 // The field that `key` (possibly dotted: expect.pfn) names under op message `m`, or nullptr.
 const google::protobuf::FieldDescriptor* OpField(const Descriptor* m, absl::string_view key) {
@@ -386,7 +358,9 @@ absl::Status Loader::CheckOpLine(const YAML::Node& at, const std::string& path,
   // Everything else (values, types, the context) as ParseOpLine will see it, with each
   // reference standing in as a placeholder of its type: a bad `@softirg` or `count=lots` next
   // to a $reference is a load error, not a failure after the steps before it ran.
-  const std::vector<std::string> words = OpWords(line);
+  absl::StatusOr<std::vector<std::string>> split = client::SplitOpWords(line);
+  if (!split.ok()) return r_.Error(at, path, split.status().message());
+  const std::vector<std::string>& words = *split;
   std::vector<std::string> filled;
   for (const std::string& w : words) filled.push_back(WithPlaceholders(w, m));
   absl::StatusOr<v1::Op> op = client::ParseOpWords(filled);

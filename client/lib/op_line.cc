@@ -100,36 +100,6 @@ absl::Status ParseContext(absl::string_view text, v1::ExecContext* ctx) {
   return absl::OkStatus();
 }
 
-// Splits a line into words: whitespace separates them except inside "double quotes" (where a
-// backslash escapes the next character); a word that starts with '#' ends the line.
-absl::StatusOr<std::vector<std::string>> SplitWords(absl::string_view line) {
-  std::vector<std::string> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    if (absl::ascii_isspace(static_cast<unsigned char>(line[i]))) {
-      ++i;
-      continue;
-    }
-    if (line[i] == '#') break;
-    std::string word;
-    bool quoted = false;
-    for (; i < line.size() && (quoted || !absl::ascii_isspace(static_cast<unsigned char>(line[i])));
-         ++i) {
-      if (quoted && line[i] == '\\' && i + 1 < line.size()) {
-        word += line[i++];
-      } else if (line[i] == '"') {
-        quoted = !quoted;
-      }
-      word += line[i];
-    }
-    if (quoted) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("token ", words.size() + 1, " \"", word, "\": the quote is not closed"));
-    }
-    words.push_back(std::move(word));
-  }
-  return words;
-}
 
 // Resolves `key` (a field name, or a dotted path into message fields) under `body`. Sets
 // *target to the message that holds the last field.
@@ -158,6 +128,35 @@ absl::StatusOr<const FD*> ResolveKey(pb::Message* body, absl::string_view op_nam
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<std::string>> SplitOpWords(absl::string_view line) {
+  std::vector<std::string> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(line[i]))) {
+      ++i;
+      continue;
+    }
+    if (line[i] == '#') break;
+    std::string word;
+    bool quoted = false;
+    for (; i < line.size() && (quoted || !absl::ascii_isspace(static_cast<unsigned char>(line[i])));
+         ++i) {
+      if (quoted && line[i] == '\\' && i + 1 < line.size()) {
+        word += line[i++];
+      } else if (line[i] == '"') {
+        quoted = !quoted;
+      }
+      word += line[i];
+    }
+    if (quoted) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("token ", words.size() + 1, " \"", word, "\": the quote is not closed"));
+    }
+    words.push_back(std::move(word));
+  }
+  return words;
+}
 
 bool IsOpName(absl::string_view word) { return FindOp(word) != nullptr; }
 
@@ -235,7 +234,7 @@ absl::StatusOr<v1::Op> ParseOpLine(absl::string_view line) {
     if (op.op_case() == v1::Op::OP_NOT_SET) return absl::InvalidArgumentError("JSON: no op is set");
     return op;
   }
-  absl::StatusOr<std::vector<std::string>> words = SplitWords(line);
+  absl::StatusOr<std::vector<std::string>> words = SplitOpWords(line);
   if (!words.ok()) return words.status();
   return ParseOpWords(*words, 1);
 }

@@ -36,6 +36,11 @@ namespace ppsim::client {
 // One op from one line (text or JSON). A '#' that starts a word begins a comment.
 absl::StatusOr<v1::Op> ParseOpLine(absl::string_view line);
 
+// The words of an op line: whitespace separates them except inside "double quotes" (where a
+// backslash escapes the next character); a word that starts with '#' ends the line.
+// INVALID_ARGUMENT for a quote that is not closed.
+absl::StatusOr<std::vector<std::string>> SplitOpWords(absl::string_view line);
+
 // One op from words already split, e.g. by a shell: no quoting or comments are interpreted
 // across words, and errors count tokens from `first_token`.
 absl::StatusOr<v1::Op> ParseOpWords(absl::Span<const std::string> words, int first_token = 1);

@@ -24,6 +24,7 @@
 #include "client/chaos/chaos_cli.h"
 #include "client/chaos/report.h"
 #include "client/chaos/trace.h"
+#include "client/ppctl/chaos_flags.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
 
@@ -160,28 +161,10 @@ Command AddChaosCommand(CLI::App* root) {
       "are reported (--fail-on). Exit: 0 pass, 1 safety, 2 unknown (a `sometimes` goal never\n"
       "reached), 3 liveness, 5 target unreachable, 64 usage, 70 internal error.");
   chaos::ChaosCliFlags& r = flags->run;
-  cmd->add_option("--target", r.target, "ppsimd HOST:PORT; without it the labs are in-process");
-  cmd->add_option("--connect-timeout", r.connect_timeout_s, "Seconds to wait for --target")
-      ->capture_default_str();
-  cmd->add_option("--seed", r.seed, "Seed (default: a random one, printed)");
+  AddChaosWorkloadFlags(cmd, &r);
   cmd->add_option("--ops", r.ops, "Chaos ops per run (default 10000, or the scenario's)");
   cmd->add_option("--duration", r.duration,
                   "Virtual-time bound of the chaos phase, e.g. 5s (with --ops: whichever first)");
-  cmd->add_option("--strategy", r.strategies,
-                  "Teardown strategy (repeatable: one run each on the same seed)");
-  cmd->add_option("--profile", r.profile, "Kernel profile (default: the model's, v6.15)");
-  cmd->add_option("--weights", r.weights,
-                  "Op-kind weights, e.g. alloc=5,free=3 (kinds: see --help-kinds)");
-  cmd->add_option("--fault", r.faults,
-                  "A fault, e.g. site=fail_dma_map,probability=0.01,times=3 (repeatable)");
-  cmd->add_option("--scenario", r.scenario,
-                  "Take the chaos block, lab, strategies and expect from this scenario");
-  cmd->add_option("--liveness", r.liveness,
-                  "After the chaos (and its heal phase), advance this long and require every "
-                  "pool drained, e.g. 130s");
-  cmd->add_option("--fail-on", r.fail_on,
-                  "Severities that fail a run without --scenario (default crash,corruption)")
-      ->delimiter(',');
   cmd->add_option("--workers", r.workers, "Concurrent clients, worker i on seed+i")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

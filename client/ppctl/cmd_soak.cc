@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "client/chaos/soak.h"
+#include "client/ppctl/chaos_flags.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
 
@@ -213,18 +214,7 @@ Command AddSoakCommand(CLI::App* root) {
   cmd->add_option("--workers", r.workers, "Concurrent clients")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
-  cmd->add_option("--target", r.target, "ppsimd HOST:PORT; without it the labs are in-process");
-  cmd->add_option("--connect-timeout", r.connect_timeout_s, "Seconds to wait for --target")
-      ->capture_default_str();
-  cmd->add_option("--seed", r.seed, "Soak seed (default: a random one, printed)");
-  cmd->add_option("--strategy", r.strategies, "Teardown strategy (repeatable)");
-  cmd->add_option("--profile", r.profile, "Kernel profile");
-  cmd->add_option("--weights", r.weights, "Op-kind weights, as `ppctl chaos --weights`");
-  cmd->add_option("--fault", r.faults, "A fault, as `ppctl chaos --fault` (repeatable)");
-  cmd->add_option("--scenario", r.scenario, "Take chaos block, lab, strategies, expect from it");
-  cmd->add_option("--liveness", r.liveness, "Liveness phase after each round, e.g. 130s");
-  cmd->add_option("--fail-on", r.fail_on, "Severities that fail a round without --scenario")
-      ->delimiter(',');
+  AddChaosWorkloadFlags(cmd, &r);
   cmd->add_option("--round-ops", flags->round_ops, "Chaos ops per round")->capture_default_str();
   cmd->add_option("--progress-interval", flags->progress_interval,
                   "How often the progress line is printed")

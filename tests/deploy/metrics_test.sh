@@ -46,22 +46,8 @@ echo "labs: legacy=$legacy x32=$x32 fixed=$fixed"
 promtool check metrics <"$WORK/scrape.txt"
 
 # A real Prometheus scraping the daemon every second and evaluating the real rules.
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-rule_files:
-  - $src/deploy/prometheus/ppsim.rules.yaml
-scrape_configs:
-  - job_name: ppsimd
-    static_configs:
-      - targets: ["$METRICS_TARGET"]
-YML
-prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-  --web.listen-address="127.0.0.1:$port" >"$WORK/prometheus.log" 2>&1 &
-PROM_PID=$!
-trap 'kill $PROM_PID 2>/dev/null; wait $PROM_PID 2>/dev/null; stop_ppsimd' EXIT
+start_prometheus "$src/deploy/prometheus/ppsim.rules.yaml"
+port=$PROM_PORT
 # Enough samples for rate() over the dashboard's windows: 4 scrapes.
 for _ in $(seq 1 120); do
   n=$(/usr/bin/python3 - "$port" <<'PY' 2>/dev/null || true

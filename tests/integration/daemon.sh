@@ -28,3 +28,21 @@ stop_ppsimd() {
   fi
   [[ -n "${WORK:-}" ]] && rm -rf "$WORK"
 }
+
+# A real Prometheus on a free loopback port scraping the started ppsimd every second, with
+# the rule file $1 if given (evaluated every second too). Sets PROM_PORT; the EXIT trap also
+# stops Prometheus. Call after start_ppsimd.
+start_prometheus() {
+  local rules=${1:-}
+  PROM_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  {
+    printf 'global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n'
+    [[ -n "$rules" ]] && printf 'rule_files:\n  - %s\n' "$rules"
+    printf 'scrape_configs:\n  - job_name: ppsimd\n    static_configs:\n      - targets: ["%s"]\n' \
+      "$METRICS_TARGET"
+  } >"$WORK/prometheus.yml"
+  prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+    --web.listen-address="127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
+  PROM_PID=$!
+  trap 'kill $PROM_PID 2>/dev/null; wait $PROM_PID 2>/dev/null; stop_ppsimd' EXIT
+}

@@ -14,19 +14,8 @@ echo "$scrape" | grep -E '^ppsim_page_pool_alloc_slow_total\{.*\} 1$' >/dev/null
   { echo "scrape lacks ppsim_page_pool_alloc_slow_total 1"; exit 1; }
 
 # A real Prometheus server on a free loopback port scrapes the daemon every second.
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: ppsimd
-    static_configs:
-      - targets: ["$METRICS_TARGET"]
-YML
-prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-  --web.listen-address="127.0.0.1:$port" >"$WORK/prometheus.log" 2>&1 &
-PROM_PID=$!
-trap 'kill $PROM_PID 2>/dev/null; wait $PROM_PID 2>/dev/null; stop_ppsimd' EXIT
+start_prometheus
+port=$PROM_PORT
 for _ in $(seq 1 120); do
   value=$(/usr/bin/python3 - "$port" <<'PY' 2>/dev/null || true
 import json, sys, urllib.parse, urllib.request

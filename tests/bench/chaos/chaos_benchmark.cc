@@ -3,22 +3,16 @@
 // remote: a ppsimd started from PPSIMD_PATH, one Apply RPC per kChaosBatch ops). Default
 // weights, dma-tracking, 5000 chaos ops per run (+ setup and heal, counted too).
 #include <benchmark/benchmark.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
-#include <thread>
 
 #include "client/chaos/generator.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/runner.h"
 #include "client/lib/client.h"
+#include "tests/bench/bench_daemon.h"
 
 namespace {
 
@@ -76,50 +70,11 @@ void BM_GeneratorOnly(benchmark::State& state) {
 BENCHMARK(BM_GeneratorOnly)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 #ifdef PPSIMD_PATH
-std::string g_target;
-pid_t g_pid = 0;
-std::string g_dir;
-
-bool StartDaemon() {
-  g_dir = std::filesystem::temp_directory_path() / ("ppsim_bench_chaos." + std::to_string(getpid()));
-  std::filesystem::create_directories(g_dir);
-  const std::string ready = g_dir + "/ready.json";
-  g_pid = fork();
-  if (g_pid == 0) {
-    const std::string data = g_dir + "/data";
-    execl(PPSIMD_PATH, PPSIMD_PATH, "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0",
-          "--data-dir", data.c_str(), "--ready-file", ready.c_str(), "--log-level", "warn",
-          static_cast<char*>(nullptr));
-    std::perror("exec ppsimd");
-    _exit(127);
-  }
-  for (int i = 0; i < 400; ++i) {
-    std::ifstream f(ready);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const std::string s = ss.str();
-    const size_t k = s.find("\"grpc\"");
-    if (k != std::string::npos) {
-      const size_t a = s.find('"', s.find(':', k) + 1) + 1;
-      g_target = s.substr(a, s.find('"', a) - a);
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return false;
-}
-
-void StopDaemon() {
-  if (g_pid > 0) {
-    kill(g_pid, SIGTERM);
-    waitpid(g_pid, nullptr, 0);
-  }
-  if (!g_dir.empty()) std::filesystem::remove_all(g_dir);
-}
+ppsim::bench::BenchDaemon g_daemon;  // destroyed (SIGTERM) at exit
 
 void BM_ChaosRemote(benchmark::State& state) {
   absl::StatusOr<std::unique_ptr<client::Client>> c =
-      client::Client::Connect(g_target, absl::Seconds(5));
+      client::Client::Connect(g_daemon.target(), absl::Seconds(5));
   if (!c.ok()) {
     state.SkipWithError("cannot connect to ppsimd");
     return;
@@ -134,8 +89,7 @@ void BM_ChaosRemote(benchmark::State& state) {
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
 #ifdef PPSIMD_PATH
-  const bool daemon = StartDaemon();
-  if (daemon) {
+  if (g_daemon.Start(PPSIMD_PATH, "ppsim_bench_chaos")) {
     benchmark::RegisterBenchmark("BM_ChaosRemote", BM_ChaosRemote)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
@@ -145,8 +99,5 @@ int main(int argc, char** argv) {
 #endif
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-#ifdef PPSIMD_PATH
-  StopDaemon();
-#endif
   return 0;
 }

@@ -8,68 +8,26 @@
 // allocator effects, so the numbers compare transport overhead with model work.
 #include <benchmark/benchmark.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "ppsim/v1/service.grpc.pb.h"
 #include "server/sim/lab.h"
+#include "tests/bench/bench_daemon.h"
 
 namespace {
 
 using namespace ppsim;
 
 std::string g_ppsimd;
+ppsim::bench::BenchDaemon g_daemon;  // destroyed (SIGTERM) at exit
 std::string g_target;
-pid_t g_pid = 0;
-std::string g_dir;
-
-bool StartDaemon() {
-  g_dir = std::filesystem::temp_directory_path() / ("ppsim_bench_rpc." + std::to_string(getpid()));
-  std::filesystem::create_directories(g_dir);
-  const std::string ready = g_dir + "/ready.json";
-  g_pid = fork();
-  if (g_pid == 0) {
-    const std::string data = g_dir + "/data";
-    execl(g_ppsimd.c_str(), g_ppsimd.c_str(), "--listen", "127.0.0.1:0", "--metrics-listen",
-          "127.0.0.1:0", "--data-dir", data.c_str(), "--ready-file", ready.c_str(),
-          "--log-level", "warn", static_cast<char*>(nullptr));
-    std::perror("exec ppsimd");
-    _exit(127);
-  }
-  for (int i = 0; i < 400; ++i) {
-    std::ifstream f(ready);
-    std::stringstream ss;
-    ss << f.rdbuf();
-    const std::string s = ss.str();
-    const size_t k = s.find("\"grpc\"");
-    if (k != std::string::npos) {
-      const size_t a = s.find('"', s.find(':', k) + 1) + 1;
-      g_target = s.substr(a, s.find('"', a) - a);
-      return true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return false;
-}
-
-void StopDaemon() {
-  if (g_pid > 0) {
-    kill(g_pid, SIGTERM);
-    waitpid(g_pid, nullptr, 0);
-  }
-  if (!g_dir.empty()) std::filesystem::remove_all(g_dir);
-}
 
 struct Remote {
   std::shared_ptr<grpc::Channel> channel;
@@ -203,13 +161,12 @@ int main(int argc, char** argv) {
     return 64;
   }
   benchmark::Initialize(&argc, argv);
-  if (!StartDaemon()) {
+  if (!g_daemon.Start(g_ppsimd, "ppsim_bench_rpc")) {
     std::fprintf(stderr, "ppsim_bench_rpc: ppsimd did not become ready\n");
-    StopDaemon();
     return 70;
   }
+  g_target = g_daemon.target();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  StopDaemon();
   return 0;
 }
