@@ -1,6 +1,7 @@
 #include "server/service/event_watcher.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/service/raw_method.h"
 
 namespace ppsim::service {
 
@@ -36,10 +37,10 @@ void EventWatcher::Publish(const v1::Event& e) {
         absl::StrCat("watch: consumer fell behind; ", missed, " events missed")));
     return;
   }
-  queue_.push_back(e);  // a deque keeps front() in place while the write reads it
+  queue_.push_back(e);
   if (!writing_) {
     writing_ = true;
-    StartWrite(&queue_.front());
+    WriteFrontLocked();
   }
 }
 
@@ -63,7 +64,12 @@ void EventWatcher::OnWriteDone(bool ok) {
     if (!ok) FinishLocked(grpc::Status::CANCELLED);  // the client went away mid-write
     return;
   }
-  StartWrite(&queue_.front());
+  WriteFrontLocked();
+}
+
+void EventWatcher::WriteFrontLocked() {
+  SerializeResponse(queue_.front(), &out_);
+  StartWrite(&out_);
 }
 
 void EventWatcher::OnCancel() {

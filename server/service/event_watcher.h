@@ -12,6 +12,7 @@
 #ifndef PPSIM_SERVER_SERVICE_EVENT_WATCHER_H_
 #define PPSIM_SERVER_SERVICE_EVENT_WATCHER_H_
 
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <cstdint>
@@ -39,7 +40,8 @@ struct WatchFilter {
   }
 };
 
-class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public EventSink {
+// Events leave as bytes: Watch is registered raw (raw_method.h).
+class EventWatcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, public EventSink {
  public:
   // Subscribes and sends the response headers at once, so a client that has seen them knows
   // every later event reaches it. With a non-OK `error` the stream just ends with it.
@@ -58,6 +60,8 @@ class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public Ev
  private:
   // Finishes once; later calls are ignored. Call with mu_ held.
   void FinishLocked(const grpc::Status& s);
+  // Serializes queue_.front() and writes it. Call with mu_ held.
+  void WriteFrontLocked();
 
   EventHub* hub_;
   const WatchFilter filter_;
@@ -67,6 +71,7 @@ class EventWatcher final : public grpc::ServerWriteReactor<v1::Event>, public Ev
 
   std::mutex mu_;
   std::deque<v1::Event> queue_;  // front() is the write in flight while writing_
+  grpc::ByteBuffer out_;         // queue_.front()'s bytes, read by the write in flight
   bool writing_ = false;
   bool finished_ = false;
 };

@@ -3,7 +3,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "server/service/rpc_scope.h"
 
 namespace ppsim::service {
 
@@ -21,6 +20,13 @@ absl::Status Renamed(const absl::Status& s) {
 
 }  // namespace
 
+FaultServiceImpl::FaultServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics,
+                                   const CallPolicy& policy)
+    : labs_(labs), auth_(*policy.auth), quota_(*policy.quota) {
+  Unary("ppsim.v1.FaultService/SetFault", metrics, &FaultServiceImpl::OnSetFault);
+  Unary("ppsim.v1.FaultService/ClearFaults", metrics, &FaultServiceImpl::OnClearFaults);
+}
+
 absl::Status FaultServiceImpl::Admit(grpc::CallbackServerContext* ctx, uint64_t lab) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
   if (!who.ok()) return who.status();
@@ -29,26 +35,23 @@ absl::Status FaultServiceImpl::Admit(grpc::CallbackServerContext* ctx, uint64_t 
   return quota_.AdmitBatch(*who, **e, 1);
 }
 
-grpc::ServerUnaryReactor* FaultServiceImpl::SetFault(grpc::CallbackServerContext* ctx,
-                                                     const v1::SetFaultRequest* req,
-                                                     v1::SetFaultResponse*) {
-  RpcScope rpc(metrics_, "ppsim.v1.FaultService/SetFault");
+absl::Status FaultServiceImpl::OnSetFault(grpc::CallbackServerContext* ctx,
+                                          const v1::SetFaultRequest& req, v1::SetFaultResponse*) {
   v1::Op op;
-  *op.mutable_set_fault() = req->fault();
-  absl::Status s = Admit(ctx, req->lab());
-  if (s.ok()) s = Renamed(labs_->ApplyOne(req->lab(), op).status());
-  return rpc.Finish(ctx, s);
+  *op.mutable_set_fault() = req.fault();
+  absl::Status s = Admit(ctx, req.lab());
+  if (s.ok()) s = Renamed(labs_->ApplyOne(req.lab(), op).status());
+  return s;
 }
 
-grpc::ServerUnaryReactor* FaultServiceImpl::ClearFaults(grpc::CallbackServerContext* ctx,
-                                                        const v1::ClearFaultsRequest* req,
-                                                        v1::ClearFaultsResponse*) {
-  RpcScope rpc(metrics_, "ppsim.v1.FaultService/ClearFaults");
+absl::Status FaultServiceImpl::OnClearFaults(grpc::CallbackServerContext* ctx,
+                                             const v1::ClearFaultsRequest& req,
+                                             v1::ClearFaultsResponse*) {
   v1::Op op;
-  op.mutable_clear_faults()->set_site(req->site());
-  absl::Status s = Admit(ctx, req->lab());
-  if (s.ok()) s = labs_->ApplyOne(req->lab(), op).status();
-  return rpc.Finish(ctx, s);
+  op.mutable_clear_faults()->set_site(req.site());
+  absl::Status s = Admit(ctx, req.lab());
+  if (s.ok()) s = labs_->ApplyOne(req.lab(), op).status();
+  return s;
 }
 
 }  // namespace ppsim::service

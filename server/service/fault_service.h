@@ -10,28 +10,24 @@
 #include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
+#include "server/service/raw_method.h"
 
 namespace ppsim::service {
 
-class FaultServiceImpl final : public v1::FaultService::CallbackService {
+class FaultServiceImpl final : public RawService<v1::FaultService::CallbackService> {
  public:
   // `labs` and the policy's objects must outlive the service; `metrics` may be null.
-  FaultServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy)
-      : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota) {}
-
-  grpc::ServerUnaryReactor* SetFault(grpc::CallbackServerContext* ctx,
-                                     const v1::SetFaultRequest* req,
-                                     v1::SetFaultResponse* resp) override;
-  grpc::ServerUnaryReactor* ClearFaults(grpc::CallbackServerContext* ctx,
-                                        const v1::ClearFaultsRequest* req,
-                                        v1::ClearFaultsResponse* resp) override;
+  FaultServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy);
 
  private:
+  absl::Status OnSetFault(grpc::CallbackServerContext* ctx, const v1::SetFaultRequest& req,
+                          v1::SetFaultResponse* resp);
+  absl::Status OnClearFaults(grpc::CallbackServerContext* ctx, const v1::ClearFaultsRequest& req,
+                             v1::ClearFaultsResponse* resp);
   // Authentication, ownership and the quotas of a batch of one op on `lab`.
   absl::Status Admit(grpc::CallbackServerContext* ctx, uint64_t lab);
 
   LabRegistry* labs_;
-  metrics::RpcMetrics* metrics_;
   const Authenticator& auth_;
   Quota& quota_;
 };

@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/service/info_convert.h"
-#include "server/service/rpc_scope.h"
 #include "server/service/trace_jsonl.h"
 #include "spdlog/spdlog.h"
 
@@ -73,72 +72,74 @@ absl::Status DoReplayTrace(Quota& quota, const v1::ReplayTraceRequest& req,
 
 }  // namespace
 
-grpc::ServerUnaryReactor* LabServiceImpl::CreateLab(grpc::CallbackServerContext* ctx,
-                                                    const v1::CreateLabRequest* req,
-                                                    v1::LabInfo* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.LabService/CreateLab");
-  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
-  return rpc.Finish(ctx, DoCreateLab(*labs_, quota_, *who, *req, resp));
+LabServiceImpl::LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics,
+                               const CallPolicy& policy)
+    : labs_(labs), auth_(*policy.auth), quota_(*policy.quota),
+      max_message_bytes_(policy.max_message_bytes) {
+  Unary("ppsim.v1.LabService/CreateLab", metrics, &LabServiceImpl::OnCreateLab);
+  Unary("ppsim.v1.LabService/DeleteLab", metrics, &LabServiceImpl::OnDeleteLab);
+  Unary("ppsim.v1.LabService/ListLabs", metrics, &LabServiceImpl::OnListLabs);
+  Unary("ppsim.v1.LabService/GetLab", metrics, &LabServiceImpl::OnGetLab);
+  Unary("ppsim.v1.LabService/ExportTrace", metrics, &LabServiceImpl::OnExportTrace);
+  Unary("ppsim.v1.LabService/ReplayTrace", metrics, &LabServiceImpl::OnReplayTrace);
 }
 
-grpc::ServerUnaryReactor* LabServiceImpl::DeleteLab(grpc::CallbackServerContext* ctx,
-                                                    const v1::DeleteLabRequest* req,
-                                                    v1::DeleteLabResponse*) {
-  RpcScope rpc(metrics_, "ppsim.v1.LabService/DeleteLab");
+absl::Status LabServiceImpl::OnCreateLab(grpc::CallbackServerContext* ctx,
+                                         const v1::CreateLabRequest& req, v1::LabInfo* resp) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  if (!who.ok()) return who.status();
+  return DoCreateLab(*labs_, quota_, *who, req, resp);
+}
+
+absl::Status LabServiceImpl::OnDeleteLab(grpc::CallbackServerContext* ctx,
+                                         const v1::DeleteLabRequest& req, v1::DeleteLabResponse*) {
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return who.status();
   // An unknown or deleted lab is left to Delete, whose message says "already deleted".
-  if (absl::StatusOr<std::shared_ptr<LabEntry>> e = labs_->Get(req->lab()); e.ok()) {
-    if (absl::Status s = CheckOwner(*who, **e); !s.ok()) return rpc.Finish(ctx, s);
+  if (absl::StatusOr<std::shared_ptr<LabEntry>> e = labs_->Get(req.lab()); e.ok()) {
+    if (absl::Status s = CheckOwner(*who, **e); !s.ok()) return s;
   }
-  absl::Status s = labs_->Delete(req->lab());
+  absl::Status s = labs_->Delete(req.lab());
   if (s.ok()) {
-    quota_.RemoveLab(req->lab());
-    spdlog::info("lab {} deleted by {}", req->lab(), who->Display());
+    quota_.RemoveLab(req.lab());
+    spdlog::info("lab {} deleted by {}", req.lab(), who->Display());
   }
-  return rpc.Finish(ctx, s);
+  return s;
 }
 
-grpc::ServerUnaryReactor* LabServiceImpl::ListLabs(grpc::CallbackServerContext* ctx,
-                                                   const v1::ListLabsRequest*,
-                                                   v1::ListLabsResponse* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.LabService/ListLabs");
+absl::Status LabServiceImpl::OnListLabs(grpc::CallbackServerContext* ctx,
+                                        const v1::ListLabsRequest&, v1::ListLabsResponse* resp) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
+  if (!who.ok()) return who.status();
   for (const std::shared_ptr<LabEntry>& e : labs_->List()) {
     if (CheckOwner(*who, *e).ok()) *resp->add_labs() = LabRegistry::Info(*e);
   }
-  return rpc.Finish(ctx, absl::OkStatus());
+  return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* LabServiceImpl::GetLab(grpc::CallbackServerContext* ctx,
-                                                 const v1::GetLabRequest* req,
-                                                 v1::LabInfo* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.LabService/GetLab");
+absl::Status LabServiceImpl::OnGetLab(grpc::CallbackServerContext* ctx,
+                                      const v1::GetLabRequest& req, v1::LabInfo* resp) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
-  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(*labs_, *who, req->lab());
+  if (!who.ok()) return who.status();
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(*labs_, *who, req.lab());
   if (e.ok()) *resp = LabRegistry::Info(**e);
-  return rpc.Finish(ctx, e.status());
+  return e.status();
 }
 
-grpc::ServerUnaryReactor* LabServiceImpl::ExportTrace(grpc::CallbackServerContext* ctx,
-                                                      const v1::ExportTraceRequest* req,
-                                                      v1::ExportTraceResponse* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.LabService/ExportTrace");
+absl::Status LabServiceImpl::OnExportTrace(grpc::CallbackServerContext* ctx,
+                                           const v1::ExportTraceRequest& req,
+                                           v1::ExportTraceResponse* resp) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
-  return rpc.Finish(ctx, DoExportTrace(*labs_, *who, max_message_bytes_, *req, resp));
+  if (!who.ok()) return who.status();
+  return DoExportTrace(*labs_, *who, max_message_bytes_, req, resp);
 }
 
-grpc::ServerUnaryReactor* LabServiceImpl::ReplayTrace(grpc::CallbackServerContext* ctx,
-                                                      const v1::ReplayTraceRequest* req,
-                                                      v1::ReplayTraceResponse* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.LabService/ReplayTrace");
+absl::Status LabServiceImpl::OnReplayTrace(grpc::CallbackServerContext* ctx,
+                                           const v1::ReplayTraceRequest& req,
+                                           v1::ReplayTraceResponse* resp) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
-  return rpc.Finish(ctx, DoReplayTrace(quota_, *req, resp));
+  if (!who.ok()) return who.status();
+  return DoReplayTrace(quota_, req, resp);
 }
 
 }  // namespace ppsim::service

@@ -10,38 +10,32 @@
 #include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
+#include "server/service/raw_method.h"
 
 namespace ppsim::service {
 
-class LabServiceImpl final : public v1::LabService::CallbackService {
+class LabServiceImpl final : public RawService<v1::LabService::CallbackService> {
  public:
   // `labs` and the policy's objects must outlive the service; `metrics` may be null.
-  LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy)
-      : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota),
-        max_message_bytes_(policy.max_message_bytes) {}
-
-  grpc::ServerUnaryReactor* CreateLab(grpc::CallbackServerContext* ctx,
-                                      const v1::CreateLabRequest* req, v1::LabInfo* resp) override;
-  grpc::ServerUnaryReactor* DeleteLab(grpc::CallbackServerContext* ctx,
-                                      const v1::DeleteLabRequest* req,
-                                      v1::DeleteLabResponse* resp) override;
-  grpc::ServerUnaryReactor* ListLabs(grpc::CallbackServerContext* ctx,
-                                     const v1::ListLabsRequest* req,
-                                     v1::ListLabsResponse* resp) override;
-  grpc::ServerUnaryReactor* GetLab(grpc::CallbackServerContext* ctx, const v1::GetLabRequest* req,
-                                   v1::LabInfo* resp) override;
-  // The trace, config and digest read under the lab's lock, so they belong together.
-  grpc::ServerUnaryReactor* ExportTrace(grpc::CallbackServerContext* ctx,
-                                        const v1::ExportTraceRequest* req,
-                                        v1::ExportTraceResponse* resp) override;
-  // Runs on a private lab (never registered): the registry is not touched.
-  grpc::ServerUnaryReactor* ReplayTrace(grpc::CallbackServerContext* ctx,
-                                        const v1::ReplayTraceRequest* req,
-                                        v1::ReplayTraceResponse* resp) override;
+  LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy);
 
  private:
+  absl::Status OnCreateLab(grpc::CallbackServerContext* ctx, const v1::CreateLabRequest& req,
+                           v1::LabInfo* resp);
+  absl::Status OnDeleteLab(grpc::CallbackServerContext* ctx, const v1::DeleteLabRequest& req,
+                           v1::DeleteLabResponse* resp);
+  absl::Status OnListLabs(grpc::CallbackServerContext* ctx, const v1::ListLabsRequest& req,
+                          v1::ListLabsResponse* resp);
+  absl::Status OnGetLab(grpc::CallbackServerContext* ctx, const v1::GetLabRequest& req,
+                        v1::LabInfo* resp);
+  // The trace, config and digest read under the lab's lock, so they belong together.
+  absl::Status OnExportTrace(grpc::CallbackServerContext* ctx, const v1::ExportTraceRequest& req,
+                             v1::ExportTraceResponse* resp);
+  // Runs on a private lab (never registered): the registry is not touched.
+  absl::Status OnReplayTrace(grpc::CallbackServerContext* ctx, const v1::ReplayTraceRequest& req,
+                             v1::ReplayTraceResponse* resp);
+
   LabRegistry* labs_;
-  metrics::RpcMetrics* metrics_;
   const Authenticator& auth_;
   Quota& quota_;
   const int max_message_bytes_;

@@ -19,8 +19,10 @@ absl::StatusOr<v1::ApplyResponse> GuardedApply(LabRegistry& labs, Quota& quota,
 }
 
 // Read, apply, write, read again: at most one operation in flight, so the reactions never
-// overlap and need no lock, and responses leave in request order.
-class ApplyStream final : public grpc::ServerBidiReactor<v1::ApplyRequest, v1::ApplyResponse> {
+// overlap and need no lock, and responses leave in request order. Messages travel as bytes
+// (raw_method.h): one that does not parse ends the stream with INVALID_ARGUMENT, and the
+// batches before it stay applied and answered.
+class ApplyStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   // The caller is authenticated once, from the stream's metadata.
   ApplyStream(grpc::CallbackServerContext* ctx, LabRegistry* labs, metrics::RpcMetrics* metrics,
@@ -32,7 +34,7 @@ class ApplyStream final : public grpc::ServerBidiReactor<v1::ApplyRequest, v1::A
       return;
     }
     who_ = *std::move(who);
-    StartRead(&req_);
+    StartRead(&in_);
   }
 
   void OnReadDone(bool ok) override {
@@ -40,13 +42,18 @@ class ApplyStream final : public grpc::ServerBidiReactor<v1::ApplyRequest, v1::A
       End(ctx_->IsCancelled() ? grpc::Status::CANCELLED : grpc::Status::OK);
       return;
     }
-    absl::StatusOr<v1::ApplyResponse> r = GuardedApply(*labs_, *quota_, who_, req_);
+    v1::ApplyRequest req;
+    if (absl::Status s = ParseRequest(in_, &req); !s.ok()) {
+      End(ToGrpc(s));
+      return;
+    }
+    absl::StatusOr<v1::ApplyResponse> r = GuardedApply(*labs_, *quota_, who_, req);
     if (!r.ok()) {
       End(ToGrpc(r.status()));
       return;
     }
-    resp_ = *std::move(r);
-    StartWrite(&resp_);
+    SerializeResponse(*r, &out_);
+    StartWrite(&out_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -54,7 +61,7 @@ class ApplyStream final : public grpc::ServerBidiReactor<v1::ApplyRequest, v1::A
       End(grpc::Status::CANCELLED);
       return;
     }
-    StartRead(&req_);
+    StartRead(&in_);
   }
 
   void OnDone() override { delete this; }
@@ -70,26 +77,28 @@ class ApplyStream final : public grpc::ServerBidiReactor<v1::ApplyRequest, v1::A
   Quota* quota_;
   Identity who_;
   RpcScope rpc_;
-  v1::ApplyRequest req_;
-  v1::ApplyResponse resp_;
+  grpc::ByteBuffer in_;
+  grpc::ByteBuffer out_;
 };
 
 }  // namespace
 
-grpc::ServerUnaryReactor* OpsServiceImpl::Apply(grpc::CallbackServerContext* ctx,
-                                                const v1::ApplyRequest* req,
-                                                v1::ApplyResponse* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.OpsService/Apply");
-  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return rpc.Finish(ctx, who.status());
-  absl::StatusOr<v1::ApplyResponse> r = GuardedApply(*labs_, quota_, *who, *req);
-  if (r.ok()) resp->Swap(&*r);
-  return rpc.Finish(ctx, r.status());
+OpsServiceImpl::OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics,
+                               const CallPolicy& policy)
+    : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota) {
+  Unary("ppsim.v1.OpsService/Apply", metrics, &OpsServiceImpl::OnApply);
+  Bidi("ppsim.v1.OpsService/Stream", [this](grpc::CallbackServerContext* ctx) {
+    return new ApplyStream(ctx, labs_, metrics_, auth_, &quota_);
+  });
 }
 
-grpc::ServerBidiReactor<v1::ApplyRequest, v1::ApplyResponse>* OpsServiceImpl::Stream(
-    grpc::CallbackServerContext* ctx) {
-  return new ApplyStream(ctx, labs_, metrics_, auth_, &quota_);
+absl::Status OpsServiceImpl::OnApply(grpc::CallbackServerContext* ctx,
+                                     const v1::ApplyRequest& req, v1::ApplyResponse* resp) {
+  absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
+  if (!who.ok()) return who.status();
+  absl::StatusOr<v1::ApplyResponse> r = GuardedApply(*labs_, quota_, *who, req);
+  if (r.ok()) resp->Swap(&*r);
+  return r.status();
 }
 
 }  // namespace ppsim::service

@@ -12,23 +12,21 @@
 #include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
+#include "server/service/raw_method.h"
 
 namespace ppsim::service {
 
-class OpsServiceImpl final : public v1::OpsService::CallbackService {
+class OpsServiceImpl final : public RawService<v1::OpsService::CallbackService> {
  public:
   // `labs` and the policy's objects must outlive the service; `metrics` may be null.
-  OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy)
-      : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota) {}
-
-  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* ctx, const v1::ApplyRequest* req,
-                                  v1::ApplyResponse* resp) override;
-  // One response per request, in request order: the next request is read only after the
-  // previous response is written. The RPC metric covers the whole stream.
-  grpc::ServerBidiReactor<v1::ApplyRequest, v1::ApplyResponse>* Stream(
-      grpc::CallbackServerContext* ctx) override;
+  // Stream: one response per request, in request order: the next request is read only after
+  // the previous response is written. The RPC metric covers the whole stream.
+  OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy);
 
  private:
+  absl::Status OnApply(grpc::CallbackServerContext* ctx, const v1::ApplyRequest& req,
+                       v1::ApplyResponse* resp);
+
   LabRegistry* labs_;
   metrics::RpcMetrics* metrics_;
   const Authenticator& auth_;

@@ -76,62 +76,75 @@ absl::StatusOr<WatchFilter> FilterFromProto(const LabRegistry& labs, const Quota
 
 }  // namespace
 
-grpc::ServerUnaryReactor* QueryServiceImpl::GetPool(grpc::CallbackServerContext* ctx,
-                                                    const v1::GetPoolRequest* req,
-                                                    v1::PoolInfo* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.QueryService/GetPool");
-  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
-    absl::StatusOr<sim::PoolInfo> p = lab.GetPool(req->pool());
-    if (p.ok()) PoolInfoToProto(*p, resp);
-    return p.status();
-  }));
+QueryServiceImpl::QueryServiceImpl(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+                                   const CallPolicy& policy, size_t watch_queue)
+    : labs_(labs),
+      hub_(hub),
+      metrics_(metrics),
+      auth_(*policy.auth),
+      quota_(*policy.quota),
+      watch_queue_(watch_queue) {
+  Unary("ppsim.v1.QueryService/GetPool", metrics, &QueryServiceImpl::OnGetPool);
+  Unary("ppsim.v1.QueryService/ListPools", metrics, &QueryServiceImpl::OnListPools);
+  Unary("ppsim.v1.QueryService/GetPage", metrics, &QueryServiceImpl::OnGetPage);
+  Unary("ppsim.v1.QueryService/ListViolations", metrics, &QueryServiceImpl::OnListViolations);
+  ServerStreaming("ppsim.v1.QueryService/Watch",
+                  [this](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
+                    return OnWatch(ctx, *req);
+                  });
 }
 
-grpc::ServerUnaryReactor* QueryServiceImpl::ListPools(grpc::CallbackServerContext* ctx,
-                                                      const v1::ListPoolsRequest* req,
-                                                      v1::ListPoolsResponse* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.QueryService/ListPools");
-  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
-    for (const sim::PoolInfo& p : req->all() ? lab.AllPools() : lab.ListPools()) {
+absl::Status QueryServiceImpl::OnGetPool(grpc::CallbackServerContext* ctx,
+                                         const v1::GetPoolRequest& req, v1::PoolInfo* resp) {
+  return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
+    absl::StatusOr<sim::PoolInfo> p = lab.GetPool(req.pool());
+    if (p.ok()) PoolInfoToProto(*p, resp);
+    return p.status();
+  });
+}
+
+absl::Status QueryServiceImpl::OnListPools(grpc::CallbackServerContext* ctx,
+                                           const v1::ListPoolsRequest& req,
+                                           v1::ListPoolsResponse* resp) {
+  return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
+    for (const sim::PoolInfo& p : req.all() ? lab.AllPools() : lab.ListPools()) {
       PoolInfoToProto(p, resp->add_pools());
     }
     return absl::OkStatus();
-  }));
+  });
 }
 
-grpc::ServerUnaryReactor* QueryServiceImpl::GetPage(grpc::CallbackServerContext* ctx,
-                                                    const v1::GetPageRequest* req,
-                                                    v1::PageInfo* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.QueryService/GetPage");
-  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
-    absl::StatusOr<sim::PageInfo> p = lab.GetPage(req->pfn());
+absl::Status QueryServiceImpl::OnGetPage(grpc::CallbackServerContext* ctx,
+                                         const v1::GetPageRequest& req, v1::PageInfo* resp) {
+  return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
+    absl::StatusOr<sim::PageInfo> p = lab.GetPage(req.pfn());
     if (p.ok()) PageInfoToProto(*p, resp);
     return p.status();
-  }));
+  });
 }
 
-grpc::ServerUnaryReactor* QueryServiceImpl::ListViolations(grpc::CallbackServerContext* ctx,
-                                                           const v1::ListViolationsRequest* req,
-                                                           v1::ListViolationsResponse* resp) {
-  RpcScope rpc(metrics_, "ppsim.v1.QueryService/ListViolations");
-  return rpc.Finish(ctx, WithLab(auth_, ctx, *labs_, req->lab(), [&](const sim::Lab& lab) {
-    return DoListViolations(lab, *req, resp);
-  }));
+absl::Status QueryServiceImpl::OnListViolations(grpc::CallbackServerContext* ctx,
+                                                const v1::ListViolationsRequest& req,
+                                                v1::ListViolationsResponse* resp) {
+  return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
+    return DoListViolations(lab, req, resp);
+  });
 }
 
-grpc::ServerWriteReactor<v1::Event>* QueryServiceImpl::Watch(grpc::CallbackServerContext* ctx,
-                                                             const v1::WatchRequest* req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* QueryServiceImpl::OnWatch(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& bytes) {
   RpcScope rpc(metrics_, "ppsim.v1.QueryService/Watch");
+  auto refuse = [&](const absl::Status& s) {
+    return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(s));
+  };
+  v1::WatchRequest req;
+  if (absl::Status s = ParseRequest(bytes, &req); !s.ok()) return refuse(s);
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) {
-    return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(who.status()));
-  }
-  absl::StatusOr<WatchFilter> f = FilterFromProto(*labs_, quota_, *who, *req);
-  if (!f.ok()) return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(f.status()));
+  if (!who.ok()) return refuse(who.status());
+  absl::StatusOr<WatchFilter> f = FilterFromProto(*labs_, quota_, *who, req);
+  if (!f.ok()) return refuse(f.status());
   absl::StatusOr<WatchSlot> slot = quota_.AdmitWatch(*who);
-  if (!slot.ok()) {
-    return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(slot.status()));
-  }
+  if (!slot.ok()) return refuse(slot.status());
   return new EventWatcher(hub_, *std::move(f), watch_queue_, rpc, grpc::Status::OK,
                           *std::move(slot));
 }

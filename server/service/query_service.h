@@ -12,40 +12,35 @@
 #include "server/service/lab_registry.h"
 #include "server/service/limits.h"
 #include "server/service/quota.h"
+#include "server/service/raw_method.h"
 
 namespace ppsim::service {
 
-class QueryServiceImpl final : public v1::QueryService::CallbackService {
+class QueryServiceImpl final : public RawService<v1::QueryService::CallbackService> {
  public:
   // `labs` and `hub` must outlive the service; `metrics` may be null. `watch_queue` bounds
   // each Watch stream's backlog (limits.h).
   QueryServiceImpl(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
-                   const CallPolicy& policy, size_t watch_queue = kWatchQueueEvents)
-      : labs_(labs),
-        hub_(hub),
-        metrics_(metrics),
-        auth_(*policy.auth),
-        quota_(*policy.quota),
-        watch_queue_(watch_queue) {}
-
-  grpc::ServerUnaryReactor* GetPool(grpc::CallbackServerContext* ctx,
-                                    const v1::GetPoolRequest* req, v1::PoolInfo* resp) override;
-  grpc::ServerUnaryReactor* ListPools(grpc::CallbackServerContext* ctx,
-                                      const v1::ListPoolsRequest* req,
-                                      v1::ListPoolsResponse* resp) override;
-  grpc::ServerUnaryReactor* GetPage(grpc::CallbackServerContext* ctx,
-                                    const v1::GetPageRequest* req, v1::PageInfo* resp) override;
-  // Stored violations in the order they were raised, the first `limit` of them; `counts`
-  // covers every id ever raised in the lab, whatever the filter and however many are stored.
-  grpc::ServerUnaryReactor* ListViolations(grpc::CallbackServerContext* ctx,
-                                           const v1::ListViolationsRequest* req,
-                                           v1::ListViolationsResponse* resp) override;
-  // Events from the moment the response headers arrive (event_watcher.h). Lab 0 (every lab)
-  // means every lab of the caller's own, unless it is an admin.
-  grpc::ServerWriteReactor<v1::Event>* Watch(grpc::CallbackServerContext* ctx,
-                                             const v1::WatchRequest* req) override;
+                   const CallPolicy& policy, size_t watch_queue = kWatchQueueEvents);
 
  private:
+  absl::Status OnGetPool(grpc::CallbackServerContext* ctx, const v1::GetPoolRequest& req,
+                         v1::PoolInfo* resp);
+  absl::Status OnListPools(grpc::CallbackServerContext* ctx, const v1::ListPoolsRequest& req,
+                           v1::ListPoolsResponse* resp);
+  absl::Status OnGetPage(grpc::CallbackServerContext* ctx, const v1::GetPageRequest& req,
+                         v1::PageInfo* resp);
+  // Stored violations in the order they were raised, the first `limit` of them; `counts`
+  // covers every id ever raised in the lab, whatever the filter and however many are stored.
+  absl::Status OnListViolations(grpc::CallbackServerContext* ctx,
+                                const v1::ListViolationsRequest& req,
+                                v1::ListViolationsResponse* resp);
+  // Events from the moment the response headers arrive (event_watcher.h). Lab 0 (every lab)
+  // means every lab of the caller's own, unless it is an admin. `req` is a v1::WatchRequest's
+  // bytes.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* OnWatch(grpc::CallbackServerContext* ctx,
+                                                      const grpc::ByteBuffer& req);
+
   LabRegistry* labs_;
   EventHub* hub_;
   metrics::RpcMetrics* metrics_;

@@ -1,8 +1,8 @@
-// libFuzzer target: the Apply path without a network. Bytes → v1.ApplyRequest (inputs that do
-// not parse are skipped: gRPC rejects them before any handler runs, which
-// malformed_requests_test covers) → LabRegistry::Apply, the whole of what
-// OpsService/Apply does between decoding and encoding (op_convert, the model, events to the
-// hub) → the response is serialised as the RPC would.
+// libFuzzer target: the Apply path without a network. Bytes → ParseRequest, the service's own
+// decoding (raw_method.h: bytes that do not parse must be INVALID_ARGUMENT naming the type, and
+// are then dropped from the corpus) → LabRegistry::Apply, the whole of what OpsService/Apply
+// does between decoding and encoding (op_convert, the model, events to the hub) →
+// SerializeResponse, the service's encoding.
 //
 // Each input gets a fresh registry and a fresh lab (lab id 1; another id exercises NOT_FOUND)
 // with a small machine, after a setup prefix that adds a device, binds a driver (pool 1) and
@@ -26,6 +26,7 @@
 #include "ppsim/v1/service.pb.h"
 #include "server/service/event_hub.h"
 #include "server/service/lab_registry.h"
+#include "server/service/raw_method.h"
 
 namespace {
 
@@ -94,8 +95,17 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  grpc::Slice slice(data, size);
+  const grpc::ByteBuffer bytes(&slice, 1);
   v1::ApplyRequest req;
-  if (!req.ParseFromArray(data, static_cast<int>(size))) return -1;  // not in the corpus
+  if (absl::Status s = ppsim::service::ParseRequest(bytes, &req); !s.ok()) {
+    if (s.code() != absl::StatusCode::kInvalidArgument ||
+        !absl::StartsWith(s.message(), absl::StrCat("request: ", size, " bytes are not a "
+                                                    "ppsim.v1.ApplyRequest"))) {
+      Fail(absl::StrCat("a parse failure that does not say so: ", s.ToString()));
+    }
+    return -1;  // not in the corpus
+  }
   if (req.ops_size() > kMaxOpsPerInput) {
     req.mutable_ops()->DeleteSubrange(kMaxOpsPerInput, req.ops_size() - kMaxOpsPerInput);
   }
@@ -128,7 +138,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Fail(absl::StrCat("the rejected op ", applied, " changed the digest"));
     }
   }
-  std::string wire;
-  if (!r->SerializeToString(&wire)) Fail("the response does not serialise");
+  grpc::ByteBuffer wire;
+  ppsim::service::SerializeResponse(*r, &wire);
+  v1::ApplyResponse back;
+  if (!ppsim::service::ParseRequest(wire, &back).ok() || back.digest() != r->digest()) {
+    Fail("the response does not serialise and parse back");
+  }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/lib/client.h"
 #include "client/lib/op_line.h"
@@ -163,14 +164,12 @@ testing::DaemonProcess* MalformedRequestsTest::daemon_ = nullptr;
 
 constexpr char kApply[] = "/ppsim.v1.OpsService/Apply";
 
-// Bytes that are not a protobuf message of the method's type never reach a ppsim handler.
-// gRPC 1.51's callback API (which every ppsim service uses) then fails the call with
-// UNIMPLEMENTED and an empty message (grpcpp/impl/codegen/server_callback_handlers.h: "if
-// deserialization or reactor creator failed" → UnimplementedUnaryReactor), not the
-// INVALID_ARGUMENT design.md §4 asks for, and ppsim's RpcScope never sees the call. This pins
-// what a client gets today, and that nothing was applied and the daemon goes on serving; a
-// server that maps parse failures to INVALID_ARGUMENT must update the expected code here.
-TEST_F(MalformedRequestsTest, UnparsableProtobufIsRefusedBeforeAnyHandler) {
+// Bytes that are not a protobuf message of the method's type are INVALID_ARGUMENT naming the
+// type (design.md §4), on every method, and nothing is applied. gRPC 1.51's typed callback
+// handlers would answer UNIMPLEMENTED with no message (server_callback_handlers.h, "if
+// deserialization or reactor creator failed" → UnimplementedUnaryReactor), so ppsim registers
+// its methods raw and parses the requests itself (server/service/raw_method.h).
+TEST_F(MalformedRequestsTest, UnparsableProtobufIsInvalidArgumentNamingTheType) {
   v1::Op alloc;
   alloc.mutable_ctx()->set_kind(v1::CTX_SOFTIRQ);
   alloc.mutable_page_pool_alloc_pages()->set_pool(1);
@@ -198,26 +197,35 @@ TEST_F(MalformedRequestsTest, UnparsableProtobufIsRefusedBeforeAnyHandler) {
     const char* name;
     std::string method;
     std::string body;
+    const char* type;  // the message type the error names
   };
   const std::vector<Case> cases = {
-      {"truncated Apply", kApply, truncated},
-      {"length overrun", kApply, overrun},
-      {"wire type 7", kApply, bad_wire_type},
-      {"11-byte varint", kApply, long_varint},
-      {"invalid UTF-8 in add_device.name", kApply, bad_utf8},
-      {"stray end-group tag", kApply, stray_end_group},
+      {"truncated Apply", kApply, truncated, "ppsim.v1.ApplyRequest"},
+      {"length overrun", kApply, overrun, "ppsim.v1.ApplyRequest"},
+      {"wire type 7", kApply, bad_wire_type, "ppsim.v1.ApplyRequest"},
+      {"11-byte varint", kApply, long_varint, "ppsim.v1.ApplyRequest"},
+      {"invalid UTF-8 in add_device.name", kApply, bad_utf8, "ppsim.v1.ApplyRequest"},
+      {"stray end-group tag", kApply, stray_end_group, "ppsim.v1.ApplyRequest"},
       {"truncated CreateLab", "/ppsim.v1.LabService/CreateLab",
-       LengthDelimited(2, Tag(1, 0)).substr(0, 3)},
-      {"garbage GetLab", "/ppsim.v1.LabService/GetLab", bad_wire_type},
-      {"garbage DeleteLab", "/ppsim.v1.LabService/DeleteLab", long_varint},
-      {"garbage SetFault", "/ppsim.v1.FaultService/SetFault", overrun},
-      {"garbage ReplayTrace", "/ppsim.v1.LabService/ReplayTrace", truncated},
-      {"garbage GetPool", "/ppsim.v1.QueryService/GetPool", stray_end_group},
+       LengthDelimited(2, Tag(1, 0)).substr(0, 3), "ppsim.v1.CreateLabRequest"},
+      {"garbage GetLab", "/ppsim.v1.LabService/GetLab", bad_wire_type, "ppsim.v1.GetLabRequest"},
+      {"garbage DeleteLab", "/ppsim.v1.LabService/DeleteLab", long_varint,
+       "ppsim.v1.DeleteLabRequest"},
+      {"garbage SetFault", "/ppsim.v1.FaultService/SetFault", overrun,
+       "ppsim.v1.SetFaultRequest"},
+      {"garbage ReplayTrace", "/ppsim.v1.LabService/ReplayTrace", truncated,
+       "ppsim.v1.ReplayTraceRequest"},
+      {"garbage GetPool", "/ppsim.v1.QueryService/GetPool", stray_end_group,
+       "ppsim.v1.GetPoolRequest"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.name);
     grpc::Status s = RawUnary(*stub_, c.method, c.body);
-    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << s.error_message();
+    EXPECT_EQ(s.error_message(), absl::StrCat("request: ", c.body.size(), " bytes are not a ",
+                                              c.type,
+                                              " (truncated, a bad tag or wire type, or a string "
+                                              "that is not UTF-8)"));
     ExpectNothingChanged(c.name);
   }
 
@@ -226,35 +234,52 @@ TEST_F(MalformedRequestsTest, UnparsableProtobufIsRefusedBeforeAnyHandler) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED) << s.error_message();
   ExpectNothingChanged("unknown method");
 
-  // On Stream, a message that does not parse gets no response and ends the stream; the lab is
-  // untouched. The status is not checked: gRPC reports the failed read to ppsim's ApplyStream
-  // as OnReadDone(false), which it cannot tell from the client's half-close, so the stream
-  // ends OK today (a gap against design.md §4's INVALID_ARGUMENT, reported with issue 7).
-  {
+  // Streams too: a Stream message that does not parse ends the stream with INVALID_ARGUMENT and
+  // no response (registered typed, gRPC reported it to the reactor as OnReadDone(false), the
+  // same as the client's half-close, and the stream ended OK); so does a Watch request.
+  // GenericStub's bidirectional call carries either on the wire.
+  auto stream_one = [&](const char* method, const std::string& body, bool* got_response) {
     grpc::ClientContext ctx;
     grpc::CompletionQueue cq;
     std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
-        stub_->PrepareCall(&ctx, "/ppsim.v1.OpsService/Stream", &cq);
+        stub_->PrepareCall(&ctx, method, &cq);
     void* tag = nullptr;
     bool ok = false;
     call->StartCall(reinterpret_cast<void*>(1));
-    ASSERT_TRUE(cq.Next(&tag, &ok) && ok);
-    grpc::Slice slice(truncated);
+    EXPECT_TRUE(cq.Next(&tag, &ok) && ok);
+    grpc::Slice slice(body);
     grpc::ByteBuffer msg(&slice, 1);
-    call->Write(msg, reinterpret_cast<void*>(2));
-    ASSERT_TRUE(cq.Next(&tag, &ok));
+    call->WriteLast(msg, grpc::WriteOptions(), reinterpret_cast<void*>(2));
+    EXPECT_TRUE(cq.Next(&tag, &ok));
     grpc::ByteBuffer response;
     call->Read(&response, reinterpret_cast<void*>(3));
-    ASSERT_TRUE(cq.Next(&tag, &ok));
-    EXPECT_FALSE(ok) << "a response to a message that does not parse";
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    *got_response = ok;
     grpc::Status end;
     call->Finish(&end, reinterpret_cast<void*>(4));
-    ASSERT_TRUE(cq.Next(&tag, &ok));
-    std::cout << "Stream with an unparsable message ended with code " << end.error_code()
-              << " \"" << end.error_message() << "\"\n";
+    EXPECT_TRUE(cq.Next(&tag, &ok));
     cq.Shutdown();
     while (cq.Next(&tag, &ok)) {
     }
+    return end;
+  };
+  {
+    bool got_response = true;
+    grpc::Status end = stream_one("/ppsim.v1.OpsService/Stream", truncated, &got_response);
+    EXPECT_FALSE(got_response) << "a response to a message that does not parse";
+    EXPECT_EQ(end.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << end.error_message();
+    EXPECT_EQ(end.error_message(),
+              absl::StrCat("request: ", truncated.size(),
+                           " bytes are not a ppsim.v1.ApplyRequest (truncated, a bad tag or wire "
+                           "type, or a string that is not UTF-8)"));
+  }
+  {
+    bool got_response = true;
+    grpc::Status end = stream_one("/ppsim.v1.QueryService/Watch", long_varint, &got_response);
+    EXPECT_FALSE(got_response) << "an event for a Watch request that does not parse";
+    EXPECT_EQ(end.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << end.error_message();
+    EXPECT_TRUE(absl::StrContains(end.error_message(), "ppsim.v1.WatchRequest"))
+        << end.error_message();
   }
   ExpectNothingChanged("truncated Stream message");
 }
