@@ -126,6 +126,11 @@ Command AddLabsCommand(CLI::App* root) {
                           static_cast<unsigned long long>(l.ops()),
                           static_cast<unsigned long long>(l.violations()),
                           static_cast<unsigned long long>(l.digest()));
+              // Rebuilt from the journal but not to the digest it recorded (journal.h): the
+              // lab's numbers above are the rebuilt lab's, so say so next to them.
+              if (!l.recovery_problem().empty()) {
+                std::printf("       recovery diverged: %s\n", l.recovery_problem().c_str());
+              }
             }
             return 0;
           }};

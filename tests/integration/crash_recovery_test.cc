@@ -478,6 +478,11 @@ TEST_F(CrashRecoveryTest, RebuiltLabsCountAgainstMaxLabsAndDivergenceIsReported)
   absl::StatusOr<v1::LabInfo> diverged = c->GetLab(first);
   ASSERT_TRUE(diverged.ok()) << diverged.status();
   EXPECT_THAT(diverged->recovery_problem(), HasSubstr("batch at op 0 (1 ops): digest after op 1"));
+  // `ppctl labs` says so under the lab's row.
+  testing::CommandResult labs = testing::RunCommand({PPCTL_PATH, "labs", "--target",
+                                                     daemon_.target()});
+  EXPECT_EQ(labs.exit_code, 0) << labs.err;
+  EXPECT_THAT(labs.out, HasSubstr("recovery diverged: batch at op 0 (1 ops): digest after op 1"));
   absl::StatusOr<v1::LabInfo> intact = c->GetLab(second);
   ASSERT_TRUE(intact.ok()) << intact.status();
   EXPECT_EQ(intact->recovery_problem(), "");
