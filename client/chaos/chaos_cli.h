@@ -20,6 +20,7 @@ namespace ppsim::chaos {
 struct ChaosCliFlags {
   std::string target;  // "" = embedded
   double connect_timeout_s = 5;
+  client::Client::Options connection;  // TLS and token for --target
   std::optional<uint64_t> seed;
   uint64_t ops = 0;          // 0 = not given
   std::string duration;      // virtual, "" = not given

@@ -1,9 +1,12 @@
 #include "client/ppctl/chaos_flags.h"
 
+#include "client/ppctl/remote.h"
+
 namespace ppsim::ppctl {
 
 void AddChaosWorkloadFlags(CLI::App* cmd, chaos::ChaosCliFlags* r) {
   cmd->add_option("--target", r->target, "ppsimd HOST:PORT; without it the labs are in-process");
+  AddSecurityOptions(cmd, &r->connection);
   cmd->add_option("--connect-timeout", r->connect_timeout_s, "Seconds to wait for --target")
       ->capture_default_str();
   cmd->add_option("--seed", r->seed, "Seed (default: a random one, printed)");

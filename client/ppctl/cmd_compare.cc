@@ -29,6 +29,7 @@ struct CompareFlags {
   std::optional<uint64_t> seed;
   std::optional<uint64_t> ops;
   std::string target;  // "" = embedded
+  client::Client::Options connection;  // TLS and token for --target
   double connect_timeout_s = 5;
   bool json = false;
   ReportFiles files;
@@ -52,7 +53,7 @@ int Compare(const CompareFlags& f) {
     target = chaos::EmbeddedTarget();
   } else {
     absl::StatusOr<std::unique_ptr<client::Client>> c =
-        client::Client::Connect(f.target, absl::Seconds(f.connect_timeout_s));
+        client::Client::Connect(f.target, absl::Seconds(f.connect_timeout_s), f.connection);
     if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
     client = *std::move(c);
     target = chaos::RemoteTarget(client.get());
@@ -112,6 +113,7 @@ Command AddCompareCommand(CLI::App* root) {
   cmd->add_option("--ops", flags->ops, "Chaos ops per run (default: the scenario's chaos.ops)");
   cmd->add_option("--target", flags->target,
                   "ppsimd HOST:PORT; without it the runs are in-process");
+  AddSecurityOptions(cmd, &flags->connection);
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "Seconds to wait for --target")
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the JSON report (ppsim.report/v1) on stdout");

@@ -34,6 +34,7 @@ constexpr size_t kBatch = 512;  // ops per Apply (the daemon's limit is far abov
 struct ReplayFlags {
   std::string trace;
   std::string target;  // "" = embedded
+  client::Client::Options connection;  // TLS and token for --target
   double connect_timeout_s = 5;
   bool rpc = false;
 };
@@ -135,7 +136,7 @@ int Replay(const ReplayFlags& f) {
     return ReplayOn(*target, *t);
   }
   absl::StatusOr<std::unique_ptr<client::Client>> c =
-      client::Client::Connect(f.target, absl::Seconds(f.connect_timeout_s));
+      client::Client::Connect(f.target, absl::Seconds(f.connect_timeout_s), f.connection);
   if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
   if (f.rpc) return ReplayRpc(**c, *t);
   std::unique_ptr<chaos::LabTarget> target = chaos::RemoteTarget(c->get());
@@ -155,6 +156,7 @@ Command AddReplayCommand(CLI::App* root) {
   cmd->add_option("trace", flags->trace, "Trace file (JSON lines)")->required();
   cmd->add_option("--target", flags->target,
                   "ppsimd HOST:PORT; without it the trace replays in-process");
+  AddSecurityOptions(cmd, &flags->connection);
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "Seconds to wait for --target")
       ->capture_default_str();
   cmd->add_flag("--rpc", flags->rpc,

@@ -148,7 +148,8 @@ int Run(SoakFlags& f) {
   std::unique_ptr<client::Client> client;
   if (!f.run.target.empty()) {
     absl::StatusOr<std::unique_ptr<client::Client>> c =
-        client::Client::Connect(f.run.target, absl::Seconds(f.run.connect_timeout_s));
+        client::Client::Connect(f.run.target, absl::Seconds(f.run.connect_timeout_s),
+                                f.run.connection);
     if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
     client = *std::move(c);
   }

@@ -100,7 +100,8 @@ int RunDemo(const DemoOptions& opts) {
   std::unique_ptr<client::Client> client;
   if (remote) {
     absl::StatusOr<std::unique_ptr<client::Client>> c =
-        client::Client::Connect(opts.target, absl::Seconds(opts.connect_timeout_s));
+        client::Client::Connect(opts.target, absl::Seconds(opts.connect_timeout_s),
+                                opts.connection);
     if (!c.ok()) return Fail("demo", c.status());
     client = *std::move(c);
   }
@@ -167,6 +168,7 @@ Command AddDemoCommand(CLI::App* root) {
   cmd->add_flag("-v,--verbose", o->verbose,
                 "print every op (and, embedded, every kernel log line)");
   cmd->add_option("--target", o->target, "run on the ppsimd at HOST:PORT instead of in-process");
+  AddSecurityOptions(cmd, &o->connection);
   cmd->add_option("--connect-timeout", o->connect_timeout_s, "seconds to wait for the connection")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "client/lib/client.h"
+
 namespace ppsim::ppctl {
 
 struct DemoOptions {
@@ -13,6 +15,7 @@ struct DemoOptions {
   bool verbose = false;
   std::string target;  // "" = embedded
   double connect_timeout_s = 5;
+  client::Client::Options connection;  // TLS and token for --target
   std::string metrics;  // the daemon's /metrics URL, printed with the labs to look at
   bool keep = false;    // keep the daemon's labs (implied by --metrics)
 };

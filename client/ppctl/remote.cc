@@ -15,6 +15,10 @@ void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote) {
                   "seconds to wait for the connection")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  AddSecurityOptions(cmd, &remote->connection);
+}
+
+void AddSecurityOptions(CLI::App* cmd, client::Client::Options* remote) {
   cmd->add_flag("--tls", remote->tls, "use TLS, trusting the system's CAs unless --tls-ca");
   cmd->add_option("--tls-ca", remote->tls_ca, "PEM CAs that sign ppsimd's certificate (TLS)")
       ->envname("PPSIM_TLS_CA")
@@ -33,14 +37,8 @@ void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote) {
 }
 
 absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote) {
-  client::Client::Options o;
-  o.tls = remote.tls;
-  o.tls_ca = remote.tls_ca;
-  o.tls_cert = remote.tls_cert;
-  o.tls_key = remote.tls_key;
-  o.tls_server_name = remote.tls_server_name;
-  o.token = remote.token;
-  return client::Client::Connect(remote.target, absl::Seconds(remote.connect_timeout_s), o);
+  return client::Client::Connect(remote.target, absl::Seconds(remote.connect_timeout_s),
+                                 remote.connection);
 }
 
 int ExitCode(const absl::Status& s) { return s.ok() ? 0 : kExitUsage + static_cast<int>(s.code()); }

@@ -22,14 +22,15 @@ struct RemoteOptions {
   std::string target = kDefaultTarget;
   double connect_timeout_s = 5;
   // A secured ppsimd (server/service/auth.h): TLS when --tls or any --tls-* file is given.
-  bool tls = false;
-  std::string tls_ca, tls_cert, tls_key, tls_server_name;
-  std::string token;
+  client::Client::Options connection;
 };
 
-// Adds --target (also $PPSIM_TARGET), --connect-timeout, and --tls, --tls-ca, --tls-cert,
-// --tls-key (also $PPSIM_TLS_CA, _CERT, _KEY), --tls-server-name, --token ($PPSIM_TOKEN; the
-// environment keeps the token out of `ps`) to `cmd`.
+// Adds --tls, --tls-ca, --tls-cert, --tls-key (also $PPSIM_TLS_CA, _CERT, _KEY),
+// --tls-server-name and --token ($PPSIM_TOKEN; the environment keeps the token out of `ps`) to
+// `cmd`: every command that can reach a ppsimd has them, the ones with an embedded default too.
+void AddSecurityOptions(CLI::App* cmd, client::Client::Options* connection);
+
+// Adds --target (also $PPSIM_TARGET), --connect-timeout and the security options to `cmd`.
 void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote);
 
 absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote);

@@ -31,6 +31,7 @@ constexpr int kExitInternal = 70;
 struct RunFlags {
   std::string scenario;
   std::string target;  // "" = embedded
+  client::Client::Options connection;  // TLS and token for --target
   double connect_timeout_s = 5;
   bool json = false;
   std::string report_json;
@@ -114,7 +115,7 @@ int Run(const RunFlags& f) {
     target = chaos::EmbeddedTarget();
   } else {
     absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(
-        f.target, absl::Seconds(f.connect_timeout_s));
+        f.target, absl::Seconds(f.connect_timeout_s), f.connection);
     if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
     client = *std::move(c);
     target = chaos::RemoteTarget(client.get());
@@ -155,6 +156,7 @@ Command AddRunCommand(CLI::App* root) {
   cmd->add_option("scenario", flags->scenario, "Scenario file")->required();
   cmd->add_option("--target", flags->target,
                   "ppsimd HOST:PORT; without it the scenario runs in-process");
+  AddSecurityOptions(cmd, &flags->connection);
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "Seconds to wait for --target")
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the JSON report (ppsim.report/v1) on stdout");

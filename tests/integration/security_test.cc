@@ -333,6 +333,20 @@ TEST_F(SecurityTest, PpctlWithTokenAndTlsCa) {
   testing::CommandResult health =
       RunCommand({PPCTL_PATH, "health", "--target", d->grpc_target(), "--tls-ca", pki_->ca});
   EXPECT_EQ(health.exit_code, 0) << health.err;
+  // The commands that run embedded by default take the same flags for their --target.
+  testing::CommandResult chaos =
+      RunCommand({PPCTL_PATH, "chaos", "--seed", "3", "--ops", "300", "--target",
+                  d->grpc_target(), "--tls-ca", pki_->ca, "--token", kAliceToken});
+  EXPECT_EQ(chaos.exit_code, 0) << chaos.err;
+  testing::CommandResult chaos_no_token =
+      RunCommand({PPCTL_PATH, "chaos", "--seed", "3", "--ops", "300", "--target",
+                  d->grpc_target(), "--tls-ca", pki_->ca});
+  EXPECT_NE(chaos_no_token.exit_code, 0);
+  EXPECT_THAT(chaos_no_token.out + chaos_no_token.err, HasSubstr("auth: no credentials"));
+  testing::CommandResult demo = RunCommand({PPCTL_PATH, "demo", "--target", d->grpc_target(),
+                                            "--tls-ca", pki_->ca, "--tls-cert",
+                                            pki_->cert("alice"), "--tls-key", pki_->key("alice")});
+  EXPECT_EQ(demo.exit_code, 0) << demo.err;
 }
 
 TEST_F(SecurityTest, PlaintextOnlyOnLoopbackUnlessAskedFor) {
