@@ -9,7 +9,6 @@
 // they all drive one lab, and the lab's digest then depends on how the workers interleaved:
 // determinism is per lab run alone, not per worker, so a shared-lab run does not replay.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -27,32 +26,23 @@
 #include "client/ppctl/chaos_flags.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
+#include "client/ppctl/report_files.h"
 
 namespace ppsim::ppctl {
 
 namespace {
 
-constexpr int kExitUnreachable = 5;
-constexpr int kExitInternal = 70;
 
 struct ChaosFlags {
   chaos::ChaosCliFlags run;
   std::string trace;
   bool json = false;
-  std::string report_json;
-  std::string junit;
-  std::string html;
+  ReportFiles files;
 };
 
 int Error(absl::string_view message, int code) {
   std::cerr << "ppctl chaos: " << message << "\n";
   return code;
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
 }
 
 void PrintRuns(const chaos::ChaosOutcome& o) {
@@ -98,7 +88,7 @@ int Run(ChaosFlags& f) {
   absl::StatusOr<chaos::ChaosPlan> plan = chaos::PlanChaos(f.run);
   if (!plan.ok()) return Error(plan.status().message(), kExitUsage);
   plan->record_trace = !f.trace.empty();
-  plan->sample_inflight = !f.html.empty();  // the plot; ~500 pool queries per run remotely
+  plan->sample_inflight = !f.files.html.empty();  // the plot; ~500 pool queries per run remotely
   std::unique_ptr<client::Client> client;
   if (!f.run.target.empty()) {
     absl::StatusOr<std::unique_ptr<client::Client>> c =
@@ -122,22 +112,14 @@ int Run(ChaosFlags& f) {
   } else {
     PrintRuns(*o);
   }
-  if (!f.report_json.empty() && !WriteFile(f.report_json, json)) {
-    return Error("cannot write " + f.report_json, kExitInternal);
-  }
-  if (!f.junit.empty() && !WriteFile(f.junit, chaos::ReportJunit(o->result, ctx))) {
-    return Error("cannot write " + f.junit, kExitInternal);
-  }
-  if (!f.html.empty() && !WriteFile(f.html, chaos::ReportHtml(o->result, ctx))) {
-    return Error("cannot write " + f.html, kExitInternal);
-  }
+  if (int rc = WriteReportFiles("chaos", o->result, ctx, f.files); rc != 0) return rc;
   if (!f.trace.empty()) {
     const bool many = o->result.runs.size() > 1;
     for (size_t i = 0; i < o->result.runs.size(); ++i) {
       const chaos::RunResult& run = o->result.runs[i];
       const std::string path = many ? Tagged(f.trace, o->tags[i]) : f.trace;
       const chaos::Trace t = chaos::TraceOf(o->result, run, o->configs[i]);
-      if (!WriteFile(path, chaos::TraceToJsonl(t))) return Error("cannot write " + path, kExitInternal);
+      if (int rc = WriteTextFile("chaos", path, chaos::TraceToJsonl(t)); rc != 0) return rc;
     }
   }
   uint64_t rejected = 0;
@@ -176,9 +158,7 @@ Command AddChaosCommand(CLI::App* root) {
                   "Write each run's op log (ppsim.trace/v1) here; with several runs FILE gets "
                   ".<strategy> and/or .w<i> before its extension");
   cmd->add_flag("--json", flags->json, "Print the JSON report (ppsim.report/v1) on stdout");
-  cmd->add_option("--report-json", flags->report_json, "Write the JSON report to this file");
-  cmd->add_option("--junit", flags->junit, "Write a JUnit XML report to this file");
-  cmd->add_option("--html", flags->html, "Write the HTML report to this file");
+  AddReportFileOptions(cmd, &flags->files);
   return {cmd, [flags] {
             if (flags->run.list_kinds) {
               std::cout << chaos::ChaosKindHelp();

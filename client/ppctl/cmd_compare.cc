@@ -21,7 +21,6 @@ namespace ppsim::ppctl {
 
 namespace {
 
-constexpr int kExitUnreachable = 5;
 
 struct CompareFlags {
   std::string scenario;
@@ -47,19 +46,11 @@ int Compare(const CompareFlags& f) {
   absl::StatusOr<chaos::Scenario> s = chaos::LoadScenarioFile(f.scenario);
   if (!s.ok()) return Error(s.status().message(), kExitUsage);
   std::cerr << "ppctl compare: seed " << f.seed.value_or(s->lab.seed) << "\n";
-  std::unique_ptr<client::Client> client;
-  std::unique_ptr<chaos::LabTarget> target;
-  if (f.target.empty()) {
-    target = chaos::EmbeddedTarget();
-  } else {
-    absl::StatusOr<std::unique_ptr<client::Client>> c =
-        client::Client::Connect(f.target, absl::Seconds(f.connect_timeout_s), f.connection);
-    if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
-    client = *std::move(c);
-    target = chaos::RemoteTarget(client.get());
-  }
+  absl::StatusOr<ScenarioTarget> target =
+      OpenScenarioTarget(f.target, f.connect_timeout_s, f.connection);
+  if (!target.ok()) return Error(target.status().message(), kExitUnreachable);
   absl::StatusOr<chaos::ScenarioResult> r = chaos::Compare(
-      *s, *target,
+      *s, *target->lab_target,
       {.strategies = f.strategies, .seed = f.seed, .ops = f.ops,
        .sample_inflight = !f.files.html.empty(),
        .record_trace = !f.files.html.empty() || !f.files.junit.empty()});

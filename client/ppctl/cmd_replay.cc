@@ -27,8 +27,6 @@ namespace ppsim::ppctl {
 namespace {
 
 constexpr int kExitNondeterminism = 4;
-constexpr int kExitUnreachable = 5;
-constexpr int kExitInternal = 70;
 constexpr size_t kBatch = 512;  // ops per Apply (the daemon's limit is far above)
 
 struct ReplayFlags {

@@ -17,7 +17,6 @@
 // build (an op is refused before the id is raised) · 64 usage, a malformed trace, or a trace
 // that never raises the id · 70 internal error. The seed goes to stderr first.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -35,6 +34,7 @@
 #include "client/chaos/trace.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
+#include "client/ppctl/report_files.h"
 
 namespace ppsim::ppctl {
 
@@ -42,7 +42,6 @@ namespace {
 
 constexpr int kExitUnknown = 2;
 constexpr int kExitNondeterminism = 4;
-constexpr int kExitInternal = 70;
 
 struct ShrinkFlags {
   std::string trace;
@@ -59,12 +58,6 @@ struct ShrinkFlags {
 int Error(absl::string_view message, int code) {
   std::cerr << "ppctl shrink: " << message << "\n";
   return code;
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
 }
 
 std::string CommandLine(const ShrinkFlags& f) {
@@ -145,12 +138,12 @@ int Shrink(const ShrinkFlags& f) {
                  kExitInternal);
   }
   if (!f.out_yaml.empty()) {
-    if (!WriteFile(f.out_yaml, yaml)) return Error("cannot write " + f.out_yaml, kExitInternal);
+    if (int rc = WriteTextFile("shrink", f.out_yaml, yaml); rc != 0) return rc;
     std::printf("scenario written to %s (ppctl run %s)\n", f.out_yaml.c_str(), f.out_yaml.c_str());
   }
   if (!f.out_gtest.empty()) {
     const std::string text = chaos::GtestCaseText(yaml, f.violation, comment, scenario.name);
-    if (!WriteFile(f.out_gtest, text)) return Error("cannot write " + f.out_gtest, kExitInternal);
+    if (int rc = WriteTextFile("shrink", f.out_gtest, text); rc != 0) return rc;
     std::printf("GoogleTest case written to %s\n", f.out_gtest.c_str());
   }
   if (!f.junit.empty()) {
@@ -166,9 +159,7 @@ int Shrink(const ShrinkFlags& f) {
     for (const chaos::ShrinkStep& s : r->steps) {
       run->minimized_ops.push_back(s.as.empty() ? s.line : absl::StrCat(s.line, "  # as ", s.as));
     }
-    if (!WriteFile(f.junit, chaos::ReportJunit(*run))) {
-      return Error("cannot write " + f.junit, kExitInternal);
-    }
+    if (int rc = WriteTextFile("shrink", f.junit, chaos::ReportJunit(*run)); rc != 0) return rc;
     std::printf("JUnit report of the shrunk scenario's run (%s) written to %s\n",
                 chaos::VerdictName(run->runs.empty() ? chaos::Verdict::kUnknown
                                                      : run->runs[0].verdict),

@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <random>
@@ -26,13 +25,12 @@
 #include "client/ppctl/chaos_flags.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
+#include "client/ppctl/report_files.h"
 
 namespace ppsim::ppctl {
 
 namespace {
 
-constexpr int kExitUnreachable = 5;
-constexpr int kExitInternal = 70;
 
 std::atomic<bool> g_stop{false};
 extern "C" void OnSignal(int) { g_stop.store(true); }
@@ -49,12 +47,6 @@ struct SoakFlags {
 int Error(absl::string_view message, int code) {
   std::cerr << "ppctl soak: " << message << "\n";
   return code;
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
 }
 
 absl::StatusOr<absl::Duration> WallDuration(const std::string& flag, const std::string& text) {
@@ -186,11 +178,11 @@ int Run(SoakFlags& f) {
                 static_cast<unsigned long>(fr.round), static_cast<unsigned long>(fr.seed),
                 chaos::VerdictName(fr.run.verdict), chaos::RoundCommand(o, fr).c_str());
   }
-  if (!f.report_json.empty() && !WriteFile(f.report_json, chaos::SoakJson(*r, o))) {
-    return Error("cannot write " + f.report_json, kExitInternal);
+  if (!f.report_json.empty()) {
+    if (int rc = WriteTextFile("soak", f.report_json, chaos::SoakJson(*r, o)); rc != 0) return rc;
   }
-  if (!f.junit.empty() && !WriteFile(f.junit, chaos::SoakJunit(*r, o))) {
-    return Error("cannot write " + f.junit, kExitInternal);
+  if (!f.junit.empty()) {
+    if (int rc = WriteTextFile("soak", f.junit, chaos::SoakJunit(*r, o)); rc != 0) return rc;
   }
   const int code = chaos::SoakExitCode(*r);
   if (r->rejected_ops > 0 && code == 0) {

@@ -23,7 +23,6 @@ namespace ppsim::ppctl {
 
 namespace {
 
-constexpr int kExitInternal = 70;
 
 v1::LabConfig StoryConfig(const std::string& strategy, uint64_t seed) {
   v1::LabConfig c;

@@ -41,6 +41,22 @@ absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote
                                  remote.connection);
 }
 
+absl::StatusOr<ScenarioTarget> OpenScenarioTarget(const std::string& target,
+                                                  double connect_timeout_s,
+                                                  const client::Client::Options& connection) {
+  ScenarioTarget t;
+  if (target.empty()) {
+    t.lab_target = chaos::EmbeddedTarget();
+    return t;
+  }
+  absl::StatusOr<std::unique_ptr<client::Client>> c =
+      client::Client::Connect(target, absl::Seconds(connect_timeout_s), connection);
+  if (!c.ok()) return c.status();
+  t.client = *std::move(c);
+  t.lab_target = chaos::RemoteTarget(t.client.get());
+  return t;
+}
+
 int ExitCode(const absl::Status& s) { return s.ok() ? 0 : kExitUsage + static_cast<int>(s.code()); }
 
 int Fail(absl::string_view command, const absl::Status& s) {

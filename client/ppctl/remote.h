@@ -10,12 +10,17 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/chaos/lab_target.h"
 #include "client/lib/client.h"
 #include "google/protobuf/message.h"
 
 namespace ppsim::ppctl {
 
 inline constexpr int kExitUsage = 64;
+// The scenario commands (run, chaos, soak, compare, replay) exit 5 when --target cannot be
+// reached; the RPC commands exit 64 + UNAVAILABLE instead (ExitCode).
+inline constexpr int kExitUnreachable = 5;
+inline constexpr int kExitInternal = 70;  // design.md §6: an internal error (a file not written)
 inline constexpr char kDefaultTarget[] = "127.0.0.1:50051";
 
 struct RemoteOptions {
@@ -34,6 +39,16 @@ void AddSecurityOptions(CLI::App* cmd, client::Client::Options* connection);
 void AddRemoteOptions(CLI::App* cmd, RemoteOptions* remote);
 
 absl::StatusOr<std::unique_ptr<client::Client>> Dial(const RemoteOptions& remote);
+
+// Where a scenario command's labs live: in-process when `target` is "", else on that ppsimd
+// (`client` is the connection `lab_target` uses, so it is kept alongside).
+struct ScenarioTarget {
+  std::unique_ptr<client::Client> client;
+  std::unique_ptr<chaos::LabTarget> lab_target;
+};
+absl::StatusOr<ScenarioTarget> OpenScenarioTarget(const std::string& target,
+                                                  double connect_timeout_s,
+                                                  const client::Client::Options& connection);
 
 // 0 for OK, else 64 + the status code.
 int ExitCode(const absl::Status& s);

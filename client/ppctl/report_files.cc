@@ -18,6 +18,16 @@ void AddReportFileOptions(CLI::App* cmd, ReportFiles* files, bool with_json) {
                   "this file");
 }
 
+int WriteTextFile(absl::string_view command, const std::string& path, const std::string& text) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f << text;
+  f.close();
+  if (f) return 0;
+  std::cerr << "ppctl " << command << ": cannot write " << path << ": " << std::strerror(errno)
+            << "\n";
+  return kExitInternal;
+}
+
 int WriteReportFiles(absl::string_view command, const chaos::ScenarioResult& r,
                      const chaos::ReportContext& ctx, const ReportFiles& files) {
   const struct {
@@ -28,14 +38,7 @@ int WriteReportFiles(absl::string_view command, const chaos::ScenarioResult& r,
                  {files.html, chaos::ReportHtml}};
   for (const auto& out : outputs) {
     if (out.path.empty()) continue;
-    std::ofstream f(out.path, std::ios::binary | std::ios::trunc);
-    f << out.render(r, ctx);
-    f.close();
-    if (!f) {
-      std::cerr << "ppctl " << command << ": cannot write " << out.path << ": "
-                << std::strerror(errno) << "\n";
-      return kExitInternal;
-    }
+    if (int rc = WriteTextFile(command, out.path, out.render(r, ctx)); rc != 0) return rc;
   }
   return 0;
 }

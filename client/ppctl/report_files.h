@@ -9,10 +9,9 @@
 #include "absl/strings/string_view.h"
 #include "client/chaos/report.h"
 #include "client/chaos/runner.h"
+#include "client/ppctl/remote.h"
 
 namespace ppsim::ppctl {
-
-inline constexpr int kExitInternal = 70;
 
 struct ReportFiles {
   std::string json;   // --report-json
@@ -22,6 +21,10 @@ struct ReportFiles {
 
 // Adds --report-json (unless `with_json` is false), --junit and --html to `cmd`.
 void AddReportFileOptions(CLI::App* cmd, ReportFiles* files, bool with_json = true);
+
+// Writes `text` to `path`. On a failure prints "ppctl COMMAND: cannot write PATH: why" and
+// returns 70 (internal error); else 0. Every file a ppctl command writes goes through here.
+int WriteTextFile(absl::string_view command, const std::string& path, const std::string& text);
 
 // Writes every requested file. On a failure prints "ppctl COMMAND: cannot write PATH: why" and
 // returns 70 (internal error); else 0.

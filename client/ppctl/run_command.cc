@@ -4,7 +4,6 @@
 // scenario error, 70 internal error. The seed goes to stderr before anything else, so that
 // even a run that dies can be reproduced.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -20,13 +19,12 @@
 #include "client/chaos/trace.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
+#include "client/ppctl/report_files.h"
 
 namespace ppsim::ppctl {
 
 namespace {
 
-constexpr int kExitUnreachable = 5;
-constexpr int kExitInternal = 70;
 
 struct RunFlags {
   std::string scenario;
@@ -34,9 +32,7 @@ struct RunFlags {
   client::Client::Options connection;  // TLS and token for --target
   double connect_timeout_s = 5;
   bool json = false;
-  std::string report_json;
-  std::string junit;
-  std::string html;
+  ReportFiles files;
   std::string trace;  // ppsim.trace/v1 per run (trace.h)
   std::vector<std::string> strategies;
 };
@@ -44,12 +40,6 @@ struct RunFlags {
 int Error(absl::string_view message, int code) {
   std::cerr << "ppctl run: " << message << "\n";
   return code;
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  return static_cast<bool>(out);
 }
 
 // Transport trouble is "unreachable" (5): the verdict is unknown, not failed.
@@ -98,7 +88,7 @@ int WriteTraces(const std::string& file, const chaos::Scenario& s, const chaos::
   for (const chaos::RunResult& run : r.runs) {
     const std::string path = TracePath(file, run.strategy, r.runs.size() > 1);
     const chaos::Trace t = chaos::TraceOf(r, run, chaos::LabConfigFor(s, run.strategy));
-    if (!WriteFile(path, chaos::TraceToJsonl(t))) return Error("cannot write " + path, kExitInternal);
+    if (int rc = WriteTextFile("run", path, chaos::TraceToJsonl(t)); rc != 0) return rc;
     std::cerr << "ppctl run: trace of " << (run.strategy.empty() ? "default" : run.strategy)
               << " (" << t.ops.size() << " ops) written to " << path << "\n";
   }
@@ -109,21 +99,13 @@ int Run(const RunFlags& f) {
   absl::StatusOr<chaos::Scenario> s = chaos::LoadScenarioFile(f.scenario);
   if (!s.ok()) return Error(s.status().message(), kExitUsage);
   std::cerr << "ppctl run: seed " << s->lab.seed << "\n";
-  std::unique_ptr<client::Client> client;
-  std::unique_ptr<chaos::LabTarget> target;
-  if (f.target.empty()) {
-    target = chaos::EmbeddedTarget();
-  } else {
-    absl::StatusOr<std::unique_ptr<client::Client>> c = client::Client::Connect(
-        f.target, absl::Seconds(f.connect_timeout_s), f.connection);
-    if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
-    client = *std::move(c);
-    target = chaos::RemoteTarget(client.get());
-  }
+  absl::StatusOr<ScenarioTarget> target =
+      OpenScenarioTarget(f.target, f.connect_timeout_s, f.connection);
+  if (!target.ok()) return Error(target.status().message(), kExitUnreachable);
   absl::StatusOr<chaos::ScenarioResult> r =
-      chaos::RunScenario(*s, *target,
-                         {.strategies = f.strategies, .record_trace = !f.html.empty() || !f.trace.empty(),
-                          .sample_inflight = !f.html.empty()});
+      chaos::RunScenario(*s, *target->lab_target,
+                         {.strategies = f.strategies, .record_trace = !f.files.html.empty() || !f.trace.empty(),
+                          .sample_inflight = !f.files.html.empty()});
   if (!r.ok()) return Error(r.status().message(), CodeForRunError(r.status()));
   const std::string json = chaos::ReportJson(*r);
   if (f.json) {
@@ -131,15 +113,7 @@ int Run(const RunFlags& f) {
   } else {
     PrintTable(*r);
   }
-  if (!f.report_json.empty() && !WriteFile(f.report_json, json)) {
-    return Error("cannot write " + f.report_json, kExitInternal);
-  }
-  if (!f.junit.empty() && !WriteFile(f.junit, chaos::ReportJunit(*r))) {
-    return Error("cannot write " + f.junit, kExitInternal);
-  }
-  if (!f.html.empty() && !WriteFile(f.html, chaos::ReportHtml(*r))) {
-    return Error("cannot write " + f.html, kExitInternal);
-  }
+  if (int rc = WriteReportFiles("run", *r, {}, f.files); rc != 0) return rc;
   if (int code = WriteTraces(f.trace, *s, *r); code != 0) return code;
   return chaos::ExitCodeFor(*r);
 }
@@ -160,10 +134,7 @@ Command AddRunCommand(CLI::App* root) {
   cmd->add_option("--connect-timeout", flags->connect_timeout_s, "Seconds to wait for --target")
       ->capture_default_str();
   cmd->add_flag("--json", flags->json, "Print the JSON report (ppsim.report/v1) on stdout");
-  cmd->add_option("--report-json", flags->report_json, "Write the JSON report to this file");
-  cmd->add_option("--junit", flags->junit, "Write a JUnit XML report to this file");
-  cmd->add_option("--html", flags->html,
-                  "Write a self-contained HTML report (inflight plot, violations marked)");
+  AddReportFileOptions(cmd, &flags->files);
   cmd->add_option("--trace", flags->trace,
                   "Write each run's op log (ppsim.trace/v1) here, for replay and shrink; with "
                   "several runs FILE gets .<strategy> before its extension");
