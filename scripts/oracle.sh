@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# The kernel oracle: boots Debian's own x86 kernels under QEMU (TCG, one CPU), runs every op
+# sequence of tests/oracle/sequences/ on the real page_pool API through our test module
+# (tests/oracle/kmod/) and writes one JSON observation file per sequence and kernel.
+#
+#   scripts/oracle.sh [--kernels 6.1,6.12,7.3] [--out DIR] [--sequences DIR] [--timeout SECONDS]
+#                     [--fetch-only]   (download and extract the kernels, nothing else)
+#
+# Everything comes from Debian's packages on the mirror this machine's apt already uses
+# (/etc/apt/sources.list.d/debian.sources): host tools through apt-get install, kernels through
+# a private apt configuration (nothing installed system-wide), cached under
+# ${XDG_CACHE_HOME:-$HOME/.cache}/ppsim/oracle. tests/oracle/README.md says what is observed.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ORACLE="$ROOT/tests/oracle"
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ppsim/oracle"
+KERNELS=6.1,6.12,7.3
+OUT="$ROOT/oracle-out"
+SEQDIR="$ORACLE/sequences"
+TIMEOUT=300
+ARCH=amd64
+FETCH_ONLY=0
+
+usage() {
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  exit 64
+}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --kernels) KERNELS=$2; shift 2 ;;
+    --kernels=*) KERNELS=${1#*=}; shift ;;
+    --out) OUT=$2; shift 2 ;;
+    --out=*) OUT=${1#*=}; shift ;;
+    --sequences) SEQDIR=$2; shift 2 ;;
+    --sequences=*) SEQDIR=${1#*=}; shift ;;
+    --timeout) TIMEOUT=$2; shift 2 ;;
+    --timeout=*) TIMEOUT=${1#*=}; shift ;;
+    --fetch-only) FETCH_ONLY=1; shift ;;
+    -h|--help) usage ;;
+    *) echo "oracle.sh: unknown argument $1" >&2; usage ;;
+  esac
+done
+[ "$TIMEOUT" -ge 120 ] || { echo "oracle.sh: --timeout must be >= 120 s" >&2; exit 64; }
+mkdir -p "$CACHE" "$OUT"
+OUT=$(cd "$OUT" && pwd)
+SEQDIR=$(cd "$SEQDIR" && pwd)
+shopt -s nullglob
+SEQS=("$SEQDIR"/*.ops)
+shopt -u nullglob
+[ ${#SEQS[@]} -gt 0 ] || { echo "oracle.sh: no *.ops in $SEQDIR" >&2; exit 64; }
+
+log() { printf '[oracle %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ---- host tools ------------------------------------------------------------------------------
+APT_UPDATED=0
+host_install() {  # host_install PACKAGE... (only those missing)
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ $APT_UPDATED = 0 ]; then as_root apt-get update -q >/dev/null; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+host_install qemu-system-x86 busybox-static cpio xz-utils zstd gcc make libc6-dev kmod ca-certificates
+
+# ---- the mirror and a private apt per suite ----------------------------------------------------
+SOURCES=/etc/apt/sources.list.d/debian.sources
+[ -r "$SOURCES" ] || die "$SOURCES not readable: the mirror to use is read from it"
+MIRROR=$(awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' "$SOURCES")
+[ -n "$MIRROR" ] || die "no URIs: line in $SOURCES"
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+papt_dir() { echo "$CACHE/apt/$1"; }
+papt_opts() {  # the options of a private apt for suite $1
+  local d; d=$(papt_dir "$1")
+  echo "-o Dir::Etc::sourcelist=$d/sources.list -o Dir::Etc::sourceparts=- -o Dir::State=$d/state" \
+       "-o Dir::State::status=$d/state/status -o Dir::Cache=$d/cache -o Dir::Cache::archives=$d/archives" \
+       "-o APT::Architecture=$ARCH -o Acquire::Languages=none -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
+}
+papt_update() {  # once per suite per day
+  local suite=$1 d; d=$(papt_dir "$suite")
+  mkdir -p "$d/state/lists/partial" "$d/cache" "$d/archives/partial"
+  : >>"$d/state/status"
+  echo "deb [signed-by=$KEYRING] $MIRROR $suite main" >"$d/sources.list"
+  if [ -z "$(find "$d/state" -maxdepth 1 -name updated -mmin -1440 2>/dev/null)" ]; then
+    # shellcheck disable=SC2046
+    apt-get $(papt_opts "$suite") update -q >/dev/null || die "apt-get update of $suite failed"
+    touch "$d/state/updated"
+  fi
+}
+papt() { local suite=$1; shift; # shellcheck disable=SC2046
+  "$@" $(papt_opts "$suite"); }
+
+suite_of() {  # the Debian suite that carries kernel series $1 for this harness
+  case "$1" in
+    6.1) echo bookworm ;;
+    6.12) echo bookworm-backports ;;
+    7.3) echo trixie-backports ;;
+    *) die "no suite known for kernel series $1 (known: 6.1, 6.12, 7.3)" ;;
+  esac
+}
+release_of() { echo "${1%%-*}"; }  # trixie-backports -> trixie
+
+pkg_version() { papt "$1" apt-cache show "$2" 2>/dev/null | awk '/^Version:/ { print $2; exit }'; }
+pkg_exists() { [ -n "$(pkg_version "$1" "$2")" ]; }
+
+resolve_abi() {  # the newest ABI name of series $1 in suite $2, e.g. 6.1.0-50-amd64
+  local series=$1 suite=$2 re best="" bestv="" p v
+  re="^linux-headers-${series//./\\.}\\.[0-9]+(-[0-9]+|\\+deb[0-9]+)-$ARCH\$"
+  for p in $(papt "$suite" apt-cache pkgnames linux-headers- | grep -E "$re" || true); do
+    v=$(pkg_version "$suite" "$p")
+    if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then best=$p; bestv=$v; fi
+  done
+  [ -n "$best" ] || die "no linux-headers for $series in $suite"
+  echo "${best#linux-headers-}"
+}
+
+# ---- one kernel: packages, extraction, module, initramfs, boot ---------------------------------
+fetch_kernel() {  # sets KDIR (extracted tree), VMLINUZ, ABI, SUITE
+  local series=$1 img deps p
+  SUITE=$(suite_of "$series")
+  papt_update "$SUITE"
+  ABI=$(resolve_abi "$series" "$SUITE")
+  KDIR="$CACHE/kernels/$ABI"
+  if [ ! -e "$KDIR/.extracted" ]; then
+    if pkg_exists "$SUITE" "linux-binary-$ABI"; then img="linux-binary-$ABI"
+    elif pkg_exists "$SUITE" "linux-image-$ABI-unsigned"; then img="linux-image-$ABI-unsigned"
+    else img="linux-image-$ABI"; fi
+    deps=$(papt "$SUITE" apt-cache depends "linux-headers-$ABI" 2>/dev/null |
+           awk '/Depends:/ { print $2 }' | grep -E '^linux-(headers|kbuild)-' | sort -u || true)
+    mkdir -p "$KDIR/debs" "$KDIR/root"
+    log "$series: downloading $img linux-headers-$ABI $(echo $deps) from $SUITE"
+    (cd "$KDIR/debs" && papt "$SUITE" apt-get download -q "$img" "linux-headers-$ABI" $deps >/dev/null)
+    for p in "$KDIR"/debs/*.deb; do dpkg-deb -x "$p" "$KDIR/root"; done
+    # the headers' Makefile includes the -common tree by absolute path: point it at ours
+    sed -i "s#^include /usr/src/#include $KDIR/root/usr/src/#" "$KDIR/root/usr/src/linux-headers-$ABI/Makefile"
+    touch "$KDIR/.extracted"
+  fi
+  VMLINUZ=$(find "$KDIR/root/boot" "$KDIR/root/usr/lib/modules/$ABI" -maxdepth 1 -name "vmlinuz*" 2>/dev/null | head -1 || true)
+  [ -n "$VMLINUZ" ] || die "no vmlinuz in the packages of $ABI"
+}
+
+kernel_gcc_major() {  # the gcc major the kernel was built with, from its config
+  local c="$KDIR/root/usr/src/linux-headers-$ABI/.config"
+  awk -F= '/^CONFIG_GCC_VERSION=/ { print int($2 / 10000) }' "$c"
+}
+
+CHROOT_MOUNTS=()
+cleanup() {
+  local m
+  for m in "${CHROOT_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  CHROOT_MOUNTS=()
+}
+trap cleanup EXIT
+
+ensure_chroot() {  # a chroot of release $1 with gcc-$2 for kbuild trees newer than the host
+  local rel=$1 gccv=$2 dir="$CACHE/chroot/$1-gcc$2"
+  if [ ! -e "$dir/.ready" ]; then
+    host_install mmdebstrap
+    log "making a $rel chroot with gcc-$gccv (mmdebstrap, cached in $dir)"
+    rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
+    as_root mmdebstrap --quiet --variant=minbase \
+      --include="gcc-$gccv,make,libelf-dev,libc6-dev,bc,bison,flex,libssl-dev,xz-utils,kmod,binutils" \
+      "$rel" "$dir" "deb [signed-by=$KEYRING] $MIRROR $rel main" >/dev/null
+    touch "$dir/.ready"
+  fi
+  CHROOT=$dir
+}
+
+build_module() {  # builds pporacle.ko for $ABI into $BUILD
+  local kb="$KDIR/root/usr/src/linux-headers-$ABI" host_gcc kgcc
+  BUILD="$CACHE/build/$ABI"
+  rm -rf "$BUILD/kmod"; mkdir -p "$BUILD/kmod"
+  cp "$ORACLE"/kmod/Kbuild "$ORACLE"/kmod/*.c "$ORACLE"/kmod/*.h "$BUILD/kmod/"
+  host_gcc=$(gcc -dumpversion | cut -d. -f1)
+  kgcc=$(kernel_gcc_major)
+  if [ -n "$kgcc" ] && [ "$kgcc" -gt "$host_gcc" ]; then
+    # kbuild's host tools of this kernel need the newer glibc and gcc of its own release
+    ensure_chroot "$(release_of "$SUITE")" "$kgcc"
+    if [ ! -e "$CHROOT/.headers-$ABI" ]; then
+      local p; for p in "$KDIR"/debs/linux-headers-*.deb "$KDIR"/debs/linux-kbuild-*.deb; do dpkg-deb -x "$p" "$CHROOT"; done
+      touch "$CHROOT/.headers-$ABI"
+    fi
+    mkdir -p "$CHROOT/build" "$CHROOT/proc"
+    mount --bind "$BUILD/kmod" "$CHROOT/build"; CHROOT_MOUNTS+=("$CHROOT/build")
+    mountpoint -q "$CHROOT/proc" || { mount -t proc proc "$CHROOT/proc"; CHROOT_MOUNTS+=("$CHROOT/proc"); }  # objtool reads /proc/self/limits
+    chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin make -j1 -C "/usr/src/linux-headers-$ABI" \
+      M=/build CC="gcc-$kgcc" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$BUILD/kmod.log" 2>&1 ||
+      { cleanup; tail -30 "$BUILD/kmod.log" >&2; die "module build for $ABI failed ($BUILD/kmod.log)"; }
+    cleanup
+  else
+    make -j1 -C "$kb" M="$BUILD/kmod" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$BUILD/kmod.log" 2>&1 ||
+      { tail -30 "$BUILD/kmod.log" >&2; die "module build for $ABI failed ($BUILD/kmod.log)"; }
+  fi
+  [ -e "$BUILD/kmod/pporacle.ko" ] || die "no pporacle.ko for $ABI"
+}
+
+build_runner() {  # the static userspace side (netlink client + sequence driver), once
+  RUNNER="$CACHE/build/ppo-run"
+  if [ ! -x "$RUNNER" ] || [ "$ORACLE/ppo-run.c" -nt "$RUNNER" ]; then
+    mkdir -p "$CACHE/build"
+    gcc -O2 -Wall -Wextra -static -o "$RUNNER" "$ORACLE/ppo-run.c"
+  fi
+}
+
+build_initramfs() {  # $BUILD/initrd.gz: busybox, the runner, the module, init, the sequences
+  local r="$BUILD/rootfs" s
+  rm -rf "$r"; mkdir -p "$r"/{bin,sbin,lib,proc,sys,dev,run,tmp,etc,seq}
+  cp /bin/busybox "$r/bin/busybox"
+  cp "$RUNNER" "$r/bin/ppo-run"
+  cp "$BUILD/kmod/pporacle.ko" "$r/lib/pporacle.ko"
+  cp "$ORACLE/init.sh" "$r/init"; chmod 755 "$r/init"
+  for s in "${SEQS[@]}"; do cp "$s" "$r/seq/"; done
+  (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$BUILD/initrd.gz"
+}
+
+boot() {  # boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations (ttyS1) -> $2
+  local console=$1 obs=$2
+  : >"$obs"
+  # two NUMA nodes (the second without CPUs) so that nid and page_pool_update_nid mean something
+  timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1G \
+    -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
+    -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,memdev=m1 \
+    -display none -no-reboot -monitor none -nic none -serial stdio -serial file:"$obs" \
+    -kernel "$VMLINUZ" -initrd "$BUILD/initrd.gz" \
+    -append "console=ttyS0 loglevel=4 panic=-1 quiet" </dev/null >"$console" 2>&1 || true
+}
+
+split_observations() {  # $1 obs file -> $OUT/<kernel>/<sequence>.json; echoes "nseq nops"
+  local obs=$1 dir=$2
+  awk -v dir="$dir" -v kernel="$KREL" -v series="$SERIES" '
+    function flush() { if (name != "") { print "\n]}" > file; close(file); } }
+    /^PPORACLE-SEQ-BEGIN / { flush(); name = $2; file = dir "/" name ".json"; n = 0; nseq++
+      printf "{\"kernel\": \"%s\", \"series\": \"%s\", \"sequence\": \"%s\", \"observations\": [", kernel, series, name > file; next }
+    /^PPORACLE-OBS / { if (name == "") next; sub(/^PPORACLE-OBS /, ""); printf "%s\n%s", (n++ ? "," : ""), $0 > file; nops++; next }
+    /^PPORACLE-SEQ-END / { if (name != "") { sub(/^PPORACLE-SEQ-END [^ ]* /, ""); printf "\n], \"end\": %s}\n", $0 > file; close(file); name = "" } next }
+    END { flush(); printf "%d %d\n", nseq, nops }' "$obs"
+}
+
+# ---- main --------------------------------------------------------------------------------------
+[ $FETCH_ONLY = 1 ] || build_runner
+SUMMARY=()
+IFS=, read -r -a SERIES_LIST <<<"$KERNELS"
+for SERIES in "${SERIES_LIST[@]}"; do
+  t0=$(now); fetch_kernel "$SERIES"; t_fetch=$(since "$t0")
+  if [ $FETCH_ONLY = 1 ]; then SUMMARY+=("oracle $ABI: fetched in ${t_fetch}s ($VMLINUZ)"); continue; fi
+  t0=$(now); build_module; t_build=$(since "$t0")
+  build_initramfs
+  kout="$OUT/$SERIES"; rm -rf "$kout"; mkdir -p "$kout"
+  ok=0
+  for try in 1 2; do
+    log "$SERIES ($ABI): boot $try, ${#SEQS[@]} sequences, timeout ${TIMEOUT}s"
+    t0=$(now)
+    boot "$kout/console.log" "$kout/obs.log"
+    t_boot=$(since "$t0")
+    if grep -q '^PPORACLE-INIT-START' "$kout/obs.log"; then ok=1; break; fi
+    log "$SERIES: init never started (try $try); console in $kout/console.log"
+    cp "$kout/console.log" "$kout/console.try$try.log"
+  done
+  KREL=$(sed -n 's/^PPORACLE-INIT-START .*kernel=\([^ ]*\).*/\1/p' "$kout/obs.log" | head -1)
+  KREL=${KREL:-$ABI}
+  if [ $ok = 1 ]; then
+    read -r nseq nops < <(split_observations "$kout/obs.log" "$kout")
+    init_s=$(sed -n 's/^PPORACLE-INIT-START uptime=\([0-9.]*\).*/\1/p' "$kout/obs.log" | head -1)
+    end=$(grep -c '^PPORACLE-INIT-END' "$kout/obs.log" || true)
+    status=$([ "$end" -gt 0 ] && echo complete || echo "INCOMPLETE (see console.log)")
+    printf '{"series": "%s", "abi": "%s", "kernel": "%s", "download_extract_s": %s, "module_build_s": %s, "qemu_total_s": %s, "guest_uptime_at_init_s": %s, "sequences": %d, "ops": %d, "complete": %s}\n' \
+      "$SERIES" "$ABI" "$KREL" "$t_fetch" "$t_build" "$t_boot" "${init_s:-null}" "$nseq" "$nops" \
+      "$([ "$end" -gt 0 ] && echo true || echo false)" >"$kout/timing.json"
+    SUMMARY+=("oracle $KREL: $nseq sequences, $nops ops observed, $status; download ${t_fetch}s, module ${t_build}s, boot+run ${t_boot}s (init at ${init_s:-?}s guest uptime)")
+  else
+    SUMMARY+=("oracle $ABI: FAILED, init never started in 2 boots (console.log in $kout)")
+  fi
+done
+for l in "${SUMMARY[@]}"; do echo "$l"; done
