@@ -226,17 +226,17 @@ boot() {  # boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations (t
   timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1G \
     -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
     -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,memdev=m1 \
-    -display none -no-reboot -monitor none -nic none -serial stdio -serial file:"$obs" \
+    -nographic -no-reboot -monitor none -nic none -serial stdio -serial file:"$obs" \
     -kernel "$VMLINUZ" -initrd "$BUILD/initrd.gz" \
     -append "console=ttyS0 loglevel=4 panic=-1 quiet" </dev/null >"$console" 2>&1 || true
 }
 
 split_observations() {  # $1 obs file -> $OUT/<kernel>/<sequence>.json; echoes "nseq nops"
   local obs=$1 dir=$2
-  awk -v dir="$dir" -v kernel="$KREL" -v series="$SERIES" '
+  awk -v dir="$dir" -v kernel="$KREL" -v series="$SERIES" -v debian="$DEBVER" '
     function flush() { if (name != "") { print "\n]}" > file; close(file); } }
     /^PPORACLE-SEQ-BEGIN / { flush(); name = $2; file = dir "/" name ".json"; n = 0; nseq++
-      printf "{\"kernel\": \"%s\", \"series\": \"%s\", \"sequence\": \"%s\", \"observations\": [", kernel, series, name > file; next }
+      printf "{\"kernel\": \"%s\", \"debian_version\": \"%s\", \"series\": \"%s\", \"sequence\": \"%s\", \"observations\": [", kernel, debian, series, name > file; next }
     /^PPORACLE-OBS / { if (name == "") next; sub(/^PPORACLE-OBS /, ""); printf "%s\n%s", (n++ ? "," : ""), $0 > file; nops++; next }
     /^PPORACLE-SEQ-END / { if (name != "") { sub(/^PPORACLE-SEQ-END [^ ]* /, ""); printf "\n], \"end\": %s}\n", $0 > file; close(file); name = "" } next }
     END { flush(); printf "%d %d\n", nseq, nops }' "$obs"
@@ -264,15 +264,19 @@ for SERIES in "${SERIES_LIST[@]}"; do
   done
   KREL=$(sed -n 's/^PPORACLE-INIT-START .*kernel=\([^ ]*\).*/\1/p' "$kout/obs.log" | head -1)
   KREL=${KREL:-$ABI}
+  DEBVER=$(sed -n 's/^PPORACLE-INIT-START .*debian=\([^ ]*\).*/\1/p' "$kout/obs.log" | head -1)
+  NAME=$KREL; [ -z "$DEBVER" ] || NAME="${DEBVER%%-*} ($KREL, Debian $DEBVER)"
   if [ $ok = 1 ]; then
     read -r nseq nops < <(split_observations "$kout/obs.log" "$kout")
     init_s=$(sed -n 's/^PPORACLE-INIT-START uptime=\([0-9.]*\).*/\1/p' "$kout/obs.log" | head -1)
     end=$(grep -c '^PPORACLE-INIT-END' "$kout/obs.log" || true)
+    end_s=$(sed -n 's/^PPORACLE-INIT-END uptime=\([0-9.]*\).*/\1/p' "$kout/obs.log" | head -1)
+    seq_ms=$(sed -n 's/^PPORACLE-SEQ-END \([^ ]*\) {"ops":\([0-9]*\),"seq_ms":\([0-9.]*\).*/"\1": \3/p' "$kout/obs.log" | paste -sd, -)
     status=$([ "$end" -gt 0 ] && echo complete || echo "INCOMPLETE (see console.log)")
-    printf '{"series": "%s", "abi": "%s", "kernel": "%s", "download_extract_s": %s, "module_build_s": %s, "qemu_total_s": %s, "guest_uptime_at_init_s": %s, "sequences": %d, "ops": %d, "complete": %s}\n' \
-      "$SERIES" "$ABI" "$KREL" "$t_fetch" "$t_build" "$t_boot" "${init_s:-null}" "$nseq" "$nops" \
+    printf '{"series": "%s", "abi": "%s", "kernel": "%s", "debian_version": "%s", "download_extract_s": %s, "module_build_s": %s, "qemu_total_s": %s, "guest_uptime_at_init_s": %s, "guest_uptime_at_end_s": %s, "sequence_ms": {%s}, "sequences": %d, "ops": %d, "complete": %s}\n' \
+      "$SERIES" "$ABI" "$KREL" "$DEBVER" "$t_fetch" "$t_build" "$t_boot" "${init_s:-null}" "${end_s:-null}" "$seq_ms" "$nseq" "$nops" \
       "$([ "$end" -gt 0 ] && echo true || echo false)" >"$kout/timing.json"
-    SUMMARY+=("oracle $KREL: $nseq sequences, $nops ops observed, $status; download ${t_fetch}s, module ${t_build}s, boot+run ${t_boot}s (init at ${init_s:-?}s guest uptime)")
+    SUMMARY+=("oracle $NAME: $nseq sequences, $nops ops observed, $status; download ${t_fetch}s, module ${t_build}s, boot+run ${t_boot}s (init at ${init_s:-?}s guest uptime)")
   else
     SUMMARY+=("oracle $ABI: FAILED, init never started in 2 boots (console.log in $kout)")
   fi

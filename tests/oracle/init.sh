@@ -15,7 +15,7 @@ OUT=/dev/ttyS1
 [ -c $OUT ] || OUT=/dev/console
 stty -F $OUT raw -echo 2>/dev/null
 say() { echo "$*" > $OUT; }
-say "PPORACLE-INIT-START uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r) nodes=$(ls -d /sys/devices/system/node/node* 2>/dev/null | wc -l)"
+say "PPORACLE-INIT-START uptime=$(cut -d' ' -f1 /proc/uptime) kernel=$(uname -r) debian=$(sed -n 's/.* Debian \([^ ]*\) .*/\1/p' /proc/version) nodes=$(ls -d /sys/devices/system/node/node* 2>/dev/null | wc -l)"
 ip link set lo up 2>/dev/null || true
 if insmod /lib/pporacle.ko; then
   /bin/ppo-run -o $OUT /seq/*.ops

@@ -533,7 +533,7 @@ static void run_sequence(const char *path)
 	struct flags fl = { 0 };
 	size_t cap = 0;
 	double t0 = mono_ms(), drain0, drain_ms;
-	int idx = 0, left;
+	int idx = 0, left, baseline = 0;
 	FILE *f;
 
 	snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
@@ -548,8 +548,10 @@ static void run_sequence(const char *path)
 		emit(&s);
 		return;
 	}
-	/* leftovers of what ran before belong to nobody */
+	/* leftovers of what ran before belong to nobody; pools that earlier sequences leaked stay
+	 * in the dump (and their release worker in the trace): they are this sequence's baseline */
 	write_file(CTL, "reset");
+	baseline = count_pools();
 	drain_kmsg(&s, &fl);
 	drain_trace(&s);
 	s.len = 0;
@@ -563,20 +565,22 @@ static void run_sequence(const char *path)
 	}
 	fclose(f);
 	free(line);
-	/* give everything back; wait (up to 5 s) until the pools have left the dump */
+	/* give everything back; wait (up to 5 s) until the pools it made have left the dump */
 	run_op(name, idx, "reset", 1);
 	drain0 = mono_ms();
 	left = count_pools();
-	while (left > 0 && mono_ms() - drain0 < 5000) {
+	while (left > baseline && mono_ms() - drain0 < 5000) {
 		usleep(100000);
 		left = count_pools();
 	}
-	if (left < 0)
+	if (left >= 0)
+		left -= baseline;	/* pools this sequence leaked */
+	else
 		usleep(1200000);	/* no dump on this kernel: the release worker runs every second */
 	drain_ms = mono_ms() - drain0;
 	memset(&fl, 0, sizeof(fl));
 	sb_printf(&s, "PPORACLE-SEQ-END %s {\"ops\":%d,\"seq_ms\":%.1f,\"drain_ms\":%.1f,\"pools_left\":%d,"
-		  "\"dmesg\":", name, idx, mono_ms() - t0, drain_ms, left);
+		  "\"pools_before\":%d,\"dmesg\":", name, idx, mono_ms() - t0, drain_ms, left, baseline);
 	drain_kmsg(&s, &fl);
 	sb_printf(&s, ",\"trace\":");
 	drain_trace(&s);
