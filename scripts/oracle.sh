@@ -4,6 +4,7 @@
 # (tests/oracle/kmod/) and writes one JSON observation file per sequence and kernel.
 #
 #   scripts/oracle.sh [--kernels 6.1,6.12,7.3] [--out DIR] [--sequences DIR] [--timeout SECONDS]
+#                     (--timeout: one boot, default 300 + 5 per sequence, at least 120)
 #                     [--fetch-only]   (download and extract the kernels, nothing else)
 #
 # Everything comes from Debian's packages on the mirror this machine's apt already uses
@@ -18,13 +19,14 @@ CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ppsim/oracle"
 KERNELS=6.1,6.12,7.3
 OUT="$ROOT/oracle-out"
 SEQDIR="$ORACLE/sequences"
-TIMEOUT=300
+TIMEOUT=""          # default: 300 s + 5 s per sequence
+INIT_WAIT=${ORACLE_INIT_WAIT:-60}  # a boot whose init has not started by then is killed, then tried once more
 ARCH=amd64
 FETCH_ONLY=0
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
-  exit 64
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
+  exit "${1:-64}"
 }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,11 +39,10 @@ while [ $# -gt 0 ]; do
     --timeout) TIMEOUT=$2; shift 2 ;;
     --timeout=*) TIMEOUT=${1#*=}; shift ;;
     --fetch-only) FETCH_ONLY=1; shift ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     *) echo "oracle.sh: unknown argument $1" >&2; usage ;;
   esac
 done
-[ "$TIMEOUT" -ge 120 ] || { echo "oracle.sh: --timeout must be >= 120 s" >&2; exit 64; }
 mkdir -p "$CACHE" "$OUT"
 OUT=$(cd "$OUT" && pwd)
 SEQDIR=$(cd "$SEQDIR" && pwd)
@@ -49,6 +50,8 @@ shopt -s nullglob
 SEQS=("$SEQDIR"/*.ops)
 shopt -u nullglob
 [ ${#SEQS[@]} -gt 0 ] || { echo "oracle.sh: no *.ops in $SEQDIR" >&2; exit 64; }
+TIMEOUT=${TIMEOUT:-$((300 + 5 * ${#SEQS[@]}))}
+[ "$TIMEOUT" -ge 120 ] || { echo "oracle.sh: --timeout must be >= 120 s" >&2; exit 64; }
 
 log() { printf '[oracle %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -66,7 +69,7 @@ host_install() {  # host_install PACKAGE... (only those missing)
   if [ $APT_UPDATED = 0 ]; then as_root apt-get update -q >/dev/null; APT_UPDATED=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
-host_install qemu-system-x86 busybox-static cpio xz-utils zstd gcc make libc6-dev kmod ca-certificates
+host_install qemu-system-x86 busybox-static cpio xz-utils gzip gcc make libc6-dev
 
 # ---- the mirror and a private apt per suite ----------------------------------------------------
 SOURCES=/etc/apt/sources.list.d/debian.sources
@@ -219,16 +222,30 @@ build_initramfs() {  # $BUILD/initrd.gz: busybox, the runner, the module, init, 
   (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$BUILD/initrd.gz"
 }
 
-boot() {  # boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations (ttyS1) -> $2
-  local console=$1 obs=$2
+# boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations (ttyS1) -> $2. Sets
+# BOOT_RESULT: done (QEMU exited), noinit (no PPORACLE-INIT-START within $INIT_WAIT s: killed)
+# or timeout (killed after $TIMEOUT s).
+boot() {
+  local console=$1 obs=$2 pid t0
   : >"$obs"
   # two NUMA nodes (the second without CPUs) so that nid and page_pool_update_nid mean something
-  timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1G \
+  qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1G \
     -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
     -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,memdev=m1 \
     -nographic -no-reboot -monitor none -nic none -serial stdio -serial file:"$obs" \
     -kernel "$VMLINUZ" -initrd "$BUILD/initrd.gz" \
-    -append "console=ttyS0 loglevel=4 panic=-1 quiet" </dev/null >"$console" 2>&1 || true
+    -append "console=ttyS0 loglevel=4 panic=-1 quiet" </dev/null >"$console" 2>&1 &
+  pid=$!
+  t0=$SECONDS
+  BOOT_RESULT=done
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $((SECONDS - t0)) -ge "$TIMEOUT" ]; then BOOT_RESULT=timeout; kill "$pid"; break; fi
+    if [ $((SECONDS - t0)) -ge "$INIT_WAIT" ] && ! grep -q '^PPORACLE-INIT-START' "$obs"; then
+      BOOT_RESULT=noinit; kill "$pid"; break
+    fi
+    sleep 1
+  done
+  wait "$pid" 2>/dev/null || true
 }
 
 split_observations() {  # $1 obs file -> $OUT/<kernel>/<sequence>.json; echoes "nseq nops"
@@ -245,6 +262,7 @@ split_observations() {  # $1 obs file -> $OUT/<kernel>/<sequence>.json; echoes "
 # ---- main --------------------------------------------------------------------------------------
 [ $FETCH_ONLY = 1 ] || build_runner
 SUMMARY=()
+FAILED=0
 IFS=, read -r -a SERIES_LIST <<<"$KERNELS"
 for SERIES in "${SERIES_LIST[@]}"; do
   t0=$(now); fetch_kernel "$SERIES"; t_fetch=$(since "$t0")
@@ -259,7 +277,7 @@ for SERIES in "${SERIES_LIST[@]}"; do
     boot "$kout/console.log" "$kout/obs.log"
     t_boot=$(since "$t0")
     if grep -q '^PPORACLE-INIT-START' "$kout/obs.log"; then ok=1; break; fi
-    log "$SERIES: init never started (try $try); console in $kout/console.log"
+    log "$SERIES: init never started (try $try, $BOOT_RESULT after ${t_boot}s); console in $kout/console.try$try.log"
     cp "$kout/console.log" "$kout/console.try$try.log"
   done
   KREL=$(sed -n 's/^PPORACLE-INIT-START .*kernel=\([^ ]*\).*/\1/p' "$kout/obs.log" | head -1)
@@ -272,13 +290,16 @@ for SERIES in "${SERIES_LIST[@]}"; do
     end=$(grep -c '^PPORACLE-INIT-END' "$kout/obs.log" || true)
     end_s=$(sed -n 's/^PPORACLE-INIT-END uptime=\([0-9.]*\).*/\1/p' "$kout/obs.log" | head -1)
     seq_ms=$(sed -n 's/^PPORACLE-SEQ-END \([^ ]*\) {"ops":\([0-9]*\),"seq_ms":\([0-9.]*\).*/"\1": \3/p' "$kout/obs.log" | paste -sd, -)
-    status=$([ "$end" -gt 0 ] && echo complete || echo "INCOMPLETE (see console.log)")
+    status=complete
+    [ "$end" -gt 0 ] || { status="INCOMPLETE ($BOOT_RESULT; see console.log)"; FAILED=1; }
     printf '{"series": "%s", "abi": "%s", "kernel": "%s", "debian_version": "%s", "download_extract_s": %s, "module_build_s": %s, "qemu_total_s": %s, "guest_uptime_at_init_s": %s, "guest_uptime_at_end_s": %s, "sequence_ms": {%s}, "sequences": %d, "ops": %d, "complete": %s}\n' \
       "$SERIES" "$ABI" "$KREL" "$DEBVER" "$t_fetch" "$t_build" "$t_boot" "${init_s:-null}" "${end_s:-null}" "$seq_ms" "$nseq" "$nops" \
       "$([ "$end" -gt 0 ] && echo true || echo false)" >"$kout/timing.json"
     SUMMARY+=("oracle $NAME: $nseq sequences, $nops ops observed, $status; download ${t_fetch}s, module ${t_build}s, boot+run ${t_boot}s (init at ${init_s:-?}s guest uptime)")
   else
     SUMMARY+=("oracle $ABI: FAILED, init never started in 2 boots (console.log in $kout)")
+    FAILED=1
   fi
 done
 for l in "${SUMMARY[@]}"; do echo "$l"; done
+[ "$FAILED" = 0 ]
