@@ -183,6 +183,8 @@ size_t ppo_observe(char *buf, size_t cap, int rc)
 	jstr(&j, ppo.err);
 	jp(&j, ",\"cpu\":%d,\"in_serving_softirq\":%s,\"result\":{%s}", ppo.ran_cpu,
 	   ppo.in_serving_softirq ? "true" : "false", ppo.result);
+	/* one snapshot: no softirq (NAPI poll, release worker's callers) moves pages meanwhile */
+	local_bh_disable();
 	jp(&j, ",\"pools\":[");
 	for (i = 1; i <= ppo.npools; i++) {
 		jp(&j, i > 1 ? "," : "");
@@ -193,6 +195,7 @@ size_t ppo_observe(char *buf, size_t cap, int rc)
 		jp(&j, i ? "," : "");
 		obs_page(&j, ppo.touched[i]);
 	}
+	local_bh_enable();
 	jp(&j, "],\"netdevs\":[");
 	for (i = 1; i <= ppo.nnetdevs; i++)
 		jp(&j, "%s{\"netdev\":%d,\"ifindex\":%d,\"name\":\"%s\",\"registered\":%s}", i > 1 ? "," : "",
