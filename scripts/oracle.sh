@@ -4,6 +4,7 @@
 # (tests/oracle/kmod/) and writes one JSON observation file per sequence and kernel.
 #
 #   scripts/oracle.sh [--kernels 6.1,6.12,7.3] [--out DIR] [--sequences DIR] [--timeout SECONDS]
+#                     (--out: default the cache dir's out/; one subdirectory per kernel series)
 #                     (--timeout: one boot, default 300 + 5 per sequence, at least 120)
 #                     [--fetch-only]   (download and extract the kernels, nothing else)
 #
@@ -17,7 +18,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ORACLE="$ROOT/tests/oracle"
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/ppsim/oracle"
 KERNELS=6.1,6.12,7.3
-OUT="$ROOT/oracle-out"
+OUT=""            # default: $CACHE/out
 SEQDIR="$ORACLE/sequences"
 TIMEOUT=""          # default: 300 s + 5 s per sequence
 INIT_WAIT=${ORACLE_INIT_WAIT:-60}  # a boot whose init has not started by then is killed, then tried once more
@@ -43,6 +44,7 @@ while [ $# -gt 0 ]; do
     *) echo "oracle.sh: unknown argument $1" >&2; usage ;;
   esac
 done
+OUT=${OUT:-$CACHE/out}
 mkdir -p "$CACHE" "$OUT"
 OUT=$(cd "$OUT" && pwd)
 SEQDIR=$(cd "$SEQDIR" && pwd)
@@ -301,5 +303,6 @@ for SERIES in "${SERIES_LIST[@]}"; do
     FAILED=1
   fi
 done
+[ $FETCH_ONLY = 1 ] || log "observations in $OUT/<series>/<sequence>.json"
 for l in "${SUMMARY[@]}"; do echo "$l"; done
 [ "$FAILED" = 0 ]
