@@ -1,46 +1,66 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (the fuzz preset: clang 14, ASan + UBSan; tests/fuzz/) and runs
-# each for SECONDS (default 60). New inputs go to build/fuzz/corpus/<target>/ (kept between
-# runs, so a long run resumes where the last one stopped); the seeds in tests/fuzz/corpus/ are
-# only read. A finding is written to build/fuzz/artifacts/ and fails the script; reproduce it
-# with `build/fuzz/tests/fuzz/<target> <artifact>`, then add it to tests/fuzz/corpus/<target>/
-# with a regression test.
+# Builds the libFuzzer targets (clang 14, ASan + UBSan; tests/fuzz/) and runs each for SECONDS
+# (default 60), as many at once as there are cores. New inputs go to build/fuzz-corpus/<target>/
+# (kept between runs, so a long run resumes where the last one stopped); the seeds in
+# tests/fuzz/corpus/ are only read. A finding is written to build/fuzz-artifacts/ and fails the
+# script; reproduce it with `build/<preset>/tests/fuzz/<target> <artifact>`, then add it to
+# tests/fuzz/corpus/<target>/ with the fix (lab_ops_corpus_test replays that folder in every test
+# run).
 #
-#   scripts/fuzz.sh                 # CI: every target 60 s
+#   scripts/fuzz.sh                 # every target 60 s (the fuzz preset: fuzzers only)
+#   PPSIM_FUZZ_PRESET=asan scripts/fuzz.sh 60   # CI: the asan build already has the fuzzers
 #   scripts/fuzz.sh 3600            # a long run: every target an hour
-#   scripts/fuzz.sh 600 apply_fuzzer
+#   scripts/fuzz.sh 600 lab_ops_fuzzer
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(scenario_loader_fuzzer trace_loader_fuzzer apply_fuzzer)
+[[ ${#targets[@]} -gt 0 ]] || targets=(lab_ops_fuzzer apply_fuzzer scenario_loader_fuzzer trace_loader_fuzzer)
+preset=${PPSIM_FUZZ_PRESET:-fuzz}
+jobs=${PPSIM_FUZZ_JOBS:-$(nproc)}
 
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)" --target "${targets[@]}"
 
-mkdir -p build/fuzz/artifacts
-failed=()
-for t in "${targets[@]}"; do
-  bin=build/fuzz/tests/fuzz/$t
-  seeds=tests/fuzz/corpus/$t
-  work=build/fuzz/corpus/$t
+mkdir -p build/fuzz-artifacts
+run_one() {
+  local t=$1
+  local bin=build/$preset/tests/fuzz/$t seeds=tests/fuzz/corpus/$t work=build/fuzz-corpus/$t
   mkdir -p "$work"
-  dict=()
+  local dict=()
   [[ -f tests/fuzz/$t.dict ]] && dict=(-dict="tests/fuzz/$t.dict")
-  echo "== $t: ${seconds} s ($(ls "$seeds" | wc -l) seeds, $(ls "$work" | wc -l) kept inputs)"
   # -timeout: one input may take at most 10 s; -rss_limit_mb: a run may use at most 2 GiB.
-  if ! "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-       -artifact_prefix="build/fuzz/artifacts/$t-" "${dict[@]}" "$work" "$seeds" \
-       >"build/fuzz/$t.log" 2>&1; then
-    failed+=("$t")
-    tail -n 60 "build/fuzz/$t.log"
-    echo "fuzz: $t found a problem (log: build/fuzz/$t.log; input in build/fuzz/artifacts/)"
-  else
+  "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="build/fuzz-artifacts/$t-" "${dict[@]}" "$work" "$seeds" \
+    >"build/fuzz-$t.log" 2>&1
+}
+
+failed=()
+pids=()
+names=()
+finish_one() {  # waits for the oldest running fuzzer and reports it
+  local pid=${pids[0]} t=${names[0]}
+  pids=("${pids[@]:1}")
+  names=("${names[@]:1}")
+  if wait "$pid"; then
+    echo "== $t: ${seconds} s, no finding"
     grep -E '^(stat::number_of_executed_units|stat::new_units_added|stat::peak_rss_mb)' \
-      "build/fuzz/$t.log" | sed "s/^/  /"
+      "build/fuzz-$t.log" | sed "s/^/  /"
+  else
+    failed+=("$t")
+    tail -n 80 "build/fuzz-$t.log"
+    echo "fuzz: $t found a problem (log: build/fuzz-$t.log; input in build/fuzz-artifacts/)"
   fi
+}
+for t in "${targets[@]}"; do
+  [[ ${#pids[@]} -lt $jobs ]] || finish_one
+  echo "== $t: starting (${seconds} s; $(ls "tests/fuzz/corpus/$t" 2>/dev/null | wc -l) seeds)"
+  run_one "$t" &
+  pids+=($!)
+  names+=("$t")
 done
+while [[ ${#pids[@]} -gt 0 ]]; do finish_one; done
 if [[ ${#failed[@]} -gt 0 ]]; then
   echo "fuzz: findings in ${failed[*]}"
   exit 1

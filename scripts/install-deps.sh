@@ -10,7 +10,7 @@ PACKAGES=(
   prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev
   prometheus python3-grpcio python3-protobuf
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev lld-14
   chromium
 )
 

@@ -10,12 +10,17 @@
 #include <memory>
 #include <string>
 
+#include "spdlog/formatter.h"
 #include "spdlog/logger.h"
 
 namespace ppsim::daemon {
 
 // `format` is text or json, `level` a spdlog level name (daemon_options.h checked both).
 void SetupLogging(const std::string& format, const std::string& level);
+
+// The formatter SetupLogging gives the sink. Both formats keep one event on one line: control
+// characters a client put into a message (a name, a certificate CN) are escaped, never written.
+std::unique_ptr<spdlog::formatter> MakeLogFormatter(const std::string& format);
 
 // The "kernel" logger; SetupLogging must have run.
 std::shared_ptr<spdlog::logger> KernelLogger();

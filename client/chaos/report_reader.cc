@@ -1,6 +1,8 @@
 // File: client/chaos/report_reader.cc
 #include "client/chaos/report_reader.h"
 
+#include "client/lib/utf8.h"
+
 #include <fstream>
 #include <sstream>
 
@@ -193,6 +195,7 @@ absl::Status ParseRun(const Reader& rd, const Json& o, const std::string& at, Ru
 }  // namespace
 
 absl::StatusOr<SavedReport> ReportFromJson(absl::string_view text, absl::string_view file) {
+  if (absl::Status s = client::CheckUtf8(text, file); !s.ok()) return s;
   const Reader rd(file);
   const Json j = Json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {

@@ -21,6 +21,7 @@
 #include "client/chaos/runner.h"
 #include "client/chaos/yaml_reader.h"
 #include "client/lib/op_line.h"
+#include "client/lib/utf8.h"
 #include "ppsim/v1/ops.pb.h"
 #include "server/service/info_convert.h"
 #include "server/sim/fault_injector.h"
@@ -635,6 +636,7 @@ absl::StatusOr<Scenario> Loader::Load(const YAML::Node& root) {
 }  // namespace
 
 absl::StatusOr<Scenario> LoadScenarioText(absl::string_view text, const std::string& file) {
+  if (absl::Status s = client::CheckUtf8(text, file); !s.ok()) return s;
   YAML::Node root;
   try {
     root = YAML::Load(std::string(text));

@@ -4,6 +4,8 @@
 // server/service/trace_jsonl.cc), so an op line of a trace is also a line `ppctl apply` reads.
 #include "client/chaos/trace.h"
 
+#include "client/lib/utf8.h"
+
 #include <charconv>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -230,6 +232,7 @@ std::string TraceToJsonl(const Trace& t) {
 }
 
 absl::StatusOr<Trace> TraceFromJsonl(absl::string_view text, absl::string_view file) {
+  if (absl::Status s = client::CheckUtf8(text, file); !s.ok()) return s;
   Trace t;
   bool header = false;
   bool ended = false;

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/lib/op_line.h"
+#include "client/lib/utf8.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
 
@@ -41,6 +42,7 @@ absl::StatusOr<std::vector<v1::Op>> ReadOps(const ApplyOptions& o) {
     buf << in.rdbuf();
     text = buf.str();
   }
+  if (absl::Status s = client::CheckUtf8(text, o.file); !s.ok()) return s;
   absl::StatusOr<std::vector<v1::Op>> ops = client::ParseOpLines(text);
   if (!ops.ok()) {
     return absl::Status(ops.status().code(), absl::StrCat(o.file, ": ", ops.status().message()));

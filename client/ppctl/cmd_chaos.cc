@@ -40,7 +40,7 @@ struct ChaosFlags {
   ReportFiles files;
 };
 
-int Error(absl::string_view message, int code) {
+int ChaosError(absl::string_view message, int code) {
   std::cerr << "ppctl chaos: " << message << "\n";
   return code;
 }
@@ -86,7 +86,7 @@ int Run(ChaosFlags& f) {
   if (!f.run.seed) f.run.seed = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
   std::cerr << "seed " << *f.run.seed << std::endl;
   absl::StatusOr<chaos::ChaosPlan> plan = chaos::PlanChaos(f.run);
-  if (!plan.ok()) return Error(plan.status().message(), kExitUsage);
+  if (!plan.ok()) return ChaosError(plan.status().message(), kExitUsage);
   plan->record_trace = !f.trace.empty();
   plan->sample_inflight = !f.files.html.empty();  // the plot; ~500 pool queries per run remotely
   std::unique_ptr<client::Client> client;
@@ -94,7 +94,7 @@ int Run(ChaosFlags& f) {
     absl::StatusOr<std::unique_ptr<client::Client>> c =
         client::Client::Connect(f.run.target, absl::Seconds(f.run.connect_timeout_s),
                                 f.run.connection);
-    if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
+    if (!c.ok()) return ChaosError(c.status().message(), kExitUnreachable);
     client = *std::move(c);
   }
   absl::StatusOr<chaos::ChaosOutcome> o = chaos::RunChaos(*plan, client.get());
@@ -103,7 +103,7 @@ int Run(ChaosFlags& f) {
     const int code = absl::IsInvalidArgument(s) ? kExitUsage
                      : (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) ? kExitUnreachable
                                                                                : kExitInternal;
-    return Error(s.message(), code);
+    return ChaosError(s.message(), code);
   }
   const chaos::ReportContext ctx{.command = "chaos", .seed = *f.run.seed, .ops = f.run.ops};
   const std::string json = chaos::ReportJson(o->result, ctx);
@@ -126,7 +126,7 @@ int Run(ChaosFlags& f) {
   for (const chaos::RunResult& run : o->result.runs) rejected += run.rejected_ops;
   const int code = chaos::ExitCodeFor(o->result);
   if (rejected > 0 && code == 0) {
-    return Error(absl::StrCat(rejected, " generated ops were refused by the lab: a generator bug"),
+    return ChaosError(absl::StrCat(rejected, " generated ops were refused by the lab: a generator bug"),
                  kExitInternal);
   }
   return code;

@@ -34,21 +34,21 @@ struct CompareFlags {
   ReportFiles files;
 };
 
-int Error(absl::string_view message, int code) {
+int CompareError(absl::string_view message, int code) {
   std::cerr << "ppctl compare: " << message << "\n";
   return code;
 }
 
 int Compare(const CompareFlags& f) {
   if (absl::Status st = chaos::CheckStrategies(f.strategies); !st.ok()) {
-    return Error(st.message(), kExitUsage);
+    return CompareError(st.message(), kExitUsage);
   }
   absl::StatusOr<chaos::Scenario> s = chaos::LoadScenarioFile(f.scenario);
-  if (!s.ok()) return Error(s.status().message(), kExitUsage);
+  if (!s.ok()) return CompareError(s.status().message(), kExitUsage);
   std::cerr << "ppctl compare: seed " << f.seed.value_or(s->lab.seed) << "\n";
   absl::StatusOr<ScenarioTarget> target =
       OpenScenarioTarget(f.target, f.connect_timeout_s, f.connection);
-  if (!target.ok()) return Error(target.status().message(), kExitUnreachable);
+  if (!target.ok()) return CompareError(target.status().message(), kExitUnreachable);
   absl::StatusOr<chaos::ScenarioResult> r = chaos::Compare(
       *s, *target->lab_target,
       {.strategies = f.strategies, .seed = f.seed, .ops = f.ops,
@@ -60,7 +60,7 @@ int Compare(const CompareFlags& f) {
                      : absl::IsUnavailable(st) || absl::IsDeadlineExceeded(st)
                          ? kExitUnreachable
                          : kExitInternal;
-    return Error(st.message(), code);
+    return CompareError(st.message(), code);
   }
   // The seed every run used, so that the replay command reproduces it even when the
   // scenario file's seed changes.

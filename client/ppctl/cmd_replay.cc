@@ -26,7 +26,6 @@ namespace ppsim::ppctl {
 
 namespace {
 
-constexpr int kExitNondeterminism = 4;
 constexpr size_t kBatch = 512;  // ops per Apply (the daemon's limit is far above)
 
 struct ReplayFlags {
@@ -37,7 +36,7 @@ struct ReplayFlags {
   bool rpc = false;
 };
 
-int Error(absl::string_view message, int code) {
+int ReplayError(absl::string_view message, int code) {
   std::cerr << "ppctl replay: " << message << "\n";
   return code;
 }
@@ -75,9 +74,9 @@ int ReplayOn(chaos::LabTarget& target, const chaos::Trace& t) {
       target.NewLab(absl::StrCat("replay ", t.scenario, " ", t.strategy), t.config);
   if (!lab.ok()) {
     if (absl::IsInvalidArgument(lab.status())) {
-      return Error(absl::StrCat("config: ", lab.status().message()), kExitUsage);
+      return ReplayError(absl::StrCat("config: ", lab.status().message()), kExitUsage);
     }
-    return Error(lab.status().message(), CodeFor(lab.status()));
+    return ReplayError(lab.status().message(), CodeFor(lab.status()));
   }
   std::vector<v1::Op> batch;
   for (size_t start = 0; start < t.ops.size(); start += kBatch) {
@@ -85,11 +84,11 @@ int ReplayOn(chaos::LabTarget& target, const chaos::Trace& t) {
     batch.clear();
     for (size_t i = start; i < end; ++i) batch.push_back(t.ops[i].op);
     absl::StatusOr<chaos::BatchApplied> a = (*lab)->ApplyBatch(batch);
-    if (!a.ok()) return Error(a.status().message(), CodeFor(a.status()));
+    if (!a.ok()) return ReplayError(a.status().message(), CodeFor(a.status()));
     if (a->rejected_index >= 0) return Rejected(t, start + a->rejected_index, a->rejected);
   }
   absl::StatusOr<chaos::LabFacts> facts = (*lab)->Facts();
-  if (!facts.ok()) return Error(facts.status().message(), CodeFor(facts.status()));
+  if (!facts.ok()) return ReplayError(facts.status().message(), CodeFor(facts.status()));
   return Verdict(t, facts->digest, facts->ops);
 }
 
@@ -102,7 +101,7 @@ int ReplayRpc(client::Client& c, const chaos::Trace& t) {
   for (const chaos::TracedOp& op : t.ops) {
     line.clear();
     if (!google::protobuf::util::MessageToJsonString(op.op, &line, options).ok()) {
-      return Error("cannot print an op as JSON", kExitInternal);
+      return ReplayError("cannot print an op as JSON", kExitInternal);
     }
     absl::StrAppend(&jsonl, line, "\n");
   }
@@ -114,14 +113,14 @@ int ReplayRpc(client::Client& c, const chaos::Trace& t) {
                   std::string(r.status().message()).c_str());
       return kExitNondeterminism;
     }
-    return Error(r.status().message(), CodeFor(r.status()));
+    return ReplayError(r.status().message(), CodeFor(r.status()));
   }
   return Verdict(t, r->digest(), r->ops());
 }
 
 int Replay(const ReplayFlags& f) {
   absl::StatusOr<chaos::Trace> t = chaos::ReadTraceFile(f.trace);
-  if (!t.ok()) return Error(t.status().message(), kExitUsage);
+  if (!t.ok()) return ReplayError(t.status().message(), kExitUsage);
   std::cerr << "seed " << t->seed << std::endl;
   std::cout << absl::StrFormat("replaying %s (scenario %s, strategy %s, %d ops)%s\n", f.trace,
                                t->scenario.empty() ? "?" : t->scenario,
@@ -129,13 +128,13 @@ int Replay(const ReplayFlags& f) {
                                f.target.empty() ? " embedded" : " on " + f.target);
   std::cout.flush();
   if (f.target.empty()) {
-    if (f.rpc) return Error("--rpc needs --target", kExitUsage);
+    if (f.rpc) return ReplayError("--rpc needs --target", kExitUsage);
     std::unique_ptr<chaos::LabTarget> target = chaos::EmbeddedTarget();
     return ReplayOn(*target, *t);
   }
   absl::StatusOr<std::unique_ptr<client::Client>> c =
       client::Client::Connect(f.target, absl::Seconds(f.connect_timeout_s), f.connection);
-  if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
+  if (!c.ok()) return ReplayError(c.status().message(), kExitUnreachable);
   if (f.rpc) return ReplayRpc(**c, *t);
   std::unique_ptr<chaos::LabTarget> target = chaos::RemoteTarget(c->get());
   return ReplayOn(*target, *t);

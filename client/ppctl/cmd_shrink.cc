@@ -41,7 +41,6 @@ namespace ppsim::ppctl {
 namespace {
 
 constexpr int kExitUnknown = 2;
-constexpr int kExitNondeterminism = 4;
 
 struct ShrinkFlags {
   std::string trace;
@@ -55,7 +54,7 @@ struct ShrinkFlags {
   bool quiet = false;
 };
 
-int Error(absl::string_view message, int code) {
+int ShrinkError(absl::string_view message, int code) {
   std::cerr << "ppctl shrink: " << message << "\n";
   return code;
 }
@@ -69,7 +68,7 @@ std::string CommandLine(const ShrinkFlags& f) {
 
 int Shrink(const ShrinkFlags& f) {
   absl::StatusOr<chaos::Trace> t = chaos::ReadTraceFile(f.trace);
-  if (!t.ok()) return Error(t.status().message(), kExitUsage);
+  if (!t.ok()) return ShrinkError(t.status().message(), kExitUsage);
   std::cerr << "seed " << t->seed << std::endl;
   std::cerr << absl::StrFormat("shrinking %s (scenario %s, strategy %s, %d ops) for %s\n",
                                f.trace, t->scenario.empty() ? "?" : t->scenario,
@@ -85,18 +84,18 @@ int Shrink(const ShrinkFlags& f) {
   }
   absl::StatusOr<chaos::ShrinkResult> r = chaos::Shrink(*t, options);
   if (!r.ok()) {
-    if (absl::IsInvalidArgument(r.status())) return Error(r.status().message(), kExitUsage);
+    if (absl::IsInvalidArgument(r.status())) return ShrinkError(r.status().message(), kExitUsage);
     if (absl::IsFailedPrecondition(r.status())) {
-      return Error(r.status().message(), kExitNondeterminism);
+      return ShrinkError(r.status().message(), kExitNondeterminism);
     }
-    return Error(r.status().message(), kExitInternal);
+    return ShrinkError(r.status().message(), kExitInternal);
   }
   if (r->outcome == chaos::ShrinkResult::Outcome::kNotRaised) {
     std::string recorded;
     for (const auto& [id, n] : t->violations) {
       absl::StrAppend(&recorded, recorded.empty() ? "" : ", ", id, " x", n);
     }
-    return Error(absl::StrCat("the trace never raises ", f.violation, " (all ", r->original,
+    return ShrinkError(absl::StrCat("the trace never raises ", f.violation, " (all ", r->original,
                               " ops replayed; the recorded run raised ",
                               recorded.empty() ? "nothing" : recorded, ")"),
                  kExitUsage);
@@ -134,7 +133,7 @@ int Shrink(const ShrinkFlags& f) {
   absl::StatusOr<chaos::Scenario> back =
       chaos::LoadScenarioText(yaml, f.out_yaml.empty() ? "shrunk.yaml" : f.out_yaml);
   if (!back.ok()) {
-    return Error(absl::StrCat("the shrunk scenario does not load: ", back.status().message()),
+    return ShrinkError(absl::StrCat("the shrunk scenario does not load: ", back.status().message()),
                  kExitInternal);
   }
   if (!f.out_yaml.empty()) {
@@ -153,7 +152,7 @@ int Shrink(const ShrinkFlags& f) {
     absl::StatusOr<chaos::ScenarioResult> run =
         chaos::RunScenario(*back, *target, {.record_trace = true});
     if (!run.ok()) {
-      return Error(absl::StrCat("the shrunk scenario does not run: ", run.status().message()),
+      return ShrinkError(absl::StrCat("the shrunk scenario does not run: ", run.status().message()),
                    kExitInternal);
     }
     for (const chaos::ShrinkStep& s : r->steps) {

@@ -44,7 +44,7 @@ struct SoakFlags {
   std::string junit;
 };
 
-int Error(absl::string_view message, int code) {
+int SoakError(absl::string_view message, int code) {
   std::cerr << "ppctl soak: " << message << "\n";
   return code;
 }
@@ -127,22 +127,22 @@ class Progress {
 int Run(SoakFlags& f) {
   if (!f.run.seed) f.run.seed = std::random_device{}() ^ (uint64_t{std::random_device{}()} << 32);
   std::cerr << "seed " << *f.run.seed << std::endl;
-  if (f.duration.empty()) return Error("--duration is required (30s, 10m, 1h)", kExitUsage);
+  if (f.duration.empty()) return SoakError("--duration is required (30s, 10m, 1h)", kExitUsage);
   absl::StatusOr<absl::Duration> duration = WallDuration("--duration", f.duration);
-  if (!duration.ok()) return Error(duration.status().message(), kExitUsage);
+  if (!duration.ok()) return SoakError(duration.status().message(), kExitUsage);
   absl::StatusOr<absl::Duration> interval =
       WallDuration("--progress-interval", f.progress_interval);
-  if (!interval.ok()) return Error(interval.status().message(), kExitUsage);
-  if (f.round_ops == 0) return Error("--round-ops: must be at least 1", kExitUsage);
+  if (!interval.ok()) return SoakError(interval.status().message(), kExitUsage);
+  if (f.round_ops == 0) return SoakError("--round-ops: must be at least 1", kExitUsage);
   f.run.ops = f.round_ops;  // rounds are `ppctl chaos --ops round_ops` runs
   absl::StatusOr<chaos::ChaosPlan> plan = chaos::PlanChaos(f.run);
-  if (!plan.ok()) return Error(plan.status().message(), kExitUsage);
+  if (!plan.ok()) return SoakError(plan.status().message(), kExitUsage);
   std::unique_ptr<client::Client> client;
   if (!f.run.target.empty()) {
     absl::StatusOr<std::unique_ptr<client::Client>> c =
         client::Client::Connect(f.run.target, absl::Seconds(f.run.connect_timeout_s),
                                 f.run.connection);
-    if (!c.ok()) return Error(c.status().message(), kExitUnreachable);
+    if (!c.ok()) return SoakError(c.status().message(), kExitUnreachable);
     client = *std::move(c);
   }
   chaos::SoakOptions o{.plan = *std::move(plan), .client = client.get(),
@@ -166,7 +166,7 @@ int Run(SoakFlags& f) {
     const int code = absl::IsInvalidArgument(s) ? kExitUsage
                      : (absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)) ? kExitUnreachable
                                                                                : kExitInternal;
-    return Error(s.message(), code);
+    return SoakError(s.message(), code);
   }
   std::printf("soak %s: %lu rounds, %lu ops in %.1fs (%.0f ops/s), %d workers%s\n",
               chaos::VerdictName(r->verdict), static_cast<unsigned long>(r->rounds),
@@ -186,7 +186,7 @@ int Run(SoakFlags& f) {
   }
   const int code = chaos::SoakExitCode(*r);
   if (r->rejected_ops > 0 && code == 0) {
-    return Error(absl::StrCat(r->rejected_ops, " generated ops were refused: a generator bug"),
+    return SoakError(absl::StrCat(r->rejected_ops, " generated ops were refused: a generator bug"),
                  kExitInternal);
   }
   return code;

@@ -1,5 +1,7 @@
 // ppctl: the ppsim command line (design.md §1, §6).
 #include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
 #include <vector>
 
 #include "client/ppctl/commands.h"
@@ -27,7 +29,16 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitUsage;  // usage error (design.md §6)
   }
   for (const Command& c : commands) {
-    if (c.cmd->parsed()) return c.run();
+    if (!c.cmd->parsed()) continue;
+    // The last line of defence: input paths validate their bytes and fields (issue 21 item 9),
+    // and a library exception that still escapes is a ppctl bug: say so and exit 70 instead of
+    // aborting with a core dump.
+    try {
+      return c.run();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ppctl %s: internal error: %s\n", c.cmd->get_name().c_str(), e.what());
+      return kExitInternal;
+    }
   }
   return kExitUsage;
 }

@@ -20,6 +20,8 @@ inline constexpr int kExitUsage = 64;
 // The scenario commands (run, chaos, soak, compare, replay) exit 5 when --target cannot be
 // reached; the RPC commands exit 64 + UNAVAILABLE instead (ExitCode).
 inline constexpr int kExitUnreachable = 5;
+// replay and shrink (design.md §6): the run did not reproduce its digest.
+inline constexpr int kExitNondeterminism = 4;
 inline constexpr int kExitInternal = 70;  // design.md §6: an internal error (a file not written)
 inline constexpr char kDefaultTarget[] = "127.0.0.1:50051";
 

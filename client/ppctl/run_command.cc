@@ -37,7 +37,7 @@ struct RunFlags {
   std::vector<std::string> strategies;
 };
 
-int Error(absl::string_view message, int code) {
+int RunError(absl::string_view message, int code) {
   std::cerr << "ppctl run: " << message << "\n";
   return code;
 }
@@ -97,16 +97,16 @@ int WriteTraces(const std::string& file, const chaos::Scenario& s, const chaos::
 
 int Run(const RunFlags& f) {
   absl::StatusOr<chaos::Scenario> s = chaos::LoadScenarioFile(f.scenario);
-  if (!s.ok()) return Error(s.status().message(), kExitUsage);
+  if (!s.ok()) return RunError(s.status().message(), kExitUsage);
   std::cerr << "ppctl run: seed " << s->lab.seed << "\n";
   absl::StatusOr<ScenarioTarget> target =
       OpenScenarioTarget(f.target, f.connect_timeout_s, f.connection);
-  if (!target.ok()) return Error(target.status().message(), kExitUnreachable);
+  if (!target.ok()) return RunError(target.status().message(), kExitUnreachable);
   absl::StatusOr<chaos::ScenarioResult> r =
       chaos::RunScenario(*s, *target->lab_target,
                          {.strategies = f.strategies, .record_trace = !f.files.html.empty() || !f.trace.empty(),
                           .sample_inflight = !f.files.html.empty()});
-  if (!r.ok()) return Error(r.status().message(), CodeForRunError(r.status()));
+  if (!r.ok()) return RunError(r.status().message(), CodeForRunError(r.status()));
   const std::string json = chaos::ReportJson(*r);
   if (f.json) {
     std::cout << json;

@@ -1,6 +1,7 @@
 #include "server/service/lab_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "server/service/info_convert.h"
 #include "server/service/trace_jsonl.h"
 #include "spdlog/spdlog.h"
@@ -9,8 +10,32 @@ namespace ppsim::service {
 
 namespace {
 
+// A lab name is shown in logs, metrics labels, ppctl tables and the journal; it comes back
+// byte for byte only if it is text. protobuf has already checked that it is UTF-8.
+constexpr size_t kMaxLabNameBytes = 256;
+absl::Status ValidateLabName(const std::string& name) {
+  if (name.size() > kMaxLabNameBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("name: ", name.size(), " bytes; a lab name has at most ",
+                                                   kMaxLabNameBytes));
+  }
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool c0 = c < 0x20 || c == 0x7f;
+    const bool c1 = c == 0xc2 && i + 1 < name.size() &&
+                    static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+                    static_cast<unsigned char>(name[i + 1]) <= 0x9f;
+    if (c0 || c1) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "name: byte %d is a control character (U+%04X); a lab name is printable text", i,
+          c1 ? static_cast<unsigned char>(name[i + 1]) : c));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status DoCreateLab(LabRegistry& labs, Quota& quota, const Identity& who,
                          const v1::CreateLabRequest& req, v1::LabInfo* resp) {
+  if (absl::Status s = ValidateLabName(req.name()); !s.ok()) return s;
   absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
   if (!config.ok()) return config.status();
   if (absl::Status s = quota.ReserveLab(who, config->ram_bytes); !s.ok()) return s;

@@ -1,10 +1,13 @@
 #include "server/sim/lab.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/sim/invariants.h"
 
 namespace ppsim::sim {
 
@@ -128,6 +131,15 @@ absl::StatusOr<OpResult> Lab::Apply(const Op& op) {
   // The op's cost moves time; deferred work due by then runs now, in order.
   m_->clock.AdvanceTo(m_->clock.now() + m_->op_cost_ns);
   m_->digest.Mix(static_cast<uint64_t>(m_->clock.now()));
+#ifdef PPSIM_CHECK_INVARIANTS
+  // Test, fuzz and sanitizer builds (CMake PPSIM_CHECK_INVARIANTS): stop at the op that broke
+  // the model, naming it, rather than at whatever later op trips over the damage.
+  if (absl::Status s = CheckInvariants(*m_); !s.ok()) {
+    std::fprintf(stderr, "%s\n  after op #%zu: %s\n", std::string(s.message()).c_str(),
+                 trace_.size() - 1, OpToString(op).c_str());
+    std::abort();
+  }
+#endif
   return r;
 }
 

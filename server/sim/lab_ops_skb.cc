@@ -22,6 +22,20 @@ absl::Status Lab::SkbArg(uint32_t id, absl::string_view field, bool allow_held) 
     }
     return absl::FailedPreconditionError(absl::StrCat(field, ": skb ", id, " was freed"));
   }
+  if (it->second.on_frag_list != 0) {
+    // Chained skbs have no life of their own (skb_gro_receive's frag_list path): the list's
+    // head owns and releases them.
+    std::string head = "another skb";
+    for (const auto& [other, skb] : m_->skbs) {
+      if (skb.shinfo == it->second.on_frag_list) {
+        head = absl::StrCat("skb ", other);
+        break;
+      }
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat(field, ": skb ", id, " is chained on the frag_list of ", head,
+                     "; it is reached only through that skb"));
+  }
   if (!allow_held && it->second.holder != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat(field, ": skb ", id, " is held by stack holder ", it->second.holder,
@@ -193,6 +207,12 @@ absl::StatusOr<OpResult> Lab::Do(const op::SkbGroReceive& o) {
   if (absl::Status s = SkbArg(o.p, "p"); !s.ok()) return s;
   if (absl::Status s = SkbArg(o.skb); !s.ok()) return s;
   if (o.p == o.skb) return absl::InvalidArgumentError("skb: merging an skb into itself");
+  // GRO merges a freshly received skb into a held one; an skb and its own clone share one
+  // skb_shared_info, so "moving" the frags would move them onto themselves.
+  if (m_->skbs.at(o.p).shinfo == m_->skbs.at(o.skb).shinfo) {
+    return absl::InvalidArgumentError(absl::StrCat("skb: skb ", o.skb, " and p (skb ", o.p,
+                                                   ") are clones sharing one data area"));
+  }
   return OpResult{.value = SkbGroReceive(*m_, o.p, o.skb) ? 1u : 0u};
 }
 

@@ -1,6 +1,7 @@
 #include "server/sim/memory.h"
 
 #include <algorithm>
+#include <string>
 
 namespace ppsim::sim {
 
@@ -40,14 +41,18 @@ uint32_t Memory::NodeOf(Pfn pfn) const {
 Frame& Memory::Touch(Pfn pfn) {
   auto& s = sections_[pfn >> kSectionShift];
   if (!s) {
-    s = std::make_unique<Frame[]>(kSectionPages);
+    // The last section of a lab whose RAM is not a multiple of 64 MiB is cut to the lab's end:
+    // a small lab (the fuzzers' and tests') then costs kilobytes, not a megabyte per lab.
+    const uint64_t frames = std::min(kSectionPages, num_pages_ - (pfn & ~(kSectionPages - 1)));
+    s = std::make_unique<Frame[]>(frames);
     ++materialised_;
+    materialised_frames_ += frames;
   }
   return s[pfn & (kSectionPages - 1)];
 }
 
 uint64_t Memory::host_bytes() const {
-  return materialised_ * kSectionPages * sizeof(Frame) +
+  return materialised_frames_ * sizeof(Frame) +
          sections_.size() * sizeof(std::unique_ptr<Frame[]>);
 }
 
@@ -169,6 +174,43 @@ void Memory::Free(Pfn head) {
     ++order;
   }
   Push(node, pfn, order);
+}
+
+std::string Memory::CheckFreeLists() const {
+  uint64_t pages = 0;
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    const Node& node = nodes_[n];
+    pages += node.end - node.frontier;
+    for (uint32_t order = 0; order <= kMaxOrder; ++order) {
+      const std::string list = "node " + std::to_string(n) + " order " + std::to_string(order);
+      Pfn prev = kNoPfn;
+      uint64_t steps = 0;
+      for (Pfn pfn = node.free_head[order]; pfn != kNoPfn;) {
+        if (pfn < node.start || pfn >= node.frontier || (pfn & ((Pfn{1} << order) - 1)) != 0) {
+          return "free list of " + list + " reaches pfn " + std::to_string(pfn) +
+                 ", outside the node's carved range or misaligned";
+        }
+        const Frame* f = Peek(pfn);
+        if (f == nullptr || f->state != FrameState::kFree || f->order != order) {
+          return "free list of " + list + " holds pfn " + std::to_string(pfn) +
+                 ", which is not a free block of that order";
+        }
+        if (f->dma_addr != prev) {
+          return "free list of " + list + ": pfn " + std::to_string(pfn) +
+                 " links back to " + std::to_string(f->dma_addr) + ", not " + std::to_string(prev);
+        }
+        if (++steps > (node.end - node.start)) return "free list of " + list + " has a cycle";
+        pages += Pfn{1} << order;
+        prev = pfn;
+        pfn = f->pp_magic;
+      }
+    }
+  }
+  if (pages != free_pages_) {
+    return "free lists and frontiers hold " + std::to_string(pages) + " pages, free_pages says " +
+           std::to_string(free_pages_);
+  }
+  return "";
 }
 
 }  // namespace ppsim::sim

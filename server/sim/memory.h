@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "server/sim/types.h"
@@ -100,6 +101,11 @@ class Memory {
   // Host memory held by frames and the section directory.
   uint64_t host_bytes() const;
 
+  // Walks every free list (server/sim/invariants.h): each entry in range, a free head of the
+  // list's order on the list's node, links consistent both ways, no cycle, and the pages on the
+  // lists plus the untouched frontiers equal free_pages(). An empty string when all hold.
+  std::string CheckFreeLists() const;
+
   // Visits every materialised frame in pfn order: f(pfn, frame).
   template <class F>
   void ForEachMaterialisedFrame(F&& f) {
@@ -128,6 +134,7 @@ class Memory {
   uint64_t pages_per_node_;
   std::vector<std::unique_ptr<Frame[]>> sections_;
   uint64_t materialised_ = 0;
+  uint64_t materialised_frames_ = 0;
   uint64_t free_pages_;
 };
 

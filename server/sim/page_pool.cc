@@ -184,4 +184,26 @@ void PagePool::MakeInvisible(Machine& m) {
   m.digest.Mix(uint64_t{0x9008} << 32 | id_);
 }
 
+absl::Status PagePool::CheckInvariants(const Machine& m) const {
+  const auto broken = [&](auto... what) {
+    return absl::InternalError(absl::StrCat("ppsim invariant broken: pool ", id_, ": ", what...));
+  };
+  if (cache_count_ > PP_ALLOC_CACHE_SIZE) return broken("alloc cache count ", cache_count_);
+  if (ring_count_ > ring_.size()) {
+    return broken("ring count ", ring_count_, " beyond its size ", ring_.size());
+  }
+  if (!ring_.empty() && ring_head_ >= ring_.size()) return broken("ring head ", ring_head_);
+  for (uint32_t i = 0; i < cache_count_; ++i) {
+    if (!m.memory.Valid(cache_[i])) return broken("alloc cache slot ", i, " holds pfn ", cache_[i]);
+  }
+  for (uint32_t i = 0; i < ring_count_; ++i) {
+    const Pfn pfn = ring_[(ring_head_ + i) % ring_.size()];
+    if (!m.memory.Valid(pfn)) return broken("ring slot ", i, " holds pfn ", pfn);
+  }
+  if (frag_page_ != Memory::kNoPfn && !m.memory.Valid(frag_page_)) {
+    return broken("frag page ", frag_page_);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace ppsim::sim

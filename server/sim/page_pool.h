@@ -171,6 +171,9 @@ class PagePool {
   }
   // Whether page_pool_napi_local(pool) holds for the current op's context (§3.4).
   bool NapiLocal(const Machine& m) const;
+  // ppsim's own bookkeeping (invariants.h): cache and ring within their sizes, every queued
+  // pfn in range. INTERNAL naming the pool and what broke.
+  absl::Status CheckInvariants(const Machine& m) const;
 
  private:
   friend class PagePoolTestPeer;

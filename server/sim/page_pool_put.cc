@@ -1,4 +1,6 @@
 // Return paths of the pool (kernel/page-pool.md §3.3–§3.5).
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/sim/device.h"
@@ -190,9 +192,33 @@ void PagePool::PutPagesBulk(Machine& m, const std::vector<Pfn>& pfns) {
   };
   for (Pfn pfn : pfns) {
     Frame& f = m.memory.At(pfn);
+    // The same page twice in one bulk: the kernel walks the array in order, so the first entry
+    // may already have given the page back to the allocator. Touching it again is a
+    // use-after-free; the model reports it and leaves the free page alone (found by
+    // lab_ops_fuzzer: a second free corrupted the simulated buddy lists).
+    if (f.is_free() || f.state == FrameState::kTail) {
+      m.Violate(ViolationId::kPP010,
+                absl::StrFormat("page_pool_put_page_bulk on pfn 0x%x, which an earlier entry of "
+                                "the same bulk returned to the page allocator",
+                                pfn),
+                {.pfn = pfn, .pool = id_});
+      continue;
+    }
     m.RecordPage(pfn, f, PageEventKind::kPpPut, static_cast<uint64_t>(f.pp_ref_count), id_);
     if (PpUnref(m, id_, pfn, f, 1) != 0) continue;
     if (!CheckNotQueued(m, pfn, f)) continue;
+    // The same page earlier in this bulk and still in the batch for the ring: its pp_ref_count
+    // was reset to 1 by that entry's unref (page_pool_unref_netmem), so the kernel counts this
+    // entry as a last reference too and would produce the page into the ring twice, to be handed
+    // out twice (found by lab_ops_fuzzer). Reported as CheckNotQueued reports it.
+    if (std::find(bulk.begin(), bulk.end(), pfn) != bulk.end()) {
+      m.Violate(ViolationId::kPP008,
+                absl::StrFormat("pfn 0x%x appears twice in one page_pool_put_page_bulk: it "
+                                "would go into the ptr_ring twice and be handed out twice",
+                                pfn),
+                {.pfn = pfn, .pool = id_});
+      continue;
+    }
     if (!Recyclable(m, f)) {
       ++recycle_.released_refcnt;
       ReturnPage(m, pfn);

@@ -51,6 +51,10 @@ struct Skb {
   bool pp_recycle = false;
   uint16_t alloc_cpu = 0;
   uint32_t holder = 0;  // stack holder keeping it, 0 = none
+  // The shared info whose frag_list chains it (skb_gro_receive's overflow path, or the clone
+  // pskb_expand_head puts there), 0 = none. A chained skb belongs to its list's head: it is
+  // released with it and no op may name it on its own.
+  uint32_t on_frag_list = 0;
 };
 
 // A frag as a builder gives it: the page handle's reference moves into the skb.

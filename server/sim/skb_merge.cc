@@ -71,7 +71,7 @@ bool SkbGroReceive(Machine& m, SkbId p_id, SkbId skb_id) {
     KfreeSkb(m, skb_id);
   } else {
     ps.frag_list.push_back(skb_id);  // chained on the frag_list
-    skb.holder = 0;
+    skb.on_frag_list = p.shinfo;
   }
   m.digest.Mix(uint64_t{0x60} << 56 | uint64_t{p_id} << 24 | skb_id);
   return true;

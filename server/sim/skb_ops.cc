@@ -37,7 +37,11 @@ void PskbExpandHead(Machine& m, SkbId id) {
       ns.frags.push_back({fr.pfn, fr.offset, fr.len, TakeFragRef(m, s, fr.pfn)});
     }
     const std::vector<SkbId> list = o.frag_list;
-    for (SkbId l : list) m.shinfos.at(nid).frag_list.push_back(SkbClone(m, l));
+    for (SkbId l : list) {
+      const SkbId c = SkbClone(m, l);
+      m.skbs.at(c).on_frag_list = nid;
+      m.shinfos.at(nid).frag_list.push_back(c);
+    }
     ReleaseData(m, s);
     s.shinfo = nid;
   } else if (old.head_frag) {

@@ -65,6 +65,16 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+// issue 21 item 8: a stray byte is an error naming file, line and column before YAML sees it
+// (it used to abort ppctl with an uncaught nlohmann type_error while the report was written).
+TEST(ScenarioLoaderTest, InvalidUtf8IsRejectedWithItsPosition) {
+  const absl::StatusOr<Scenario> s =
+      LoadScenarioText("name: a\nsteps:\n  - op: add_device\n    name: \"e\xfe\"\n", "bad.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(), HasSubstr("bad.yaml:4:13: byte 0xfe is not valid UTF-8"));
+}
+
 TEST(ScenarioLoaderTest, MissingFileIsNotFound) {
   EXPECT_TRUE(absl::IsNotFound(LoadScenarioFile(kData + "nope.yaml").status()));
 }

@@ -79,6 +79,41 @@ TEST(LabServiceTest, CreateLabNamesTheBadConfigField) {
   EXPECT_THAT(s.error_message(), StartsWith("config.iommu_model"));
 }
 
+// issue 21 item 3: "a\0b" used to be accepted and come back as "a" after a restart, and 4 MiB
+// names made ListLabs outgrow the message limit. A name is printable text of at most 256 bytes.
+TEST(LabServiceTest, CreateLabRefusesNamesThatWouldNotComeBackAsSent) {
+  TestServer server;
+  struct Case {
+    std::string name;
+    std::string message;
+  };
+  const Case cases[] = {
+      {std::string("a\0b", 3), "name: byte 1 is a control character (U+0000); a lab name is printable text"},
+      {"x\ny", "name: byte 1 is a control character (U+000A); a lab name is printable text"},
+      {"x\xc2\x85y", "name: byte 1 is a control character (U+0085); a lab name is printable text"},
+      {std::string(257, 'n'), "name: 257 bytes; a lab name has at most 256"},
+  };
+  for (const Case& c : cases) {
+    grpc::ClientContext ctx;
+    v1::CreateLabRequest req;
+    req.set_name(c.name);
+    v1::LabInfo info;
+    const grpc::Status s = server.lab_stub->CreateLab(&ctx, req, &info);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
+    EXPECT_EQ(s.error_message(), c.message);
+  }
+  grpc::ClientContext list_ctx;
+  v1::ListLabsResponse labs;
+  ASSERT_TRUE(server.lab_stub->ListLabs(&list_ctx, v1::ListLabsRequest(), &labs).ok());
+  EXPECT_EQ(labs.labs_size(), 0) << "a refused name creates no lab";
+  grpc::ClientContext ok_ctx;
+  v1::CreateLabRequest ok;
+  ok.set_name(std::string(256, 'n'));
+  v1::LabInfo info;
+  EXPECT_TRUE(server.lab_stub->CreateLab(&ok_ctx, ok, &info).ok());
+  EXPECT_EQ(info.name(), std::string(256, 'n'));
+}
+
 TEST(LabServiceTest, ExportedTraceReplaysToTheSameDigest) {
   TestServer server;
   const uint64_t lab = server.CreateLab();

@@ -1,6 +1,8 @@
 // Tests for server/sim/page_pool_put.cc: the return paths of kernel/page-pool.md §3.3–§3.5
 // (direct recycling into the cache, the ptr_ring, release), with the §2.4 recycle statistics
 // and the accounting bugs of §9.5.
+#include <memory>
+#include <set>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -215,6 +217,57 @@ TEST_F(PagePoolPutTest, PutPageOnAPoolPageIsAPagePoolLeak) {
   MustApply(*lab_, op::AdvanceTime{.ns = 5 * kSecond});
   EXPECT_EQ(pool().state, PoolState::kDetached);
   EXPECT_EQ(pool().inflight, 1u);
+}
+
+// page_pool_put_netmem_bulk walks its array in order (net/core/page_pool.c, v6.12): when the
+// first entry releases a page (here pfmemalloc, never recycled, §1.2) it is back in the buddy
+// allocator before the second entry of the same page is read: a use-after-free (PP010). The
+// model reports it and leaves the free page alone; a second free corrupted the simulated buddy
+// lists (lab_ops_fuzzer, tests/fuzz/corpus/lab_ops_fuzzer/crash-bulk-double-put).
+TEST(PagePoolPutBulkTest, TheSamePageTwiceInOneBulkIsAUseAfterFree) {
+  std::unique_ptr<Lab> lab = MakeLab();
+  MustApply(*lab, op::SetMemoryPressure{.on = true});
+  const Nic nic = BindNic(*lab, {.flags = 1});
+  const PageRef page = Alloc(*lab, nic.pool, 1).at(0);
+  ASSERT_TRUE(Page(*lab, page).pfmemalloc);
+  MustApply(*lab, op::PagePoolPutPageBulk{.pages = {page.page, page.page, page.page}},
+            kProcessCpu0);
+  EXPECT_EQ(lab->violation_count(ViolationId::kPP010), 2u);
+  EXPECT_TRUE(InBuddy(Page(*lab, page)));
+  EXPECT_EQ(Pool(*lab, nic.pool).recycle.released_refcnt, 1u);
+  // The allocator is intact: draining the cache and refilling from the buddy lists hands
+  // every pfn out once.
+  std::vector<PageRef> again = Alloc(*lab, nic.pool, 256);
+  ASSERT_EQ(again.size(), 256u);
+  std::set<Pfn> pfns;
+  for (const PageRef& r : again) pfns.insert(r.page.pfn);
+  EXPECT_EQ(pfns.size(), 256u);
+}
+
+// The same page twice in a bulk whose first entry is still batched for the ptr_ring: that
+// entry's page_pool_unref_netmem left pp_ref_count at 1 (net/core/page_pool.c, v6.12), so the
+// second entry is a last reference too and the kernel would produce the page into the ring
+// twice (then hand it out twice). The model reports PP008 and queues it once; the destroy that
+// drains the ring then frees it once (lab_ops_fuzzer's crash-bulk-same-page-twice-*).
+TEST(PagePoolPutBulkTest, TheSamePageTwiceBatchedForTheRingIsADoubleRecycle) {
+  std::unique_ptr<Lab> lab = MakeLab();
+  const Nic nic = BindNic(*lab);
+  const std::vector<PageRef> pages = Alloc(*lab, nic.pool, 2);
+  ASSERT_EQ(pages.size(), 2u);
+  MustApply(*lab,
+            op::PagePoolPutPageBulk{.pages = {pages[0].page, pages[1].page, pages[1].page}},
+            kProcessCpu0);
+  EXPECT_EQ(lab->violation_count(ViolationId::kPP008), 1u);
+  const PoolInfo p = Pool(*lab, nic.pool);
+  EXPECT_EQ(p.ring_count, 2u);
+  EXPECT_EQ(p.recycle.ring, 2u);
+  EXPECT_EQ(Page(*lab, pages[1]).state, FrameState::kPoolRing);
+  MustApply(*lab, op::PagePoolDestroy{.pool = nic.pool});
+  EXPECT_TRUE(InBuddy(Page(*lab, pages[1])));
+  std::vector<PageRef> again = Alloc(*lab, BindNic(*lab).pool, 256);
+  std::set<Pfn> pfns;
+  for (const PageRef& r : again) pfns.insert(r.page.pfn);
+  EXPECT_EQ(pfns.size(), again.size());
 }
 
 }  // namespace

@@ -285,5 +285,55 @@ TEST(SkbTest, RejectsMoreThanMaxSkbFrags) {
   EXPECT_EQ(f.Sh(MustApply(*f.lab, b, kNapiCpu0).skbs.at(0)).frags.size(), 17u);
 }
 
+// ppsim bug (issue 21, found by a random op fuzzer): GRO of an skb into its own clone made the
+// model append a frag vector to itself and read freed memory (SIGSEGV in Memory::Touch). In the
+// kernel, GRO merges a freshly received skb into one held on the GRO list
+// (net/core/gro.c:skb_gro_receive); an skb and its clone share one skb_shared_info, so there is
+// nothing to move. The op is refused and changes nothing.
+TEST(SkbTest, GroOfAnSkbIntoItsOwnCloneIsRefused) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(2);
+  f.Build({}, true, p[0].page);  // skb 1: a page head only
+  const uint32_t skb = f.Build({p[1]});
+  const uint32_t c1 = f.Op1(op::SkbClone{.skb = skb});
+  const uint32_t c2 = f.Op1(op::SkbClone{.skb = skb});
+  const uint64_t digest = f.lab->digest();
+  for (const auto& [held, other] : {std::pair{skb, c2}, std::pair{c1, c2}, std::pair{c2, skb}}) {
+    const absl::Status s = Rejected(*f.lab, op::SkbGroReceive{.p = held, .skb = other});
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(s.message(), absl::StrCat("skb: skb ", other, " and p (skb ", held,
+                                        ") are clones sharing one data area"));
+  }
+  EXPECT_EQ(f.lab->digest(), digest);
+  EXPECT_EQ(f.Sh(skb).frags.size(), 1u);
+  EXPECT_EQ(f.Sh(skb).dataref, 3u);
+}
+
+// An skb that GRO chains on another's frag_list (too many frags to merge) belongs to that skb:
+// it is released with it, and an op naming it on its own is refused (a second free of it, or a
+// frag_list cycle, would otherwise corrupt the model).
+TEST(SkbTest, AnSkbChainedOnAFragListIsReachedOnlyThroughItsHead) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(MAX_SKB_FRAGS + 1);
+  ASSERT_EQ(p.size(), MAX_SKB_FRAGS + 1);
+  const uint32_t held = f.Build(std::vector<PageRef>(p.begin(), p.end() - 1));
+  const uint32_t chained = f.Build({p.back()});
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = chained}), 1u);
+  ASSERT_EQ(f.Sh(held).frag_list, std::vector<SkbId>{chained});
+  for (OpBody body : {OpBody{op::KfreeSkb{.skb = chained}},
+                      OpBody{op::SkbGroReceive{.p = chained, .skb = held}},
+                      OpBody{op::SkbClone{.skb = chained}}}) {
+    const absl::Status s = Rejected(*f.lab, body);
+    EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(s.message().find(absl::StrCat("skb ", chained, " is chained on the frag_list of skb ",
+                                            held)),
+              absl::string_view::npos)
+        << s.message();
+  }
+  f.Free(held);
+  EXPECT_FALSE(f.Live(chained)) << "released with its head";
+  EXPECT_NE(f.P(p.back()).state, FrameState::kPoolOut) << "its page went back to the pool";
+}
+
 }  // namespace
 }  // namespace ppsim::sim
