@@ -205,8 +205,9 @@ absl::Status RunDecodedOps(absl::Span<const uint8_t> data, size_t max_ops, std::
   sim::Lab& lab = **created;
   LiveObjects live;
   std::vector<sim::DmaAddr> dma_addrs;
-  // Half the inputs start from a NIC already bound with pages handed out, so that the skb and
-  // teardown paths are a few ops away instead of eight; the other half start from nothing.
+  // Half the inputs start from a NIC already bound with pages handed out and two skbs built on
+  // them, so that the skb and teardown paths are a few ops away instead of eight; the other
+  // half start from nothing.
   std::vector<sim::Op> setup;
   if (const uint8_t b = in.Byte(); b & 1) {
     const std::span<const sim::StrategyInfo> strategies = sim::StrategyRegistry();
@@ -217,15 +218,28 @@ absl::Status RunDecodedOps(absl::Span<const uint8_t> data, size_t max_ops, std::
     setup.push_back({{sim::CtxKind::kSoftirq, 0},
                      sim::op::PagePoolAllocPages{.pool = 1, .count = 16}});
   }
-  for (const sim::Op& op : setup) {
-    absl::StatusOr<sim::OpResult> r = lab.Apply(op);
+  for (size_t i = 0; i < setup.size(); ++i) {
+    absl::StatusOr<sim::OpResult> r = lab.Apply(setup[i]);
     // A profile on which the strategy cannot run refuses the bind; the input goes on without it.
     if (!r.ok()) break;
-    if (log != nullptr) absl::StrAppend(log, "setup: ", sim::OpToString(op), "\n");
+    if (log != nullptr) absl::StrAppend(log, "setup: ", sim::OpToString(setup[i]), "\n");
     for (const sim::PageRef& p : r->pages) {
       if (p.dma_addr != 0) dma_addrs.push_back(p.dma_addr);
     }
     live.Observe(lab, *r);
+    // Then the driver's RX path builds two recycle-marked skbs on those pages, as a NIC hands
+    // GRO its packets: one with a page head and two frags, one with a single 1-byte frag at the
+    // page's last byte. The merge, clone and split paths start one op away.
+    if (i + 1 == setup.size() && r->pages.size() >= 4) {
+      const std::vector<sim::PageRef>& pg = r->pages;
+      setup.push_back({{sim::CtxKind::kSoftirq, 0},
+                       sim::op::SkbBuild{.frags = {{.page = pg[1].page},
+                                                   {.page = pg[2].page, .offset = 2048}},
+                                         .head = pg[0].page}});
+      setup.push_back(
+          {{sim::CtxKind::kSoftirq, 0},
+           sim::op::SkbBuild{.frags = {{.page = pg[3].page, .offset = 4095, .len = 1}}}});
+    }
   }
   for (size_t i = 0; i < max_ops && !in.empty(); ++i) {
     const sim::Op op = DecodeOp(in, live, config, &dma_addrs);

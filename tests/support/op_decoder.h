@@ -58,6 +58,8 @@ sim::Op DecodeOp(ByteReader& in, const LiveObjects& live, const sim::LabConfig& 
                  std::vector<sim::DmaAddr>* dma_addrs);
 
 // Applies every op the bytes decode to (at most `max_ops`) on a fresh lab and checks, after each:
+// (the third byte, when odd, first sets up a bound NIC with 16 pages handed out and two skbs
+// built on them: add_device, bind_driver with a strategy from the byte, alloc, two skb_build)
 // the model's invariants (invariants.h); a rejected op left the digest and the trace as they
 // were and said why. Returns the first failure, naming the op; OK otherwise. `log`, when set,
 // receives one line per op (for reproducing a finding by hand); with `echo`, each op is also

@@ -309,6 +309,29 @@ TEST(SkbTest, GroOfAnSkbIntoItsOwnCloneIsRefused) {
   EXPECT_EQ(f.Sh(skb).dataref, 3u);
 }
 
+// The eight ops of issue 21 as a client sent them: a NIC, 256 pages, skb 1 with a page head,
+// skb 2 with one frag at offset 4095, skbs 3 and 4 cloned from skb 2, then GRO of skb 4 into
+// skb 2. The landed model crashed the daemon (SIGSEGV in Memory::Touch); now the last op is
+// refused naming the field, and the lab goes on: both skbs and the clone still free cleanly.
+TEST(SkbTest, TheEightOpsOfIssue21AreRefusedAndTheLabGoesOn) {
+  std::unique_ptr<Lab> lab = MakeLab();
+  const testing::Nic nic = BindNic(*lab);
+  const std::vector<PageRef> pages = Alloc(*lab, nic.pool, 256);
+  ASSERT_EQ(pages.size(), 256u);
+  auto skb = [&](OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).skbs.at(0); };
+  const uint32_t s1 = skb(op::SkbBuild{.head = pages[0].page});
+  const uint32_t s2 = skb(op::SkbBuild{.frags = {{.page = pages[1].page, .offset = 4095}}});
+  const uint32_t c1 = skb(op::SkbClone{.skb = s2});
+  const uint32_t c2 = skb(op::SkbClone{.skb = s2});
+  ASSERT_EQ(std::vector<uint32_t>({s1, s2, c1, c2}), std::vector<uint32_t>({1, 2, 3, 4}));
+  const absl::Status s = Rejected(*lab, op::SkbGroReceive{.p = s2, .skb = c2});
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "skb: skb 4 and p (skb 2) are clones sharing one data area");
+  for (uint32_t id : {c2, c1, s2, s1}) MustApply(*lab, op::KfreeSkb{.skb = id}, kNapiCpu0);
+  EXPECT_EQ(lab->machine().skbs.size(), 0u);
+  EXPECT_EQ(lab->violation_total(), 0u);
+}
+
 // An skb that GRO chains on another's frag_list (too many frags to merge) belongs to that skb:
 // it is released with it, and an op naming it on its own is refused (a second free of it, or a
 // frag_list cycle, would otherwise corrupt the model).
