@@ -11,6 +11,7 @@ PACKAGES=(
   prometheus python3-grpcio python3-protobuf
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev lld-14
+  libssl-dev libcrypt-dev openssl libcpp-httplib-dev
   chromium
 )
 

@@ -23,6 +23,8 @@
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 #include "server/logging.h"
+#include "server/metrics_server.h"
+#include "server/metrics_web_config.h"
 #include "server/metrics/metrics.h"
 #include "server/service/event_hub.h"
 #include "server/service/kernel_log_sink.h"
@@ -130,6 +132,17 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
     spdlog::error("{}", err);
     return kExitUsage;
   }
+  absl::StatusOr<MetricsWebConfig> web = MetricsWebConfig{};
+  if (!o.metrics_web_config.empty()) web = LoadMetricsWebConfig(o.metrics_web_config);
+  if (!web.ok()) {
+    spdlog::error("{}", std::string(web.status().message()));
+    return kExitUsage;
+  }
+  if (std::string err = CheckMetricsSecurity(o.metrics_listen, *web, o.metrics_insecure == "true");
+      !err.empty()) {
+    spdlog::error("{}", err);
+    return kExitUsage;
+  }
   std::optional<service::Authenticator> auth = MakeAuthenticator(o);
   if (!auth) return kExitUsage;
   absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
@@ -189,20 +202,13 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::RpcMetrics rpc_metrics(*registry);
   std::shared_ptr<prometheus::Collectable> lab_metrics = metrics::MakeLabCollectable(&labs);
-  std::unique_ptr<prometheus::Exposer> exposer;
-  try {
-    exposer = std::make_unique<prometheus::Exposer>(o.metrics_listen, /*num_threads=*/2);
-  } catch (const std::exception& e) {
-    spdlog::error("metrics-listen: cannot listen on {}: {}", o.metrics_listen, e.what());
+  absl::StatusOr<std::unique_ptr<MetricsServer>> made =
+      StartMetricsServer(o.metrics_listen, *web, {registry, lab_metrics});
+  if (!made.ok()) {
+    spdlog::error("{}", std::string(made.status().message()));
     return kExitRuntime;
   }
-  exposer->RegisterCollectable(registry);
-  exposer->RegisterCollectable(lab_metrics);
-  const std::vector<int> metrics_ports = exposer->GetListeningPorts();
-  if (metrics_ports.empty()) {
-    spdlog::error("metrics-listen: cannot listen on {}", o.metrics_listen);
-    return kExitRuntime;
-  }
+  std::unique_ptr<MetricsServer> exposer = *std::move(made);
 
   service::Services services(
       &labs, &hub, &rpc_metrics,
@@ -225,9 +231,16 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   }
 
   const std::string grpc_addr = absl::StrCat(HostOf(o.listen), ":", grpc_port);
-  const std::string metrics_addr = absl::StrCat(HostOf(o.metrics_listen), ":", metrics_ports[0]);
-  spdlog::info("serving gRPC on {}, metrics on http://{}/metrics, data in {}", grpc_addr,
-               metrics_addr, o.data_dir);
+  const std::string metrics_addr = absl::StrCat(HostOf(o.metrics_listen), ":", exposer->port());
+  spdlog::info("serving gRPC on {}, metrics on {}://{}/metrics, data in {}", grpc_addr,
+               web->tls() ? "https" : "http", metrics_addr, o.data_dir);
+  spdlog::info("metrics: {}{}", web->tls() ? "TLS" : "plaintext",
+               web->users.empty() ? "" : absl::StrCat(", basic auth (", web->users.size(), " users)"));
+  if (!web->tls() && !IsLoopbackListen(o.metrics_listen)) {
+    spdlog::warn("metrics: plaintext /metrics on non-loopback {} (--metrics-insecure): every "
+                 "tenant's lab names are readable there",
+                 metrics_addr);
+  }
   spdlog::info("security: {}{}, callers {}", o.tls_cert.empty() ? "plaintext" : "TLS",
                o.tls_client_ca.empty() ? "" : " + client certificates (mTLS)",
                auth->closed() ? "must authenticate (grpc.health.v1 exempt)"
@@ -248,6 +261,9 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
     sigwait(&signals, &sig);
     spdlog::info("{} received: shutting down (in-flight calls get {} s)", sigabbrev_np(sig),
                  kShutdownGrace.count());
+    // Running batches stop at their next op and answer with how far they got; new ones are
+    // refused (lab_registry.h, Drain). Then the grace is for answers, not for ops.
+    labs.Drain();
     server->GetHealthCheckService()->Shutdown();  // NOT_SERVING, so probes stop routing here
     hub.CloseAll(grpc::Status(grpc::StatusCode::UNAVAILABLE, "ppsimd: shutting down"));
     server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);

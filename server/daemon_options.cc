@@ -100,6 +100,13 @@ constexpr Setting kSettings[] = {
     {"insecure-plaintext", &DaemonOptions::insecure_plaintext, "",
      "allow plaintext gRPC on a non-loopback --listen address (without --tls-cert)", CheckBool,
      true},
+    {"metrics-web-config", &DaemonOptions::metrics_web_config, "FILE",
+     "/metrics TLS and basic auth in the Prometheus exporter-toolkit web-config format "
+     "(tls_server_config: cert_file, key_file; basic_auth_users: NAME: BCRYPT-HASH)",
+     nullptr},
+    {"metrics-insecure", &DaemonOptions::metrics_insecure, "",
+     "allow plaintext /metrics on a non-loopback --metrics-listen (without a web-config TLS)",
+     CheckBool, true},
     // Quotas per identity (server/service/quota.h); 0 = no limit.
     {"max-labs", &DaemonOptions::max_labs, "N", "labs alive per identity", CheckSize},
     {"max-lab-ram", &DaemonOptions::max_lab_ram, "BYTES",
@@ -181,6 +188,14 @@ std::string CheckHostPort(const std::string& value) {
   return "";
 }
 
+bool IsLoopbackListen(absl::string_view listen) {
+  std::string host = absl::AsciiStrToLower(listen.substr(0, listen.rfind(':')));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  return host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
+}
+
 std::string CheckTransportSecurity(const DaemonOptions& o) {
   if (o.tls_cert.empty()) {
     if (!o.tls_key.empty()) return "--tls-key: given without --tls-cert";
@@ -189,12 +204,7 @@ std::string CheckTransportSecurity(const DaemonOptions& o) {
     return "--tls-cert: given without --tls-key";
   }
   if (!o.tls_cert.empty() || o.insecure_plaintext == "true") return "";
-  std::string host = absl::AsciiStrToLower(o.listen.substr(0, o.listen.rfind(':')));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  const bool loopback = host == "localhost" || host == "::1" || absl::StartsWith(host, "127.");
-  if (loopback) return "";
+  if (IsLoopbackListen(o.listen)) return "";
   return absl::StrCat("--listen: \"", o.listen,
                       "\" is not a loopback address and --tls-cert is not given; serve TLS "
                       "(--tls-cert, --tls-key) or pass --insecure-plaintext to serve plaintext "
@@ -209,8 +219,9 @@ int ParseDaemonOptions(int argc, const char* const* argv, DaemonOptions* out,
   app.set_version_flag("--version", PPSIM_VERSION);
   app.footer(absl::StrCat(
       "Every flag can also be set in the --config YAML file under its name without the dashes (",
-      KeyList(), "); flags win over the file. SIGTERM or SIGINT shut down gracefully (5 s for "
-      "in-flight calls). Exit status: 0 after a clean shutdown, 64 for a bad flag or config, 1 "
+      KeyList(), "); flags win over the file. SIGTERM or SIGINT shut down gracefully: running batches "
+      "stop before their next op and answer with how many ops they applied; in-flight calls get "
+      "5 s. Exit status: 0 after a clean shutdown, 64 for a bad flag or config, 1 "
       "when an address cannot be bound or a file cannot be written."));
   DaemonOptions opts;
   for (const Setting& s : kSettings) {

@@ -11,6 +11,8 @@
 #include <ostream>
 #include <string>
 
+#include "absl/strings/string_view.h"
+
 namespace ppsim::daemon {
 
 struct DaemonOptions {
@@ -32,6 +34,10 @@ struct DaemonOptions {
   std::string auth_tokens;        // token file: bearer tokens
   std::string admin_identities;   // comma-separated identities that may use every lab
   std::string insecure_plaintext = "false";  // "true": plaintext on a non-loopback address
+  // /metrics security (server/metrics_web_config.h): exporter-toolkit's web-config file, and
+  // the switch that allows plaintext on a non-loopback --metrics-listen.
+  std::string metrics_web_config;
+  std::string metrics_insecure = "false";
   // Quotas per identity and the memory cap (server/service/quota.h): counts and sizes with
   // optional suffixes (64k, 512MiB, 16GiB); 0 = no limit.
   std::string max_labs = "256";
@@ -50,6 +56,9 @@ struct DaemonOptions {
 // a pod IP) unless --insecure-plaintext says so, e.g. behind a mesh that encrypts. A
 // --tls-client-ca or --tls-key without --tls-cert is an error too. "" or the error.
 std::string CheckTransportSecurity(const DaemonOptions& o);
+
+// True when HOST of HOST:PORT is a loopback address: 127.0.0.0/8, [::1] or localhost.
+bool IsLoopbackListen(absl::string_view listen);
 
 // Exit status for a bad flag, a bad config file or a bad value (sysexits' EX_USAGE, as ppctl).
 inline constexpr int kExitUsage = 64;

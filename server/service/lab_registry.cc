@@ -121,7 +121,7 @@ absl::Status LabRegistry::CommitBatch(LabEntry& e, const v1::Op* const* ops, siz
 }
 
 absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
-    uint64_t lab, const google::protobuf::RepeatedPtrField<v1::Op>& ops) {
+    uint64_t lab, const google::protobuf::RepeatedPtrField<v1::Op>& ops, const OpGuard& guard) {
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
@@ -129,15 +129,30 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   std::lock_guard<std::mutex> lock(e.mu);
   if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
   const BatchStart start = Start(e);
+  const auto reject = [&](int i, absl::string_view name, const absl::Status& why) {
+    v1::Rejection* rej = resp.mutable_rejected();
+    rej->set_index(static_cast<uint32_t>(i));
+    rej->set_code(static_cast<int32_t>(why.code()));
+    rej->set_message(
+        absl::StrCat("ops[", i, "]", name.empty() ? "" : " ", name, ": ", why.message()));
+  };
   for (int i = 0; i < ops.size(); ++i) {
+    if (draining_.load(std::memory_order_relaxed)) {
+      reject(i, "", absl::UnavailableError(absl::StrCat(
+                        "ppsimd is shutting down; ops[0..", i, ") of this batch were applied, "
+                        "the rest were not")));
+      break;
+    }
+    if (guard) {
+      if (absl::Status g = guard(e, i); !g.ok()) {
+        reject(i, "", g);
+        break;
+      }
+    }
     absl::string_view name;
     absl::StatusOr<sim::OpResult> r = ApplyLocked(e, ops[i], &name);
     if (!r.ok()) {
-      v1::Rejection* rej = resp.mutable_rejected();
-      rej->set_index(static_cast<uint32_t>(i));
-      rej->set_code(static_cast<int32_t>(r.status().code()));
-      rej->set_message(absl::StrCat("ops[", i, "]", name.empty() ? "" : " ", name, ": ",
-                                    r.status().message()));
+      reject(i, name, r.status());
       break;
     }
     OpResultToProto(*r, resp.add_results());

@@ -10,6 +10,7 @@
 #ifndef PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 #define PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -66,9 +67,22 @@ class LabRegistry {
   absl::StatusOr<std::shared_ptr<LabEntry>> Get(uint64_t id) const;
   std::vector<std::shared_ptr<LabEntry>> List() const;
 
-  // Applies ops in order under the lab's lock; the response names the first rejected op.
+  // Checked before each op of a batch, with the lab's lock held (index = the op's index in the
+  // batch). A non-OK status stops the batch there exactly as a rejected op does: the ops before
+  // it stay applied and journaled, and the response says so (`ops`, `rejected.index`, the
+  // status's code and message). Quotas charged per op and call cancellation use it (issue 21).
+  using OpGuard = std::function<absl::Status(const LabEntry& e, int index)>;
+
+  // Applies ops in order under the lab's lock; the response names the first rejected op, or the
+  // op before which `guard` or Drain stopped the batch.
   absl::StatusOr<v1::ApplyResponse> Apply(uint64_t lab,
-                                          const google::protobuf::RepeatedPtrField<v1::Op>& ops);
+                                          const google::protobuf::RepeatedPtrField<v1::Op>& ops,
+                                          const OpGuard& guard = nullptr);
+
+  // Shutdown (daemon.cc, on SIGTERM): every batch running stops before its next op, with
+  // UNAVAILABLE "ppsimd is shutting down" as its rejection, and answers at once with how many of
+  // its ops were applied; new batches are refused the same way. Journaled state stays exact.
+  void Drain() { draining_.store(true, std::memory_order_relaxed); }
   // One op, for RPCs that are an op in disguise (FaultService): the op's own error without the
   // batch's "ops[i] name:" prefix, so the caller can name its own request field. Recorded in
   // the trace and counted exactly as a batch of one.
@@ -98,6 +112,7 @@ class LabRegistry {
 
   EventHub* hub_;
   Journal* journal_;
+  std::atomic<bool> draining_{false};
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<LabEntry>> labs_;
   absl::flat_hash_set<uint64_t> deleted_;

@@ -172,17 +172,8 @@ absl::Status Quota::AdmitBatch(const Identity& who, const LabEntry& e, size_t op
                                                      " ops"));
   }
   if (limits_.lab_frames != 0) {
-    uint64_t frames = 0;
-    {
-      std::lock_guard<std::mutex> lock(e.mu);
-      const sim::Memory& m = e.lab->machine().memory;
-      frames = std::min(m.materialised_sections() * sim::Memory::kSectionPages, m.num_pages());
-    }
-    if (frames > limits_.lab_frames) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "quota: materialised frames per lab is ", limits_.lab_frames, " (--max-lab-frames); lab ",
-          e.id, " has ", frames, " and takes no more ops (read, export or delete it)"));
-    }
+    std::lock_guard<std::mutex> lock(e.mu);
+    if (absl::Status s = CheckFramesHeld(e); !s.ok()) return s;
   }
   std::lock_guard<std::mutex> lock(mu_);
   if (absl::Status s = CheckMemoryLocked("ops are"); !s.ok()) return s;
@@ -205,6 +196,24 @@ absl::Status Quota::AdmitBatch(const Identity& who, const LabEntry& e, size_t op
   }
   b.tokens -= static_cast<double>(ops);
   return absl::OkStatus();
+}
+
+absl::Status Quota::CheckFramesHeld(const LabEntry& e) const {
+  if (limits_.lab_frames == 0) return absl::OkStatus();
+  const sim::Memory& m = e.lab->machine().memory;
+  const uint64_t frames =
+      std::min(m.materialised_sections() * sim::Memory::kSectionPages, m.num_pages());
+  if (frames <= limits_.lab_frames) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "quota: materialised frames per lab is ", limits_.lab_frames, " (--max-lab-frames); lab ",
+      e.id, " has ", frames, " and takes no more ops (read, export or delete it)"));
+}
+
+absl::Status Quota::ChargeOp(const LabEntry& e) {
+  if (absl::Status s = CheckFramesHeld(e); !s.ok()) return s;
+  if (limits_.memory_cap_bytes == 0) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  return CheckMemoryLocked("ops are");
 }
 
 absl::StatusOr<WatchSlot> Quota::AdmitWatch(const Identity& who) {

@@ -16,9 +16,10 @@
 // Message size is gRPC's global receive limit (services.cc); gRPC itself refuses a bigger
 // request with RESOURCE_EXHAUSTED "received message larger than max (N vs. LIMIT)".
 //
-// The frames and memory checks run before a batch, from what the lab and the process hold
-// then: the batch that crosses a limit is applied, the ones after it are refused, and a
-// refused batch changes nothing (same digest). Frames are never given back (the model keeps
+// The frames and memory checks run before a batch and again before each of its ops
+// (ChargeOp): the op that crosses a limit is applied, the batch stops at the next one with
+// RESOURCE_EXHAUSTED as its rejection (`rejected.index` and `ops` in the response say how far
+// it got), and a batch refused before its first op changes nothing (same digest). Frames are never given back (the model keeps
 // sections once made), so a lab over its frame quota can still be read, exported and deleted
 // but takes no more ops. RSS does not shrink at once when labs are deleted either (the
 // allocator keeps some freed memory), so the cap is a ceiling to stay under, not a meter.
@@ -109,6 +110,11 @@ class Quota {
   // A batch of `ops` ops on lab `e` (ops per batch, frames, memory, rate). Takes e.mu briefly
   // when the frames quota is on; call without it.
   absl::Status AdmitBatch(const Identity& who, const LabEntry& e, size_t ops);
+  // Before each op of an admitted batch, with e.mu held (LabRegistry::OpGuard): the frames
+  // quota and the memory cap again, so a batch stops at the op after the one that crossed a
+  // limit instead of running to its end. One op materialises at most a few sections (an alloc
+  // of 65,536 pages is 4), so a lab overshoots --max-lab-frames by at most that.
+  absl::Status ChargeOp(const LabEntry& e);
 
   absl::StatusOr<WatchSlot> AdmitWatch(const Identity& who);
 
@@ -128,6 +134,7 @@ class Quota {
   };
   absl::Status CheckMemoryLocked(absl::string_view what);
   absl::Status CheckRamLocked(uint64_t ram_bytes) const;
+  absl::Status CheckFramesHeld(const LabEntry& e) const;  // e.mu held
   void ReleaseWatch(const std::string& identity);
 
   const QuotaLimits limits_;

@@ -3,12 +3,14 @@
 # WORK; the EXIT trap stops the daemon and removes WORK.
 set -euo pipefail
 
+# usage: start_ppsimd PPSIMD [EXTRA_FLAG...] (extra flags come last and win).
 start_ppsimd() {
   local ppsimd=$1
-  WORK=$(mktemp -d)
+  shift
+  WORK=${WORK:-$(mktemp -d)}
   trap 'stop_ppsimd' EXIT
   "$ppsimd" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --data-dir "$WORK/data" \
-    --ready-file "$WORK/ready.json" --log-format json >"$WORK/ppsimd.log" 2>&1 &
+    --ready-file "$WORK/ready.json" --log-format json "$@" >"$WORK/ppsimd.log" 2>&1 &
   PPSIMD_PID=$!
   for _ in $(seq 1 200); do
     [[ -s "$WORK/ready.json" ]] && break

@@ -2,6 +2,8 @@
 // rejected op with everything before it applied, and events handed to the hub.
 #include "server/service/lab_registry.h"
 
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/service/recording_sink.h"
@@ -77,6 +79,51 @@ TEST_F(LabRegistryTest, ApplyStopsAtTheFirstRejectedOpKeepingEarlierOnes) {
   EXPECT_EQ(r->digest(), e->lab->digest());
   EXPECT_EQ(e->ops_by_name.at("add_device"), 1u);
   EXPECT_FALSE(e->ops_by_name.contains("bind_driver")) << "a rejected op is not counted";
+}
+
+// The guard (quotas charged per op, call cancellation) is asked before every op with the
+// op's index; its refusal stops the batch there like a rejected op, with what ran applied.
+TEST_F(LabRegistryTest, AGuardRefusalStopsTheBatchBeforeThatOp) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  for (int i = 0; i < 4; ++i) ops.Add()->mutable_add_device();
+  std::vector<int> asked;
+  absl::StatusOr<v1::ApplyResponse> r =
+      labs_.Apply(e->id, ops, [&](const LabEntry& lab, int i) -> absl::Status {
+        EXPECT_EQ(&lab, e.get());
+        asked.push_back(i);
+        return i == 2 ? absl::ResourceExhaustedError("quota: enough") : absl::OkStatus();
+      });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(asked, (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(r->results_size(), 2);
+  EXPECT_EQ(r->ops(), 2u);
+  EXPECT_EQ(r->rejected().index(), 2u);
+  EXPECT_EQ(r->rejected().code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(r->rejected().message(), "ops[2]: quota: enough");
+  EXPECT_EQ(e->lab->trace().size(), 2u);
+}
+
+// SIGTERM (daemon.cc): Drain stops every batch before its next op, saying how far it got.
+TEST_F(LabRegistryTest, ADrainedRegistryAppliesNothingMoreAndSaysSo) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  for (int i = 0; i < 3; ++i) ops.Add()->mutable_add_device();
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(e->id, ops, [&](const LabEntry&, int i) {
+    if (i == 1) labs_.Drain();  // the signal arrives while op 1 is about to run
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->ops(), 2u) << "op 1 had passed the drain check when the drain began";
+  EXPECT_EQ(r->rejected().index(), 2u);
+  EXPECT_EQ(r->rejected().code(), static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(r->rejected().message(),
+            "ops[2]: ppsimd is shutting down; ops[0..2) of this batch were applied, the rest "
+            "were not");
+  r = labs_.Apply(e->id, ops);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->rejected().index(), 0u);
+  EXPECT_EQ(e->lab->trace().size(), 2u);
 }
 
 TEST_F(LabRegistryTest, AnOpThatDoesNotConvertIsRejectedWithoutAName) {

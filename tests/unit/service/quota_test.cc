@@ -138,6 +138,29 @@ TEST(QuotaTest, MaterialisedFramesPerLab) {
   EXPECT_TRUE(server.GetLab(kAliceToken, lab).ok()) << "reads still work";
 }
 
+// Charged per op (issue 21 item 3): a batch admitted with no frames stops at the op after the
+// one that materialised a section, as its in-band rejection; the ops before stay applied.
+TEST(QuotaTest, FramesAreChargedPerOpInsideABatch) {
+  QuotaLimits l = QuotaLimits::Unlimited();
+  l.lab_frames = 1;
+  PolicyServer server(l);
+  const uint64_t lab = server.MustCreateLab(kAliceToken);
+  v1::ApplyResponse resp;
+  ASSERT_TRUE(server
+                  .Apply(kAliceToken, lab,
+                         {AddDevice(), BindDriver(1), AllocPage(1), AllocPage(1), AllocPage(1)},
+                         &resp)
+                  .ok());
+  ASSERT_TRUE(resp.has_rejected());
+  EXPECT_EQ(resp.rejected().index(), 3u);
+  EXPECT_EQ(resp.rejected().code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(resp.rejected().message(),
+            absl::StrCat("ops[3]: quota: materialised frames per lab is 1 (--max-lab-frames); "
+                         "lab ", lab, " has 16384 and takes no more ops (read, export or delete it)"));
+  EXPECT_EQ(resp.ops(), 3u);
+  EXPECT_EQ(resp.results_size(), 3);
+}
+
 TEST(QuotaTest, WatchStreamsPerIdentity) {
   QuotaLimits l = QuotaLimits::Unlimited();
   l.watch_streams = 1;
