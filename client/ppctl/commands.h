@@ -29,6 +29,7 @@ Command AddCompareCommand(CLI::App* root);    // cmd_compare.cc
 Command AddReplayCommand(CLI::App* root);     // cmd_replay.cc
 Command AddShrinkCommand(CLI::App* root);     // cmd_shrink.cc
 Command AddReportCommand(CLI::App* root);     // cmd_report.cc
+Command AddOracleCommand(CLI::App* root);     // cmd_oracle.cc
 
 }  // namespace ppsim::ppctl
 

@@ -1,0 +1,129 @@
+// The model's side of an observation: the same fields the test module reads out of struct
+// page_pool and struct page (tests/oracle/kmod/ppo_obs.c), read out of the lab.
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/oracle/model_run.h"
+#include "server/sim/machine.h"
+
+namespace ppsim::oracle {
+
+OpObs ModelRun::Observe(const OracleOp& o, int index, const absl::Status& status,
+                        const std::vector<int>& touched) {
+  OpObs obs;
+  obs.op = index;
+  obs.line = o.text;
+  obs.refused = !status.ok();
+  obs.err = std::string(status.message());
+  for (int p = 1; p <= map_.pools(); ++p) obs.pools.push_back(ObservePool(p));
+  std::vector<int> seen;
+  for (int page : touched) {
+    if (std::find(seen.begin(), seen.end(), page) != seen.end()) continue;
+    seen.push_back(page);
+    obs.pages.push_back(ObservePage(page));
+  }
+  obs.netlink = ObserveNetlink();
+  obs.flags = ObserveLog();
+  return obs;
+}
+
+PoolObs ModelRun::ObservePool(int index) {
+  const PoolEntry& e = map_.pool(index);
+  sim::Machine& m = lab_->machine();
+  const sim::PagePool* pool = m.FindPool(e.id);
+  PoolObs o;
+  o.pool = index;
+  o.state = pool->state() == sim::PoolState::kActive ? "live" : "destroyed";
+  for (int p = 1; p <= map_.pages(); ++p) {
+    const PageEntry& page = map_.page(p);
+    if (page.pool != index || !page.owned) continue;
+    ++o.held;
+    if (m.memory.At(page.handle.pfn).dma_addr != 0) ++o.held_dma_nonzero;
+  }
+  o.readable = map_.Reachable(index);
+  if (!o.readable) return o;
+  o.cache = pool->cache_count();
+  o.ring = pool->ring_count();
+  o.ring_size = pool->ring_size();
+  o.hold = pool->hold_cnt();
+  o.release = pool->release_cnt();
+  o.inflight = pool->inflight();
+  o.nid = pool->params().nid;
+  o.destroy_cnt = pool->destroy_cnt();
+  o.cpuid = pool->cpuid();
+  o.napi_set = pool->napi() != 0;
+  o.detached = pool->detach_time().has_value();
+  return o;
+}
+
+PageObs ModelRun::ObservePage(int index) {
+  const PageEntry& e = map_.page(index);
+  sim::Machine& m = lab_->machine();
+  const sim::Pfn pfn = e.handle.pfn;
+  const sim::Frame& f = m.memory.At(pfn);
+  const sim::PoolId pool = map_.pool(e.pool).id;
+  PageObs o;
+  o.page = index;
+  o.pool = e.pool;
+  o.pfn = pfn;
+  o.refcount = f.refcount;
+  o.pp_ref = f.pp_ref_count;
+  o.signature = m.IsPpPage(f);
+  o.pp_is_pool = f.pool == pool;
+  o.pfmemalloc = f.pfmemalloc();
+  o.nid = m.memory.NodeOf(pfn);
+  o.dma_nonzero = f.dma_addr != 0;
+  if (map_.Reachable(e.pool)) {  // ppo_obs.c obs_page reads `where` only then
+    o.where = f.pool == pool && f.state == sim::FrameState::kPoolCache  ? "cache"
+              : f.pool == pool && f.state == sim::FrameState::kPoolRing ? "ring"
+                                                                         : "out";
+  }
+  return o;
+}
+
+// The page-pool-get dump, for the sequence's pools (Lab::ListPools: listed and not freed).
+std::vector<NetlinkObs> ModelRun::ObserveNetlink() const {
+  std::vector<NetlinkObs> out;
+  const std::vector<sim::PoolInfo> listed = lab_->ListPools();
+  for (int p = 1; p <= map_.pools(); ++p) {
+    const sim::PoolId id = map_.pool(p).id;
+    for (const sim::PoolInfo& i : listed) {
+      if (i.id != id) continue;
+      NetlinkObs n{.pool = p, .ifindex = "absent", .napi = "absent",
+                   .inflight = static_cast<int64_t>(i.inflight),
+                   .inflight_mem = static_cast<int64_t>(i.inflight_mem),
+                   .detached = i.detach_time.has_value()};
+      if (i.ifindex) {
+        const int nd = map_.NetdevOfIfindex(*i.ifindex);
+        n.ifindex = nd != 0                              ? absl::StrCat("netdev ", nd)
+                    : *i.ifindex == sim::kLoopbackIfindex ? "lo"
+                                                          : absl::StrCat("ifindex ", *i.ifindex);
+      }
+      if (i.napi_id != 0) {
+        const int napi = map_.NapiOfId(i.napi_id);
+        n.napi = napi != 0 ? absl::StrCat("napi ", napi) : absl::StrCat("napi-id ", i.napi_id);
+      }
+      out.push_back(std::move(n));
+    }
+  }
+  return out;
+}
+
+// The kernel-log lines the op made the model print, classified as ppo-run.c scan_flags does.
+// Violations are the model's verdicts, not kernel output, and are not read here.
+LogFlags ModelRun::ObserveLog() {
+  LogFlags f;
+  for (const sim::Event& e : lab_->TakeEvents()) {
+    if (e.kind != sim::EventKind::kKernelLog) continue;
+    const std::string& t = e.text;
+    f.warn |= absl::StrContains(t, "WARNING:");
+    f.bug |= absl::StrContains(t, "BUG:");
+    f.stalled |= absl::StrContains(t, "stalled pool shutdown");
+    f.bad_page |= absl::StrContains(t, "Bad page state");
+    f.oops |= absl::StrContains(t, "Oops") || absl::StrContains(t, "general protection");
+  }
+  return f;
+}
+
+}  // namespace ppsim::oracle

@@ -1,0 +1,399 @@
+#include "client/oracle/model_run.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace ppsim::oracle {
+
+namespace {
+
+absl::Status Refused(absl::string_view why) { return absl::FailedPreconditionError(why); }
+
+// dma_dir as the module reads it (ppo_pool.c dma_dir_arg); the numbers are enum
+// dma_data_direction's, which sim::DmaDir shares.
+sim::DmaDir DmaDirOf(const OracleOp& o) {
+  const std::string* v = o.Find("dma_dir");
+  if (v == nullptr) return sim::DmaDir::kFromDevice;
+  const std::string s = absl::AsciiStrToLower(*v);
+  if (s == "bidirectional" || s == "dma_bidirectional") return sim::DmaDir::kBidirectional;
+  if (s == "to_device" || s == "dma_to_device") return sim::DmaDir::kToDevice;
+  if (s == "from_device" || s == "dma_from_device") return sim::DmaDir::kFromDevice;
+  return static_cast<sim::DmaDir>(o.Int("dma_dir", 2));
+}
+
+// The module's table holds 4096 pages, a bulk at most 64 (ppo.h, ppo_pool.c).
+constexpr int64_t kMaxPages = 4096;
+constexpr size_t kMaxBulk = 64;
+
+}  // namespace
+
+sim::LabConfig OracleLabConfig(const std::string& profile) {
+  sim::LabConfig c;
+  c.ram_bytes = uint64_t{1} << 30;  // -m 1G
+  c.numa_nodes = 2;                 // two nodes of 512 MB, node 1 without CPUs
+  c.cpus = 1;                       // -smp 1
+  c.iommu_model = sim::IommuModel::kPassthrough;  // -nic none, platform devices: dma-direct
+  c.profile = profile;
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<ModelRun>> ModelRun::Create(const std::string& profile,
+                                                           const OpsFile& file) {
+  absl::StatusOr<std::unique_ptr<sim::Lab>> lab = sim::Lab::Create(OracleLabConfig(profile));
+  if (!lab.ok()) return lab.status();
+  std::map<int, int> napis;
+  for (const OracleOp& o : file.ops) {
+    if (o.name == "napi_add") ++napis[static_cast<int>(o.Int("netdev", 0))];
+  }
+  auto run = std::unique_ptr<ModelRun>(new ModelRun(*std::move(lab), std::move(napis)));
+  // x86 never hands out the lowest pages (arch/x86/kernel/setup.c reserves low memory,
+  // CONFIG_X86_RESERVE_LOW = 64 KiB), while the model's node 0 starts its buddy allocator at
+  // pfn 0, which dma-direct would map at bus address 0, the model's "no mapping". Reserve them.
+  if (absl::Status s = run->Model({}, sim::op::AllocPage{.nid = 0, .order = 4}); !s.ok()) {
+    return s;
+  }
+  run->lab_->TakeEvents();  // whatever creation logged is no op's
+  return run;
+}
+
+absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
+  std::vector<int> touched;
+  const absl::Status s = Do(o, touched);
+  if (absl::IsUnimplemented(s)) {
+    return absl::UnimplementedError(
+        absl::StrCat("line ", o.line, ": ", o.text, ": the model cannot express it: ",
+                     s.message()));
+  }
+  return Observe(o, index, s, touched);
+}
+
+absl::Status ModelRun::Do(const OracleOp& o, std::vector<int>& touched) {
+  const std::string& n = o.name;
+  if (n == "netdev_register") return NetdevRegister();
+  if (n == "netdev_unregister") return NetdevUnregister(o);
+  if (n == "napi_add") return NapiAdd(o);
+  if (n == "napi_enable" || n == "napi_disable") return NapiSwitch(o, n == "napi_enable");
+  if (n == "napi_del") return NapiDel(o);
+  if (n == "add_device") {
+    sim::OpResult r;
+    if (absl::Status s = Model({}, sim::op::AddDevice{}, &r); !s.ok()) return s;
+    map_.AddDevice(r.device);
+    return absl::OkStatus();
+  }
+  if (n == "page_pool_create") return PoolCreate(o);
+  if (n == "page_pool_destroy") return PoolDestroy(o, touched);
+  if (n == "page_pool_alloc_pages") return Alloc(o, touched);
+  if (n == "page_pool_put_page") return Put(o, touched);
+  if (n == "page_pool_put_page_bulk") return PutBulk(o, touched);
+  if (n == "page_pool_update_nid" || n == "page_pool_disable_direct_recycling") {
+    return PoolControl(o);
+  }
+  if (n == "get_page" || n == "put_page") return PageRef(o, touched);
+  if (n == "advance_time") {
+    const absl::Status s = Model({}, sim::op::AdvanceTime{.ns = o.DurationNs("ns")});
+    if (!s.ok()) return s;
+    touched = map_.HeldPages();  // the runner sleeps, then sends `observe`
+    return absl::OkStatus();
+  }
+  if (n == "observe") {
+    touched = map_.HeldPages();  // ppo_main.c op_observe
+    return absl::OkStatus();
+  }
+  return absl::UnimplementedError(absl::StrCat("no translation for ", n));
+}
+
+absl::Status ModelRun::Model(sim::ExecContext ctx, sim::OpBody body, sim::OpResult* result) {
+  absl::StatusOr<sim::OpResult> r = lab_->Apply(sim::Op{.ctx = ctx, .body = std::move(body)});
+  if (!r.ok()) return r.status();
+  if (result != nullptr) *result = *std::move(r);
+  return absl::OkStatus();
+}
+
+// alloc_netdev + register_netdev of an Ethernet device that is never opened: the model's
+// netdevs come with a driver bound to a device, so a generic driver with no pool flags and
+// the netdev down. Its pools (created by netdev_up) are never the sequence's.
+absl::Status ModelRun::NetdevRegister() {
+  sim::OpResult dev;
+  if (absl::Status s = Model({}, sim::op::AddDevice{}, &dev); !s.ok()) return s;
+  const int index = map_.netdevs() + 1;
+  const uint32_t queues = std::max(1, napis_per_netdev_[index]);
+  sim::OpResult bound;
+  if (absl::Status s = Model({}, sim::op::BindDriver{.device = dev.device, .rx_queues = queues,
+                                                 .flags = 0, .up = false},
+                             &bound);
+      !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<sim::DeviceInfo> info = lab_->GetDevice(dev.device);
+  if (!info.ok()) return info.status();
+  map_.AddNetdev({.device = dev.device, .ifindex = bound.ifindex, .model_napis = info->napis});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NetdevEntry*> ModelRun::RegisteredNetdev(int64_t index) {
+  absl::StatusOr<NetdevEntry*> nd = map_.Netdev(index);
+  if (nd.ok() && !(*nd)->registered) {
+    return Refused(absl::StrCat("netdev ", index, " is not registered"));
+  }
+  return nd;
+}
+
+// ppo_net.c ppo_netdev_unregister: refused while one of its NAPIs is enabled; otherwise the
+// driver's remove, which unregisters the netdev (page_pool_unreg_netdev moves its pools to lo).
+absl::Status ModelRun::NetdevUnregister(const OracleOp& o) {
+  const int64_t index = o.Int("netdev", 0);
+  absl::StatusOr<NetdevEntry*> nd = RegisteredNetdev(index);
+  if (!nd.ok()) return nd.status();
+  for (int napi : (*nd)->napis) {
+    if (map_.Napi(napi).value()->enabled) {
+      return Refused(absl::StrCat("napi ", napi, " of netdev ", index,
+                                  " is still enabled: napi_disable first"));
+    }
+  }
+  const absl::Status s = Model({}, sim::op::UnbindDriver{.device = (*nd)->device});
+  if (!s.ok()) return s;
+  (*nd)->registered = false;
+  for (int napi : (*nd)->napis) map_.Napi(napi).value()->added = false;  // free_netdev
+  return absl::OkStatus();
+}
+
+absl::Status ModelRun::NapiAdd(const OracleOp& o) {
+  const int64_t index = o.Int("netdev", 0);
+  absl::StatusOr<NetdevEntry*> nd = RegisteredNetdev(index);
+  if (!nd.ok()) return nd.status();
+  if ((*nd)->napis.size() >= (*nd)->model_napis.size()) {
+    return absl::InternalError(absl::StrCat("netdev ", index, " has no model NAPI left"));
+  }
+  const int napi = map_.AddNapi({.id = (*nd)->model_napis[(*nd)->napis.size()],
+                                 .netdev = static_cast<int>(index)});
+  (*nd)->napis.push_back(napi);
+  return absl::OkStatus();
+}
+
+// napi_enable / napi_disable. The model has no NAPI op of its own: a NAPI is polled on a CPU
+// (Napi::list_owner) from ndo_open to ndo_stop, for all the netdev's queues at once
+// (server/sim/device.cc NetdevOpen, NetdevStop).
+absl::Status ModelRun::NapiSwitch(const OracleOp& o, bool enable) {
+  const int64_t index = o.Int("napi", 0);
+  absl::StatusOr<NapiEntry*> napi = map_.Napi(index);
+  if (!napi.ok()) return napi.status();
+  if (!(*napi)->added) return Refused(absl::StrCat("napi ", index, " was deleted"));
+  if ((*napi)->enabled == enable) {
+    return Refused(
+        absl::StrCat("napi ", index, enable ? " is already enabled" : " is not enabled"));
+  }
+  const NetdevEntry* nd = map_.Netdev((*napi)->netdev).value();
+  if (nd->model_napis.size() > 1) {
+    return absl::UnimplementedError(absl::StrCat(
+        "netdev ", (*napi)->netdev, " has ", nd->model_napis.size(),
+        " NAPIs and the model enables and disables a netdev's NAPIs together (netdev_up/down)"));
+  }
+  const absl::Status s = enable ? Model({}, sim::op::NetdevUp{.device = nd->device})
+                                : Model({}, sim::op::NetdevDown{.device = nd->device});
+  if (s.ok()) (*napi)->enabled = enable;
+  return s;
+}
+
+// netif_napi_del: nothing the model keeps changes (a disabled NAPI is polled nowhere).
+absl::Status ModelRun::NapiDel(const OracleOp& o) {
+  const int64_t index = o.Int("napi", 0);
+  absl::StatusOr<NapiEntry*> napi = map_.Napi(index);
+  if (!napi.ok()) return napi.status();
+  if (!(*napi)->added) return Refused(absl::StrCat("napi ", index, " was deleted"));
+  if ((*napi)->enabled) {
+    return Refused(absl::StrCat("napi ", index, " is enabled: napi_disable first"));
+  }
+  (*napi)->added = false;
+  return absl::OkStatus();
+}
+
+absl::Status ModelRun::PoolCreate(const OracleOp& o) {
+  sim::op::PagePoolCreate c{.flags = static_cast<uint32_t>(o.Int("flags", 0)),
+                       .order = static_cast<uint32_t>(o.Int("order", 0)),
+                       .pool_size = static_cast<uint32_t>(o.Int("pool_size", 256)),
+                       .nid = static_cast<int32_t>(o.Int("nid", -1)),
+                       .dma_dir = DmaDirOf(o),
+                       .max_len = static_cast<uint32_t>(o.Int("max_len", 0)),
+                       .offset = static_cast<uint32_t>(o.Int("offset", 0))};
+  if (const std::string* s = o.Find("strategy")) c.strategy = *s;
+  if (const int64_t d = o.Int("device", 0); d != 0) {
+    absl::StatusOr<sim::DeviceId> dev = map_.Device(d);
+    if (!dev.ok()) return dev.status();
+    c.device = *dev;
+  }
+  const int napi = static_cast<int>(o.Int("napi", 0));
+  if (napi != 0) {
+    absl::StatusOr<NapiEntry*> e = map_.Napi(napi);
+    if (!e.ok()) return e.status();
+    c.napi = (*e)->id;
+  }
+  int netdev = 0;
+  if (const std::string* v = o.Find("netdev"); v != nullptr && *v == "lo") {
+    netdev = -1;
+    c.netdev = sim::kLoopbackIfindex;
+  } else if ((netdev = static_cast<int>(o.Int("netdev", 0))) != 0) {
+    absl::StatusOr<NetdevEntry*> nd = RegisteredNetdev(netdev);
+    if (!nd.ok()) return nd.status();
+    c.netdev = (*nd)->ifindex;
+  }
+  if ((c.flags & 1) && c.device == 0) {
+    return absl::InvalidArgumentError("flags: PP_FLAG_DMA_MAP needs device=");
+  }
+  sim::OpResult r;
+  if (absl::Status s = Model({}, c, &r); !s.ok()) return s;
+  map_.AddPool({.id = r.pool, .flags = c.flags, .napi = napi, .netdev = netdev});
+  return absl::OkStatus();
+}
+
+absl::Status ModelRun::PoolDestroy(const OracleOp& o, std::vector<int>& touched) {
+  const int index = static_cast<int>(o.Int("pool", 0));
+  absl::StatusOr<PoolEntry*> pool = map_.Pool(index);
+  if (!pool.ok()) return pool.status();
+  if (!(*pool)->live) return Refused(absl::StrCat("pool ", index, " is already destroyed"));
+  const absl::Status s = Model({}, sim::op::PagePoolDestroy{.pool = (*pool)->id});
+  if (!s.ok()) return s;
+  (*pool)->live = false;
+  touched = map_.HeldPages(index);  // ppo_pool.c touch_owned_pages
+  return absl::OkStatus();
+}
+
+absl::Status ModelRun::Alloc(const OracleOp& o, std::vector<int>& touched) {
+  const int index = static_cast<int>(o.Int("pool", 0));
+  const int64_t count = o.Int("count", 1);
+  absl::StatusOr<PoolEntry*> pool = map_.Pool(index);
+  if (!pool.ok()) return pool.status();
+  if (count < 1 || map_.pages() + count > kMaxPages) {
+    return absl::InvalidArgumentError(absl::StrCat("count: ", count, " (the table holds ",
+                                                   kMaxPages, " pages, ", map_.pages(), " used)"));
+  }
+  if (!(*pool)->live) return Refused(absl::StrCat("pool ", index, " is destroyed"));
+  absl::StatusOr<sim::ExecContext> ctx = Context(o, OracleCtx::kBh, index);
+  if (!ctx.ok()) return ctx.status();
+  sim::OpResult r;
+  const sim::PoolId id = (*pool)->id;
+  if (absl::Status s = Model(*ctx, sim::op::PagePoolAllocPages{.pool = id,
+                                                          .count = static_cast<uint32_t>(count)},
+                             &r);
+      !s.ok()) {
+    return s;
+  }
+  for (const sim::PageRef& p : r.pages) {
+    touched.push_back(map_.AddPage({.handle = p.page, .pool = index}));
+  }
+  if (static_cast<int64_t>(r.pages.size()) < count) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "page_pool_alloc_pages returned NULL after ", r.pages.size(), " pages"));
+  }
+  return absl::OkStatus();
+}
+
+// ppo_pool.c ppo_pool_put: the page must still be held, its pool (or the one named) reachable.
+absl::Status ModelRun::Put(const OracleOp& o, std::vector<int>& touched) {
+  const int64_t index = o.Int("page", 0);
+  absl::StatusOr<PageEntry*> page = map_.Page(index);
+  if (!page.ok()) return page.status();
+  int pool = static_cast<int>(o.Int("pool", 0));
+  if (pool != 0) {
+    if (absl::StatusOr<PoolEntry*> p = map_.Pool(pool); !p.ok()) return p.status();
+  }
+  if (!(*page)->owned) {
+    return Refused(absl::StrCat("page ", index,
+                                ": the module holds no pool reference to it (returned already)"));
+  }
+  const bool named = pool != 0;
+  if (!named) pool = (*page)->pool;
+  if (!map_.Reachable(pool)) return Refused(absl::StrCat("pool ", pool, " may be freed already"));
+  touched.push_back(static_cast<int>(index));
+  absl::StatusOr<sim::ExecContext> ctx = Context(o, OracleCtx::kProcess, pool);
+  if (!ctx.ok()) return ctx.status();
+  const absl::Status s =
+      Model(*ctx, sim::op::PagePoolPutPage{.pool = named ? map_.pool(pool).id : 0,
+                                      .page = (*page)->handle,
+                                      .dma_sync_size = o.Int("dma_sync_size", -1),
+                                      .allow_direct = o.Bool("allow_direct", false)});
+  if (s.ok()) (*page)->owned = false;
+  return s;
+}
+
+absl::Status ModelRun::PutBulk(const OracleOp& o, std::vector<int>& touched) {
+  const std::vector<int64_t> pages = o.IntList("pages");
+  if (pages.size() > kMaxBulk) {
+    return absl::InvalidArgumentError(absl::StrCat("pages: ", pages.size(), " pages (at most 64)"));
+  }
+  sim::op::PagePoolPutPageBulk bulk;
+  for (int64_t index : pages) {
+    absl::StatusOr<PageEntry*> page = map_.Page(index, "pages");
+    if (!page.ok()) return page.status();
+    if (!(*page)->owned) {
+      return Refused(absl::StrCat("page ", index, ": the module holds no pool reference to it"));
+    }
+    bulk.pages.push_back((*page)->handle);
+  }
+  for (int64_t index : pages) touched.push_back(static_cast<int>(index));
+  absl::StatusOr<sim::ExecContext> ctx =
+      Context(o, OracleCtx::kBh, map_.page(static_cast<int>(pages[0])).pool);
+  if (!ctx.ok()) return ctx.status();
+  const absl::Status s = Model(*ctx, std::move(bulk));
+  if (s.ok()) {
+    for (int64_t index : pages) map_.Page(index).value()->owned = false;
+  }
+  return s;
+}
+
+// page_pool_update_nid (@bh by default) and page_pool_disable_direct_recycling: a live pool.
+absl::Status ModelRun::PoolControl(const OracleOp& o) {
+  const int index = static_cast<int>(o.Int("pool", 0));
+  absl::StatusOr<PoolEntry*> pool = map_.Pool(index);
+  if (!pool.ok()) return pool.status();
+  if (!(*pool)->live) return Refused(absl::StrCat("pool ", index, " is destroyed"));
+  const sim::PoolId id = (*pool)->id;
+  if (o.name == "page_pool_disable_direct_recycling") {
+    return Model({}, sim::op::PagePoolDisableDirectRecycling{.pool = id});
+  }
+  absl::StatusOr<sim::ExecContext> ctx = Context(o, OracleCtx::kBh, index);
+  if (!ctx.ok()) return ctx.status();
+  return Model(*ctx, sim::op::PagePoolUpdateNid{
+                         .pool = id, .nid = static_cast<int32_t>(o.Int("nid", 0))});
+}
+
+// get_page / put_page (ppo_pool.c ppo_page_get, ppo_page_put): put_page drops a get_page
+// reference, or with force=true the pool's own.
+absl::Status ModelRun::PageRef(const OracleOp& o, std::vector<int>& touched) {
+  const int64_t index = o.Int("page", 0);
+  absl::StatusOr<PageEntry*> page = map_.Page(index);
+  if (!page.ok()) return page.status();
+  touched.push_back(static_cast<int>(index));
+  const sim::PageHandle h = (*page)->handle;
+  if (o.name == "get_page") {
+    absl::Status s = Model({}, sim::op::GetPage{.page = h});
+    if (s.ok()) ++(*page)->extra_refs;
+    return s;
+  }
+  if ((*page)->extra_refs > 0) {
+    --(*page)->extra_refs;
+  } else if ((*page)->owned && o.Bool("force", false)) {
+    (*page)->owned = false;
+  } else {
+    return Refused(absl::StrCat("page ", index,
+                                ": no get_page reference held (force=true drops the pool's)"));
+  }
+  return Model({}, sim::op::PutPage{.page = h});
+}
+
+// ppo_net.c ppo_run_ctx: @napi runs inside the poll of the pool's NAPI, which must be enabled.
+absl::StatusOr<sim::ExecContext> ModelRun::Context(const OracleOp& o, OracleCtx def, int pool) {
+  const OracleCtx c = o.ctx == OracleCtx::kDefault ? def : o.ctx;
+  if (c == OracleCtx::kProcess) return sim::ExecContext{sim::CtxKind::kProcess, 0};
+  if (c == OracleCtx::kNapi) {
+    const int napi = map_.pool(pool).napi;
+    if (napi == 0) return absl::InvalidArgumentError("@napi: the op's pool has no napi");
+    if (!map_.Napi(napi).value()->enabled) {
+      return Refused(absl::StrCat("@napi: napi ", napi, " is not enabled, its poll cannot run"));
+    }
+  }
+  return sim::ExecContext{sim::CtxKind::kSoftirq, 0};
+}
+
+}  // namespace ppsim::oracle

@@ -1,0 +1,100 @@
+// A sequence of the oracle's op language run on an embedded sim::Lab: each op translated to the
+// model's ops (server/sim/ops.h), the sequence's indices mapped to the model's ids as objects
+// are created, and after each op the model's view of what the kernel's module observes
+// (observation.h).
+//
+// The lab is the oracle's guest (tests/oracle/README.md, QEMU): one CPU, 1 GiB on two NUMA
+// nodes, no IOMMU (the platform devices use dma-direct: ppsim's passthrough model), the lowest
+// 64 KiB reserved as x86 reserves them.
+//
+// The translation, op by op (model_run.cc says why for each):
+//   netdev_register          add_device + bind_driver (generic, no pool flags, not up), with
+//                            as many RX queues (NAPIs) as the sequence will napi_add on it
+//   napi_add                 nothing: hands out the next NAPI the bind created
+//   napi_enable/_disable     netdev_up / netdev_down of that netdev's device; UNIMPLEMENTED when
+//                            the netdev has more than one NAPI (the model switches them together)
+//   napi_del, observe        nothing
+//   netdev_unregister        unbind_driver (pools still alive move to lo)
+//   add_device               add_device
+//   page_pool_*, get_page, put_page, advance_time: the model op of the same name
+// Contexts: @process is process context on CPU 0; @bh and @napi are softirq on CPU 0 (the model
+// has no "BH disabled outside a NAPI poll": see the README's "Comparing with the model").
+// What the module refuses to do (tests/oracle/kmod/ppo_*.c: returning a page it holds no
+// reference to, touching a pool that may be freed, @napi on a disabled NAPI, ...) is refused
+// here too, without asking the model.
+#ifndef PPSIM_CLIENT_ORACLE_MODEL_RUN_H_
+#define PPSIM_CLIENT_ORACLE_MODEL_RUN_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "client/oracle/index_map.h"
+#include "client/oracle/observation.h"
+#include "client/oracle/ops_file.h"
+#include "server/sim/lab.h"
+
+namespace ppsim::oracle {
+
+// The oracle guest as a LabConfig, with `profile`.
+sim::LabConfig OracleLabConfig(const std::string& profile);
+
+class ModelRun {
+ public:
+  // INVALID_ARGUMENT for an unknown profile. `file` is the whole sequence: the NAPIs of each
+  // netdev are counted ahead, since the model's bind creates them.
+  static absl::StatusOr<std::unique_ptr<ModelRun>> Create(const std::string& profile,
+                                                          const OpsFile& file);
+
+  // Applies one op and observes. UNIMPLEMENTED, naming the op and its line, when the model
+  // cannot express it; a refused op is an observation (refused, err), not an error.
+  absl::StatusOr<OpObs> Apply(const OracleOp& op, int index);
+
+  const IndexMap& map() const { return map_; }
+  sim::Lab& lab() { return *lab_; }
+
+ private:
+  ModelRun(std::unique_ptr<sim::Lab> lab, std::map<int, int> napis_per_netdev)
+      : lab_(std::move(lab)), napis_per_netdev_(std::move(napis_per_netdev)) {}
+
+  // One handler per op (model_run.cc). OK = applied; UNIMPLEMENTED = cannot be expressed; any
+  // other status = refused, with the reason. `touched` collects the pages the module would
+  // report for the op.
+  absl::Status Do(const OracleOp& op, std::vector<int>& touched);
+  absl::Status NetdevRegister();
+  // The netdev of `index`, refused when it is not registered (any more).
+  absl::StatusOr<NetdevEntry*> RegisteredNetdev(int64_t index);
+  absl::Status NetdevUnregister(const OracleOp& op);
+  absl::Status NapiAdd(const OracleOp& op);
+  absl::Status NapiSwitch(const OracleOp& op, bool enable);
+  absl::Status NapiDel(const OracleOp& op);
+  absl::Status PoolCreate(const OracleOp& op);
+  absl::Status PoolDestroy(const OracleOp& op, std::vector<int>& touched);
+  absl::Status Alloc(const OracleOp& op, std::vector<int>& touched);
+  absl::Status Put(const OracleOp& op, std::vector<int>& touched);
+  absl::Status PutBulk(const OracleOp& op, std::vector<int>& touched);
+  absl::Status PoolControl(const OracleOp& op);
+  absl::Status PageRef(const OracleOp& op, std::vector<int>& touched);
+
+  // The op's context for the model; refused like ppo_run_ctx when @napi cannot run.
+  absl::StatusOr<sim::ExecContext> Context(const OracleOp& op, OracleCtx def, int pool);
+  absl::Status Model(sim::ExecContext ctx, sim::OpBody body, sim::OpResult* result = nullptr);
+
+  // model_observe.cc: the model's side of the observation.
+  OpObs Observe(const OracleOp& op, int index, const absl::Status& status,
+                const std::vector<int>& touched);
+  PoolObs ObservePool(int pool);
+  PageObs ObservePage(int page);
+  std::vector<NetlinkObs> ObserveNetlink() const;
+  LogFlags ObserveLog();
+
+  std::unique_ptr<sim::Lab> lab_;
+  std::map<int, int> napis_per_netdev_;
+  IndexMap map_;
+};
+
+}  // namespace ppsim::oracle
+
+#endif  // PPSIM_CLIENT_ORACLE_MODEL_RUN_H_
