@@ -87,7 +87,9 @@ absl::Status DoReplayTrace(Quota& quota, const v1::ReplayTraceRequest& req,
   if (absl::Status s = quota.CheckScratchLab(config->ram_bytes); !s.ok()) return s;
   absl::StatusOr<std::vector<sim::Op>> ops = TraceFromJsonl(req.jsonl());
   if (!ops.ok()) return ops.status();
-  absl::StatusOr<sim::ReplayResult> r = sim::Replay(*config, *ops, req.expected_digest());
+  absl::StatusOr<sim::ReplayResult> r =
+      sim::Replay(*config, *ops, req.expected_digest(),
+                  [&quota](const sim::Lab& lab, size_t) { return quota.ChargeScratchOp(lab); });
   if (!r.ok()) return r.status();
   resp->set_digest(r->digest);
   resp->set_ops(r->ops);

@@ -199,14 +199,29 @@ absl::Status Quota::AdmitBatch(const Identity& who, const LabEntry& e, size_t op
 }
 
 absl::Status Quota::CheckFramesHeld(const LabEntry& e) const {
+  return CheckFrames(*e.lab, absl::StrCat("lab ", e.id),
+                     "takes no more ops (read, export or delete it)");
+}
+
+absl::Status Quota::CheckFrames(const sim::Lab& lab, absl::string_view who,
+                                absl::string_view then) const {
   if (limits_.lab_frames == 0) return absl::OkStatus();
-  const sim::Memory& m = e.lab->machine().memory;
+  const sim::Memory& m = lab.machine().memory;
   const uint64_t frames =
       std::min(m.materialised_sections() * sim::Memory::kSectionPages, m.num_pages());
   if (frames <= limits_.lab_frames) return absl::OkStatus();
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "quota: materialised frames per lab is ", limits_.lab_frames, " (--max-lab-frames); lab ",
-      e.id, " has ", frames, " and takes no more ops (read, export or delete it)"));
+  return absl::ResourceExhaustedError(absl::StrCat("quota: materialised frames per lab is ",
+                                                   limits_.lab_frames, " (--max-lab-frames); ",
+                                                   who, " has ", frames, " and ", then));
+}
+
+absl::Status Quota::ChargeScratchOp(const sim::Lab& lab) {
+  if (absl::Status s = CheckFrames(lab, "the replay's lab", "the replay stops"); !s.ok()) {
+    return s;
+  }
+  if (limits_.memory_cap_bytes == 0) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(mu_);
+  return CheckMemoryLocked("replays are");
 }
 
 absl::Status Quota::ChargeOp(const LabEntry& e) {

@@ -5,7 +5,7 @@
 // What is limited, and when it is checked (0 turns a limit off):
 //   labs           labs alive per identity                     CreateLab
 //   lab_ram_bytes  LabConfig.ram_bytes of one lab              CreateLab, ReplayTrace
-//   lab_frames     materialised frames of one lab (memory.h:   each batch, before it runs
+//   lab_frames     materialised frames of one lab (memory.h:   each op of a batch or replay
 //                  sections of 2^14 frames made on first touch)
 //   batch_ops      ops in one Apply/Stream batch               each batch
 //   watch_streams  open Watch streams per identity             Watch
@@ -115,6 +115,8 @@ class Quota {
   // limit instead of running to its end. One op materialises at most a few sections (an alloc
   // of 65,536 pages is 4), so a lab overshoots --max-lab-frames by at most that.
   absl::Status ChargeOp(const LabEntry& e);
+  // The same before each op of ReplayTrace's scratch lab (sim::Replay's guard).
+  absl::Status ChargeScratchOp(const sim::Lab& lab);
 
   absl::StatusOr<WatchSlot> AdmitWatch(const Identity& who);
 
@@ -135,6 +137,8 @@ class Quota {
   absl::Status CheckMemoryLocked(absl::string_view what);
   absl::Status CheckRamLocked(uint64_t ram_bytes) const;
   absl::Status CheckFramesHeld(const LabEntry& e) const;  // e.mu held
+  absl::Status CheckFrames(const sim::Lab& lab, absl::string_view who,
+                           absl::string_view then) const;
   void ReleaseWatch(const std::string& identity);
 
   const QuotaLimits limits_;

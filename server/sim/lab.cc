@@ -300,10 +300,16 @@ absl::StatusOr<DeviceInfo> Lab::GetDevice(DeviceId id) const {
 }
 
 absl::StatusOr<ReplayResult> Replay(const LabConfig& config, const std::vector<Op>& ops,
-                                    uint64_t expected) {
+                                    uint64_t expected, const ReplayGuard& before_op) {
   absl::StatusOr<std::unique_ptr<Lab>> lab = Lab::Create(config);
   if (!lab.ok()) return lab.status();
   for (size_t i = 0; i < ops.size(); ++i) {
+    if (before_op) {
+      if (absl::Status s = before_op(**lab, i); !s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("trace: replay stopped before op #", i, ": ",
+                                                   s.message()));
+      }
+    }
     if (absl::StatusOr<OpResult> r = (*lab)->Apply(ops[i]); !r.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(
           "trace: op #", i, " (", OpToString(ops[i]), ") was rejected on replay: ",

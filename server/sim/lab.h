@@ -13,6 +13,7 @@
 #define PPSIM_SERVER_SIM_LAB_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -175,8 +176,11 @@ struct ReplayResult {
 };
 // Re-applies `ops` on a fresh lab with `config` and compares the digest with `expected`.
 // An op that the fresh lab rejects is an error (the trace does not belong to this config).
+// `before_op`, when set, is asked before each op (index i) and its error ends the replay: the
+// daemon charges its quotas there, so a scratch lab obeys the caps a served lab does.
+using ReplayGuard = std::function<absl::Status(const Lab& lab, size_t i)>;
 absl::StatusOr<ReplayResult> Replay(const LabConfig& config, const std::vector<Op>& ops,
-                                    uint64_t expected);
+                                    uint64_t expected, const ReplayGuard& before_op = nullptr);
 
 }  // namespace ppsim::sim
 

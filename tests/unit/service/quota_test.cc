@@ -161,6 +161,35 @@ TEST(QuotaTest, FramesAreChargedPerOpInsideABatch) {
   EXPECT_EQ(resp.results_size(), 3);
 }
 
+// ReplayTrace's scratch lab is charged per op too: a trace that grows past the frames quota
+// stops before the op after the crossing, naming the quota (issue 21 item 3).
+TEST(QuotaTest, ReplayTraceIsChargedPerOp) {
+  QuotaLimits l = QuotaLimits::Unlimited();
+  l.lab_frames = 1;
+  PolicyServer server(l);
+  const uint64_t lab = server.MustCreateLab(kAliceToken);
+  ASSERT_TRUE(server.Apply(kAliceToken, lab, {AddDevice(), BindDriver(1), AllocPage(1)}).ok());
+  v1::ExportTraceRequest ex;
+  ex.set_lab(lab);
+  v1::ExportTraceResponse trace;
+  ASSERT_TRUE(server.lab_stub->ExportTrace(PolicyServer::As(kAliceToken).get(), ex, &trace).ok());
+  ASSERT_EQ(trace.ops(), 3u);
+  const std::string last_line =
+      trace.jsonl().substr(trace.jsonl().rfind('\n', trace.jsonl().size() - 2) + 1);
+  v1::ReplayTraceRequest replay;
+  *replay.mutable_config() = trace.config();
+  replay.set_jsonl(trace.jsonl());
+  v1::ReplayTraceResponse replayed;
+  ASSERT_TRUE(
+      server.lab_stub->ReplayTrace(PolicyServer::As(kAliceToken).get(), replay, &replayed).ok())
+      << "the three ops a served lab took, a replay takes";
+  replay.set_jsonl(trace.jsonl() + last_line);  // one more page: past the quota
+  ExpectExhausted(
+      server.lab_stub->ReplayTrace(PolicyServer::As(kAliceToken).get(), replay, &replayed),
+      "trace: replay stopped before op #3: quota: materialised frames per lab is 1 "
+      "(--max-lab-frames); the replay's lab has 16384 and the replay stops");
+}
+
 TEST(QuotaTest, WatchStreamsPerIdentity) {
   QuotaLimits l = QuotaLimits::Unlimited();
   l.watch_streams = 1;
