@@ -30,6 +30,7 @@ Command AddReplayCommand(CLI::App* root);     // cmd_replay.cc
 Command AddShrinkCommand(CLI::App* root);     // cmd_shrink.cc
 Command AddReportCommand(CLI::App* root);     // cmd_report.cc
 Command AddOracleCommand(CLI::App* root);     // cmd_oracle.cc
+Command AddOracleGenCommand(CLI::App* root);  // cmd_oracle_gen.cc
 
 }  // namespace ppsim::ppctl
 
