@@ -2,7 +2,8 @@
 // oracle's op language run on an embedded lab and compared, op by op, with what the real
 // kernel did (DIR/<sequence>.json, written by scripts/oracle.sh; client/oracle/oracle.h).
 // Prints per sequence `agree` or its first divergence (op, line, field, kernel and model
-// values), once the fields that were not compared, and the summary line
+// values), once the fields that were not compared, with --classes the first divergences counted
+// by kind (divergence_class.h), and the summary line
 //   oracle 6.12.95: 2 sequences, 31 ops, 1 divergences
 // Exit: 0 every sequence agrees · 1 a divergence · 64 usage error, unreadable or malformed
 // file, no observation for a sequence, or an op the model cannot express (named with its line).
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "client/oracle/divergence_class.h"
 #include "client/oracle/oracle.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
@@ -27,6 +29,7 @@ struct OracleFlags {
   std::string profile;  // "" = the nearest to the observed kernel's series
   std::string observed = oracle::DefaultObservedDir();
   bool all = false;
+  bool classes = false;
 };
 
 void PrintNotCompared(const std::set<std::pair<std::string, std::string>>& seen) {
@@ -43,6 +46,7 @@ int RunOracle(const OracleFlags& f) {
   std::set<std::string> versions;
   std::set<std::pair<std::string, std::string>> not_compared;
   std::string profile_shown;
+  oracle::DivergenceClasses classes;
   for (const std::string& file : f.files) {
     absl::StatusOr<oracle::SequenceResult> r = oracle::CompareFiles(file, f.observed, f.profile);
     if (!r.ok()) {
@@ -69,6 +73,7 @@ int RunOracle(const OracleFlags& f) {
     }
     ++divergences;
     if (code == 0) code = 1;
+    classes.Add(r->sequence, d[0]);
     std::cout << r->sequence << ": " << oracle::FormatDivergence(d[0]) << "\n";
     if (f.all) {
       for (size_t i = 1; i < d.size(); ++i) {
@@ -79,6 +84,10 @@ int RunOracle(const OracleFlags& f) {
     }
   }
   if (sequences > 0) PrintNotCompared(not_compared);
+  if (f.classes && !classes.empty()) {
+    std::cout << "first divergences by kind (sequences, op: field):\n";
+    for (const std::string& l : classes.Lines()) std::cout << l << "\n";
+  }
   std::cout << "oracle " << (versions.empty() ? "?" : absl::StrJoin(versions, ",")) << ": "
             << sequences << " sequences, " << ops << " ops, " << divergences << " divergences\n";
   return code;
@@ -102,6 +111,9 @@ Command AddOracleCommand(CLI::App* root) {
   cmd->add_option("--observed", flags->observed, "Directory of the kernel's observation files")
       ->capture_default_str();
   cmd->add_flag("--all", flags->all, "List every difference after the first, too");
+  cmd->add_flag("--classes", flags->classes,
+                "Before the summary, count the sequences by the kind of their first divergence "
+                "(op and field, indices left out), with one example each");
   return {cmd, [flags] { return RunOracle(*flags); }};
 }
 
