@@ -6,6 +6,8 @@
 #   scripts/oracle.sh [--kernels 6.1,6.12,7.3] [--out DIR] [--sequences DIR] [--timeout SECONDS]
 #                     (--out: default the cache dir's out/; one subdirectory per kernel series)
 #                     (--timeout: one boot, default 300 + 5 per sequence, at least 120)
+#                     [--drain-wait SECONDS]  (after each sequence, wait up to this long for
+#                     its pools in flight to be freed; default 5; 0 = start the next at once)
 #                     [--fetch-only]   (download and extract the kernels, nothing else)
 #
 # Everything comes from Debian's packages on the mirror this machine's apt already uses
@@ -21,6 +23,7 @@ KERNELS=6.1,6.12,7.3
 OUT=""            # default: $CACHE/out
 SEQDIR="$ORACLE/sequences"
 TIMEOUT=""          # default: 300 s + 5 s per sequence
+DRAIN_WAIT=5        # seconds a sequence waits for its pools in flight (ppo-run -w)
 INIT_WAIT=${ORACLE_INIT_WAIT:-60}  # a boot whose init has not started by then is killed, then tried once more
 ARCH=amd64
 FETCH_ONLY=0
@@ -39,6 +42,8 @@ while [ $# -gt 0 ]; do
     --sequences=*) SEQDIR=${1#*=}; shift ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --timeout=*) TIMEOUT=${1#*=}; shift ;;
+    --drain-wait) DRAIN_WAIT=$2; shift 2 ;;
+    --drain-wait=*) DRAIN_WAIT=${1#*=}; shift ;;
     --fetch-only) FETCH_ONLY=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "oracle.sh: unknown argument $1" >&2; usage ;;
@@ -54,6 +59,8 @@ shopt -u nullglob
 [ ${#SEQS[@]} -gt 0 ] || { echo "oracle.sh: no *.ops in $SEQDIR" >&2; exit 64; }
 TIMEOUT=${TIMEOUT:-$((300 + 5 * ${#SEQS[@]}))}
 [ "$TIMEOUT" -ge 120 ] || { echo "oracle.sh: --timeout must be >= 120 s" >&2; exit 64; }
+DRAIN_WAIT_MS=$(awk -v s="$DRAIN_WAIT" 'BEGIN { if (s !~ /^[0-9]+(\.[0-9]+)?$/) exit 1; printf "%d", s * 1000 }') ||
+  { echo "oracle.sh: --drain-wait: seconds, e.g. 5 or 0" >&2; exit 64; }
 
 log() { printf '[oracle %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -209,7 +216,9 @@ build_runner() {  # the static userspace side (netlink client + sequence driver)
   RUNNER="$CACHE/build/ppo-run"
   if [ ! -x "$RUNNER" ] || [ "$ORACLE/ppo-run.c" -nt "$RUNNER" ]; then
     mkdir -p "$CACHE/build"
-    gcc -O2 -Wall -Wextra -static -o "$RUNNER" "$ORACLE/ppo-run.c"
+    # built aside and renamed: runs of other kernels at the same time copy it (oracle-ci.sh)
+    gcc -O2 -Wall -Wextra -static -o "$RUNNER.$$" "$ORACLE/ppo-run.c"
+    mv -f "$RUNNER.$$" "$RUNNER"
   fi
 }
 
@@ -220,21 +229,40 @@ build_initramfs() {  # $BUILD/initrd.gz: busybox, the runner, the module, init, 
   cp "$RUNNER" "$r/bin/ppo-run"
   cp "$BUILD/kmod/pporacle.ko" "$r/lib/pporacle.ko"
   cp "$ORACLE/init.sh" "$r/init"; chmod 755 "$r/init"
+  echo "$DRAIN_WAIT_MS" >"$r/etc/drain_wait_ms"
+  # the observation channel is a virtio-serial port: a UART moves about 250 KB/s under TCG and
+  # a generated corpus writes hundreds of MB. Kernels that build virtio as modules (6.1) get
+  # them here, in load order (init.sh loads /lib/virtio.list); the others have them built in.
+  local m f
+  : >"$r/lib/virtio.list"
+  for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
+    f=$(find "$KDIR/root/lib/modules/$ABI" "$KDIR/root/usr/lib/modules/$ABI" -name "$m.ko*" 2>/dev/null | head -1 || true)
+    [ -n "$f" ] || continue
+    case $f in
+      *.xz) xz -dc "$f" >"$r/lib/$m.ko" ;;
+      *.zst) zstd -qdc "$f" >"$r/lib/$m.ko" ;;
+      *) cp "$f" "$r/lib/$m.ko" ;;
+    esac
+    echo "$m" >>"$r/lib/virtio.list"
+  done
   for s in "${SEQS[@]}"; do cp "$s" "$r/seq/"; done
   (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$BUILD/initrd.gz"
 }
 
-# boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations (ttyS1) -> $2. Sets
+# boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations -> $2 (the virtio port
+# pporacle.obs, or serial 1 when the guest found no such port: $2.ttyS1, moved to $2). Sets
 # BOOT_RESULT: done (QEMU exited), noinit (no PPORACLE-INIT-START within $INIT_WAIT s: killed)
 # or timeout (killed after $TIMEOUT s).
 boot() {
   local console=$1 obs=$2 pid t0
-  : >"$obs"
+  : >"$obs"; : >"$obs.ttyS1"
   # two NUMA nodes (the second without CPUs) so that nid and page_pool_update_nid mean something
   qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1G \
     -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M \
     -numa node,nodeid=0,cpus=0,memdev=m0 -numa node,nodeid=1,memdev=m1 \
-    -nographic -no-reboot -monitor none -nic none -serial stdio -serial file:"$obs" \
+    -nographic -no-reboot -monitor none -nic none -serial stdio -serial file:"$obs.ttyS1" \
+    -device virtio-serial-pci -chardev file,id=obs,path="$obs" \
+    -device virtserialport,chardev=obs,name=pporacle.obs \
     -kernel "$VMLINUZ" -initrd "$BUILD/initrd.gz" \
     -append "console=ttyS0 loglevel=4 panic=-1 quiet" </dev/null >"$console" 2>&1 &
   pid=$!
@@ -242,12 +270,13 @@ boot() {
   BOOT_RESULT=done
   while kill -0 "$pid" 2>/dev/null; do
     if [ $((SECONDS - t0)) -ge "$TIMEOUT" ]; then BOOT_RESULT=timeout; kill "$pid"; break; fi
-    if [ $((SECONDS - t0)) -ge "$INIT_WAIT" ] && ! grep -q '^PPORACLE-INIT-START' "$obs"; then
+    if [ $((SECONDS - t0)) -ge "$INIT_WAIT" ] && ! grep -qs '^PPORACLE-INIT-START' "$obs" "$obs.ttyS1"; then
       BOOT_RESULT=noinit; kill "$pid"; break
     fi
     sleep 1
   done
   wait "$pid" 2>/dev/null || true
+  if [ -s "$obs.ttyS1" ] && ! [ -s "$obs" ]; then mv "$obs.ttyS1" "$obs"; else rm -f "$obs.ttyS1"; fi
 }
 
 split_observations() {  # $1 obs file -> $OUT/<kernel>/<sequence>.json; echoes "nseq nops"

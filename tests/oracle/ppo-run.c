@@ -2,7 +2,7 @@
 /*
  * ppo-run: the oracle's userspace side inside the guest (built static with the host's gcc).
  *
- *   ppo-run [-o OUTPUT] SEQUENCE.ops...
+ *   ppo-run [-o OUTPUT] [-w DRAIN_WAIT_MS] SEQUENCE.ops...
  *
  * For each sequence: resets the module, then for each op line writes it to
  * /sys/kernel/debug/pporacle/ctl, reads the module's observation back, takes the netdev
@@ -40,6 +40,7 @@ enum { PPA_ID = 1, PPA_IFINDEX, PPA_NAPI_ID, PPA_INFLIGHT, PPA_INFLIGHT_MEM, PPA
        PPA_DMABUF, PPA_IO_URING };
 
 static int out_fd = 1;
+static int drain_wait_ms = 5000;	/* -w: how long a sequence waits for its pools to be freed */
 static int nl_fd = -1, nl_family = -1;
 static int kmsg_fd = -1, trace_fd = -1;
 
@@ -358,13 +359,47 @@ static void drain_kmsg(struct sb *s, struct flags *fl)
 	sb_printf(s, "]");
 }
 
-static void drain_trace(struct sb *s)
+/* Pools the kernel has not freed yet, from the trace: page_pool_release (every kernel here)
+ * prints "page_pool=PTR inflight=N ..." each time destroy or the release worker tries to free
+ * a pool, and the pool is freed when N is 0. So the end of a sequence waits only while one of
+ * its pools is still in flight, on every kernel, with or without a netdev (the netlink dump
+ * lists only pools with one, and 6.1 has none). */
+#define MAX_INFLIGHT 256
+static char inflight_ptr[MAX_INFLIGHT][24];
+static int ninflight;
+
+static void track_release(const char *line, size_t n)
+{
+	char buf[256], *p;
+	int inflight, i;
+
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, line, n);
+	buf[n] = 0;
+	p = strstr(buf, "page_pool_release: page_pool=");
+	if (!p)
+		return;
+	p += strlen("page_pool_release: page_pool=");
+	p[strcspn(p, " ")] = 0;
+	if (strlen(p) >= sizeof(inflight_ptr[0]))
+		return;
+	if (sscanf(p + strlen(p) + 1, "inflight=%d", &inflight) != 1)
+		return;
+	for (i = 0; i < ninflight && strcmp(inflight_ptr[i], p); i++)
+		;
+	if (inflight == 0 && i < ninflight)
+		memmove(inflight_ptr[i], inflight_ptr[i + 1], (--ninflight - i) * sizeof(inflight_ptr[0]));
+	else if (inflight != 0 && i == ninflight && ninflight < MAX_INFLIGHT)
+		strcpy(inflight_ptr[ninflight++], p);
+}
+
+/* Appends the new trace lines as JSON strings, comma-separated after the first (*first). */
+static void drain_trace_items(struct sb *s, int *first)
 {
 	static struct sb pending;	/* a partial line from the last read */
 	char buf[65536];
-	int first = 1;
 
-	sb_printf(s, "[");
 	while (trace_fd >= 0) {
 		ssize_t r = read(trace_fd, buf, sizeof(buf));
 		char *p, *e;
@@ -379,15 +414,24 @@ static void drain_trace(struct sb *s)
 			while (q < e && isspace((unsigned char)*q))
 				q++;
 			if (q < e) {
-				sb_printf(s, "%s", first ? "" : ",");
+				track_release(q, e - q);
+				sb_printf(s, "%s", *first ? "" : ",");
 				sb_json_str(s, q, e - q);
-				first = 0;
+				*first = 0;
 			}
 			p = e + 1;
 		}
 		memmove(pending.b, p, pending.b + pending.len - p);
 		pending.len = pending.b + pending.len - p;
 	}
+}
+
+static void drain_trace(struct sb *s)
+{
+	int first = 1;
+
+	sb_printf(s, "[");
+	drain_trace_items(s, &first);
 	sb_printf(s, "]");
 }
 
@@ -529,11 +573,11 @@ static void run_sequence(const char *path)
 {
 	char name[256], *line = NULL, *dot;
 	const char *base = strrchr(path, '/');
-	struct sb s = { 0 };
+	struct sb s = { 0 }, trace = { 0 };
 	struct flags fl = { 0 };
 	size_t cap = 0;
 	double t0 = mono_ms(), drain0, drain_ms;
-	int idx = 0, left, baseline = 0;
+	int idx = 0, left, baseline = 0, first = 1;
 	FILE *f;
 
 	snprintf(name, sizeof(name), "%s", base ? base + 1 : path);
@@ -551,10 +595,10 @@ static void run_sequence(const char *path)
 	/* leftovers of what ran before belong to nobody; pools that earlier sequences leaked stay
 	 * in the dump (and their release worker in the trace): they are this sequence's baseline */
 	write_file(CTL, "reset");
-	baseline = count_pools();
 	drain_kmsg(&s, &fl);
 	drain_trace(&s);
 	s.len = 0;
+	baseline = trace_fd >= 0 ? ninflight : count_pools();
 	sb_printf(&s, "PPORACLE-SEQ-BEGIN %s", name);
 	emit(&s);
 	while (getline(&line, &cap, f) > 0) {
@@ -565,26 +609,39 @@ static void run_sequence(const char *path)
 	}
 	fclose(f);
 	free(line);
-	/* give everything back; wait (up to 5 s) until the pools it made have left the dump */
+	/* give everything back; wait (up to -w, 5 s) until the pools it made are freed: those still
+	 * in flight by the trace, or without tracefs those left in the netlink dump (6.1: 1.2 s,
+	 * the release worker runs every second). With -w 0 the next sequence starts at once and
+	 * this one's pools in flight are its baseline (their release lines in its traces). */
 	run_op(name, idx, "reset", 1);
 	drain0 = mono_ms();
-	left = count_pools();
-	while (left > baseline && mono_ms() - drain0 < 5000) {
-		usleep(100000);
+	if (trace_fd >= 0) {
+		while (ninflight > baseline && mono_ms() - drain0 < drain_wait_ms) {
+			usleep(20000);
+			drain_trace_items(&trace, &first);
+		}
+		left = ninflight - baseline;
+	} else {
 		left = count_pools();
+		while (left > baseline && mono_ms() - drain0 < drain_wait_ms) {
+			usleep(100000);
+			left = count_pools();
+		}
+		if (left >= 0)
+			left -= baseline;	/* pools this sequence leaked */
+		else if (drain_wait_ms > 0)
+			usleep(1200000);	/* no dump on this kernel */
 	}
-	if (left >= 0)
-		left -= baseline;	/* pools this sequence leaked */
-	else
-		usleep(1200000);	/* no dump on this kernel: the release worker runs every second */
 	drain_ms = mono_ms() - drain0;
 	memset(&fl, 0, sizeof(fl));
 	sb_printf(&s, "PPORACLE-SEQ-END %s {\"ops\":%d,\"seq_ms\":%.1f,\"drain_ms\":%.1f,\"pools_left\":%d,"
 		  "\"pools_before\":%d,\"dmesg\":", name, idx, mono_ms() - t0, drain_ms, left, baseline);
 	drain_kmsg(&s, &fl);
-	sb_printf(&s, ",\"trace\":");
-	drain_trace(&s);
-	sb_printf(&s, ",\"flags\":");
+	sb_printf(&s, ",\"trace\":[");
+	drain_trace_items(&trace, &first);
+	sb_add(&s, trace.b ? trace.b : "", trace.len);
+	free(trace.b);
+	sb_printf(&s, "],\"flags\":");
 	flags_json(&s, &fl);
 	sb_printf(&s, "}");
 	emit(&s);
@@ -598,10 +655,10 @@ int main(int argc, char **argv)
 	char *feat;
 	int i = 1;
 
-	if (argc > 2 && !strcmp(argv[1], "-o")) {
-		out_fd = open(argv[2], O_WRONLY | O_NOCTTY);
+	if (argc > i + 1 && !strcmp(argv[i], "-o")) {
+		out_fd = open(argv[i + 1], O_WRONLY | O_NOCTTY);
 		if (out_fd < 0) {
-			perror(argv[2]);
+			perror(argv[i + 1]);
 			out_fd = 1;
 		} else if (isatty(out_fd)) {
 			struct termios t;
@@ -612,10 +669,14 @@ int main(int argc, char **argv)
 				tcsetattr(out_fd, TCSANOW, &t);
 			}
 		}
-		i = 3;
+		i += 2;
+	}
+	if (argc > i + 1 && !strcmp(argv[i], "-w")) {
+		drain_wait_ms = atoi(argv[i + 1]);
+		i += 2;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: ppo-run [-o OUTPUT] SEQUENCE.ops...\n");
+		fprintf(stderr, "usage: ppo-run [-o OUTPUT] [-w DRAIN_WAIT_MS] SEQUENCE.ops...\n");
 		return 64;
 	}
 	uname(&u);

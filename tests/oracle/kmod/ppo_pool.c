@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/nodemask.h>
 #include <linux/dma-mapping.h>
+#include <net/xdp.h>
 #include "ppo.h"
 
 void ppo_touch_page(int page)
@@ -332,24 +333,34 @@ struct bulk_job {
 	int pool;
 };
 
+/* The bulk goes to the kernel XDP_BULK_QUEUE_SIZE (16) pages per call, as XDP's own bulk
+ * return does (xdp_flush_frame_bulk): page_pool_put_netmem_bulk (>= 6.14) collects a pool's
+ * recyclable pages in an array of that size on its stack, and 7.3.4 given 20 pages in one call
+ * overran it (UBSAN array-index-out-of-bounds, then the stack protector's panic). Every kernel
+ * gets the same calls. */
 static int do_bulk(void *arg)
 {
 	struct bulk_job *j = arg;
-	int i;
+	int i, start, n;
 #if PPO_HAS_NETMEM_BULK
-	netmem_ref data[64];
-
-	for (i = 0; i < j->n; i++)
-		data[i] = page_to_netmem(ppo.pages[j->pages[i]].page);
-	page_pool_put_netmem_bulk(data, j->n);
+	netmem_ref data[XDP_BULK_QUEUE_SIZE];
 #else
-	void *data[64];
-
-	/* before 6.14 the bulk takes the frames' data addresses and one pool */
-	for (i = 0; i < j->n; i++)
-		data[i] = page_address(ppo.pages[j->pages[i]].page);
-	page_pool_put_page_bulk(ppo.pools[j->pool].pp, data, j->n);
+	void *data[XDP_BULK_QUEUE_SIZE];
 #endif
+
+	for (start = 0; start < j->n; start += n) {
+		n = min(j->n - start, XDP_BULK_QUEUE_SIZE);
+#if PPO_HAS_NETMEM_BULK
+		for (i = 0; i < n; i++)
+			data[i] = page_to_netmem(ppo.pages[j->pages[start + i]].page);
+		page_pool_put_netmem_bulk(data, n);
+#else
+		/* before 6.14 the bulk takes the frames' data addresses and one pool */
+		for (i = 0; i < n; i++)
+			data[i] = page_address(ppo.pages[j->pages[start + i]].page);
+		page_pool_put_page_bulk(ppo.pools[j->pool].pp, data, n);
+#endif
+	}
 	return 0;
 }
 
