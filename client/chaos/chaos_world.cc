@@ -90,16 +90,18 @@ ChaosWorld::ChaosWorld(const ChaosSpec& spec, uint64_t seed, const GeneratorOpti
 
 // ---- steps ---------------------------------------------------------------------------------
 
-std::string ChaosWorld::Line(const std::string& text, bool bind, Pending p) {
+std::string ChaosWorld::Line(const std::string& text, bool bind, Pending p, bool counted) {
   const std::string name = absl::StrCat("s", next_step_++);
   Step s{.op_line = text, .repeat = 1, .as = bind ? name : "", .loc = loc_};
   queue_.push_back(std::move(s));
   if (bind) pending_[name] = std::move(p);
-  if (stage_ == 2 && !draining_) ++chaos_steps_;
+  if (counted && stage_ == 2 && !draining_) ++chaos_steps_;
   return name;
 }
 
-void ChaosWorld::Push(const std::string& text) { (void)Line(text, false, Pending()); }
+void ChaosWorld::Push(const std::string& text, bool counted) {
+  (void)Line(text, false, Pending(), counted);
+}
 
 std::string ChaosWorld::Ctx(int cpu) const {
   return cpu < 0 ? "@process:0" : absl::StrCat("@softirq:", cpu);
@@ -182,6 +184,7 @@ void ChaosWorld::Emit(Kind k) {
     case Kind::kRebind: return EmitRebind();
     case Kind::kDestroy: return EmitDestroy();
     case Kind::kCreate: return EmitCreate();
+    case Kind::kNapiPoll: return EmitNapiPoll();
   }
 }
 
@@ -293,6 +296,7 @@ bool ChaosWorld::Can(Kind k) const {
       return Certain() && !Ids(devices_, [&](const Device& d) {
                              return d.state == DevState::kBound && !HasStandalone(d);
                            }).empty();
+    case Kind::kNapiPoll: return !PoolIds(false, false, true).empty();
   }
   return false;
 }
@@ -384,7 +388,7 @@ void ChaosWorld::EmitRecycle() {
   const Page page = TakePage(p);
   // page_pool_put_page(allow_direct=true) only from the pool's own NAPI (page_pool_napi_local,
   // kernel/page-pool.md §3.4); elsewhere the driver returns without direct recycling.
-  if (p.napi_cpu >= 0 && Certain() && Draw(2) == 0) {
+  if (p.napi_cpu >= 0 && p.polled && Certain() && Draw(2) == 0) {
     Push(absl::StrCat("page_pool_put_page pool=", p.ref, " page=", page.page,
                       " allow_direct=true ", Ctx(p.napi_cpu)));
   } else {
@@ -672,6 +676,18 @@ void ChaosWorld::EmitRebind() {
   (void)Line("add_device", true, Pending{.kind = Kind::kRebind, .a = id, .b = 0});
 }
 
+// The poll of one RX queue ends (napi_complete_done: the budget was not used up), or a new
+// interrupt schedules it again. Between the two, the queue's softirq ops run outside any poll,
+// where page_pool_napi_local() is false and puts go through the ptr_ring.
+void ChaosWorld::EmitNapiPoll() {
+  const std::vector<int> ids = PoolIds(false, false, true);
+  Pool& p = pools_.at(ids[Draw(ids.size())]);
+  const Device& d = devices_.at(p.device);
+  Push(absl::StrCat(p.polled ? "napi_complete_done" : "napi_schedule", " device=", d.ref,
+                    " queue=", p.queue, " ", Ctx(p.napi_cpu)));
+  p.polled = !p.polled;
+}
+
 void ChaosWorld::EmitDestroy() {
   const std::vector<int> ids =
       Ids(pools_, [](const Pool& p) { return p.standalone && p.pending == 0; });
@@ -846,9 +862,14 @@ void ChaosWorld::Observe(const Step& step, const v1::OpResult& r) {
       d.state = DevState::kBound;
       for (int q = 0; q < r.pools_size(); ++q) {
         const int id = next_id_++;
+        const int cpu = static_cast<int>(q % options_.cpus);
         pools_[id] = Pool{.ref = absl::StrCat("$", n, ".pools[", q, "]"), .device = p.a,
-                          .napi_cpu = static_cast<int>(q % options_.cpus)};
+                          .napi_cpu = cpu, .queue = q, .polled = true};
         d.pools.push_back(id);
+        // Traffic arrives: the queue's interrupt schedules its NAPI on the queue's CPU, and the
+        // driver's RX ops that follow run inside that poll.
+        Push(absl::StrCat("napi_schedule device=", d.ref, " queue=", q, " ", Ctx(cpu)),
+             /*counted=*/false);  // part of the bind step
       }
       return;
     }

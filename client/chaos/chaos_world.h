@@ -37,9 +37,9 @@ enum class Kind : uint8_t {
   kAlloc, kAllocFrag, kRecycle, kBuildSkb, kClone, kExpandHead, kSplit, kShift, kTrim,
   kSegment, kCoalesce, kGro, kFragRef, kPullPage, kHold, kRelease, kFree, kConsume,
   kDeferFree, kNetRx, kAdvanceTime, kDeviceDma, kGup, kUnbind, kRemove, kSurpriseRemove,
-  kRebind, kDestroy, kCreate,
+  kRebind, kDestroy, kCreate, kNapiPoll,
 };
-inline constexpr int kKindCount = 29;
+inline constexpr int kKindCount = 30;
 
 class ChaosWorld {
  public:
@@ -69,6 +69,10 @@ class ChaosWorld {
     std::string ref;
     int device = 0;
     int napi_cpu = -1;  // -1: no NAPI (standalone pool): process context only
+    int queue = -1;     // the driver's RX queue whose NAPI the pool belongs to
+    // Its NAPI is being polled on napi_cpu (napi_schedule emitted, napi_complete_done not yet):
+    // only then may the driver recycle directly (docs/kernel/page-pool.md §3.4).
+    bool polled = false;
     bool standalone = false;
     bool ready = true;  // a created pool: false until page_pool_create's result is seen
     int pending = 0;    // allocations not observed yet
@@ -120,8 +124,9 @@ class ChaosWorld {
   // Kind selection and emission.
   bool Can(Kind k) const;
   void Emit(Kind k);
-  std::string Line(const std::string& text, bool bind, Pending p);
-  void Push(const std::string& text);
+  // `counted`: whether the line is a chaos step of its own (false for the follow-up of one).
+  std::string Line(const std::string& text, bool bind, Pending p, bool counted = true);
+  void Push(const std::string& text, bool counted = true);
   uint64_t Draw(uint64_t bound) { return rng_.Uniform(bound); }
   std::string Ctx(int cpu) const;  // @softirq:cpu, or @process:0 for -1
   uint32_t RandomCpu() { return static_cast<uint32_t>(Draw(options_.cpus)); }
@@ -174,6 +179,7 @@ class ChaosWorld {
   void EmitRebind();
   void EmitDestroy();
   void EmitCreate();
+  void EmitNapiPoll();
 
   const GeneratorOptions options_;
   const SourceLoc loc_;

@@ -49,6 +49,7 @@ const std::vector<ChaosKind>& ChaosKinds() {
       {"rebind", "add_device / bind_driver with the run's strategy", 0.6},
       {"destroy", "page_pool_destroy of a driver's extra pool", 0.2},
       {"create", "page_pool_create of a driver's extra pool (no NAPI)", 0.2},
+      {"napi_poll", "napi_complete_done of a polled RX queue's NAPI, or napi_schedule again", 2},
   };
   return kKinds;
 }

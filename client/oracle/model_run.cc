@@ -61,6 +61,13 @@ absl::StatusOr<std::unique_ptr<ModelRun>> ModelRun::Create(const std::string& pr
 absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
   std::vector<int> touched;
   const absl::Status s = Do(o, touched);
+  if (poll_.has_value()) {  // the poll callback returns: napi_complete_done
+    const absl::Status done = Model(sim::ExecContext{sim::CtxKind::kSoftirq, 0},
+                                    sim::op::NapiCompleteDone{.device = poll_->device,
+                                                              .queue = poll_->queue});
+    poll_.reset();
+    if (!done.ok()) return done;
+  }
   if (absl::IsUnimplemented(s)) {
     return absl::UnimplementedError(
         absl::StrCat("line ", o.line, ": ", o.text, ": the model cannot express it: ",
@@ -106,6 +113,11 @@ absl::Status ModelRun::Do(const OracleOp& o, std::vector<int>& touched) {
 
 absl::Status ModelRun::Model(sim::ExecContext ctx, sim::OpBody body, sim::OpResult* result) {
   absl::StatusOr<sim::OpResult> r = lab_->Apply(sim::Op{.ctx = ctx, .body = std::move(body)});
+  // UNIMPLEMENTED from the lab is a refusal by the profile (a function this kernel lacks, as
+  // the module's -EOPNOTSUPP), not an op the translation cannot express.
+  if (absl::IsUnimplemented(r.status())) {
+    return absl::FailedPreconditionError(r.status().message());
+  }
   if (!r.ok()) return r.status();
   if (result != nullptr) *result = *std::move(r);
   return absl::OkStatus();
@@ -172,9 +184,9 @@ absl::Status ModelRun::NapiAdd(const OracleOp& o) {
   return absl::OkStatus();
 }
 
-// napi_enable / napi_disable. The model has no NAPI op of its own: a NAPI is polled on a CPU
-// (Napi::list_owner) from ndo_open to ndo_stop, for all the netdev's queues at once
-// (server/sim/device.cc NetdevOpen, NetdevStop).
+// napi_enable / napi_disable: the model enables a netdev's NAPIs at ndo_open and disables them
+// at ndo_stop, all queues together (server/sim/device.cc NetdevOpen, NetdevStop); polls are
+// separate ops (Context).
 absl::Status ModelRun::NapiSwitch(const OracleOp& o, bool enable) {
   const int64_t index = o.Int("napi", 0);
   absl::StatusOr<NapiEntry*> napi = map_.Napi(index);
@@ -389,9 +401,23 @@ absl::StatusOr<sim::ExecContext> ModelRun::Context(const OracleOp& o, OracleCtx 
   if (c == OracleCtx::kNapi) {
     const int napi = map_.pool(pool).napi;
     if (napi == 0) return absl::InvalidArgumentError("@napi: the op's pool has no napi");
-    if (!map_.Napi(napi).value()->enabled) {
+    const NapiEntry* entry = map_.Napi(napi).value();
+    if (!entry->enabled) {
       return Refused(absl::StrCat("@napi: napi ", napi, " is not enabled, its poll cannot run"));
     }
+    // ppo_net.c: napi_schedule under local_bh_disable; local_bh_enable runs NET_RX here, whose
+    // poll callback runs the op and then napi_complete_done (Apply does that part).
+    const NetdevEntry* nd = map_.Netdev(entry->netdev).value();
+    const auto at = std::find(nd->model_napis.begin(), nd->model_napis.end(), entry->id);
+    const Poll poll{.device = nd->device,
+                    .queue = static_cast<uint32_t>(at - nd->model_napis.begin())};
+    const sim::ExecContext softirq{sim::CtxKind::kSoftirq, 0};
+    if (absl::Status s = Model(softirq, sim::op::NapiSchedule{.device = poll.device,
+                                                              .queue = poll.queue});
+        !s.ok()) {
+      return s;
+    }
+    poll_ = poll;
   }
   return sim::ExecContext{sim::CtxKind::kSoftirq, 0};
 }

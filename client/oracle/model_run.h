@@ -17,8 +17,10 @@
 //   netdev_unregister        unbind_driver (pools still alive move to lo)
 //   add_device               add_device
 //   page_pool_*, get_page, put_page, advance_time: the model op of the same name
-// Contexts: @process is process context on CPU 0; @bh and @napi are softirq on CPU 0 (the model
-// has no "BH disabled outside a NAPI poll": see the README's "Comparing with the model").
+// Contexts: @process is process context on CPU 0; @bh is softirq on CPU 0 outside any NAPI poll
+// (BH disabled: in_softirq() holds, no list_owner is this CPU); @napi is the same inside a poll
+// of the pool's NAPI: napi_schedule before the op, napi_complete_done after it, as the module's
+// poll callback runs the op between ____napi_schedule and napi_complete_done.
 // What the module refuses to do (tests/oracle/kmod/ppo_*.c: returning a page it holds no
 // reference to, touching a pool that may be freed, @napi on a disabled NAPI, ...) is refused
 // here too, without asking the model.
@@ -27,6 +29,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -92,6 +95,12 @@ class ModelRun {
 
   std::unique_ptr<sim::Lab> lab_;
   std::map<int, int> napis_per_netdev_;
+  // The poll an @napi op runs in: scheduled by Context(), completed after the op.
+  struct Poll {
+    sim::DeviceId device = 0;
+    uint32_t queue = 0;
+  };
+  std::optional<Poll> poll_;
   IndexMap map_;
 };
 

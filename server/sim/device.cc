@@ -97,7 +97,8 @@ absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg) {
   dev.ifindex = m.next_ifindex++;
   for (uint32_t q = 0; q < cfg.rx_queues; ++q) {
     const NapiId napi = m.next_napi_id++;
-    m.napis.emplace(napi, Machine::Napi{napi, dev.id, -1});
+    m.napis.emplace(napi, Machine::Napi{.id = napi, .device = dev.id,
+                                        .id_assigned = !m.profile.napi_id_at_enable});
     dev.napis.push_back(napi);
   }
   DeviceEvent(m, dev, absl::StrCat("driver bound to ", dev.name, ": netdev ifindex ", dev.ifindex,
@@ -106,7 +107,8 @@ absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg) {
   return absl::OkStatus();
 }
 
-// ndo_open: one pool per RX queue, NAPI enabled on CPU (queue % cpus).
+// ndo_open: one pool per RX queue, its NAPI enabled. The NAPI is polled only between
+// napi_schedule and napi_complete_done ops: enabling it schedules nothing.
 absl::Status NetdevOpen(Machine& m, Device& dev) {
   if (!dev.bound()) {
     return absl::FailedPreconditionError(
@@ -115,7 +117,9 @@ absl::Status NetdevOpen(Machine& m, Device& dev) {
   if (dev.up) return absl::OkStatus();
   dev.up = true;
   for (uint32_t q = 0; q < dev.napis.size(); ++q) {
-    m.napis[dev.napis[q]].list_owner = static_cast<int>(q % m.config.cpus);
+    Napi& napi = m.napis[dev.napis[q]];
+    napi.enabled = true;
+    napi.id_assigned = true;
     PagePoolParams p = dev.driver->pool;
     p.dev = dev.id;
     p.napi = dev.napis[q];
@@ -135,7 +139,11 @@ absl::Status NetdevOpen(Machine& m, Device& dev) {
 absl::Status NetdevStop(Machine& m, Device& dev) {
   if (!dev.up) return absl::OkStatus();
   dev.up = false;
-  for (NapiId napi : dev.napis) m.napis[napi].list_owner = -1;
+  for (NapiId id : dev.napis) {
+    Napi& napi = m.napis[id];
+    napi.enabled = false;  // napi_disable waits for a running poll, which then has completed
+    napi.list_owner = -1;
+  }
   for (PoolId id : dev.rx_pools) {
     PagePool* pool = m.FindPool(id);
     if (pool == nullptr || pool->state() != PoolState::kActive) continue;

@@ -1,6 +1,8 @@
 #include "server/sim/kernel_profile.h"
 
 #include <array>
+#include <initializer_list>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -55,38 +57,73 @@ absl::string_view CoalesceRuleName(CoalesceRule r) {
   return "?";
 }
 
+absl::string_view DirectRecycleRuleName(DirectRecycleRule r) {
+  switch (r) {
+    case DirectRecycleRule::kCallerOnly: return "caller-only";
+    case DirectRecycleRule::kSkbNapiSafe: return "skb-napi-safe";
+    case DirectRecycleRule::kNapiLocal: return "napi-local";
+  }
+  return "?";
+}
+
 std::span<const KernelProfile> BuiltinProfiles() {
   // Each era's switches follow the version table of kernel/skb-and-iommu.md §1.4.
-  static const std::array<KernelProfile, 6> kProfiles = [] {
+  // v6.1, v6.12 and v7.3 are Debian's builds of those kernels, stable backports included, as
+  // the kernel oracle (tests/oracle/) observed them: 6.1.176, 6.12.95, 7.3.4.
+  static const std::array<KernelProfile, 9> kProfiles = [] {
     KernelProfile v514{.name = "v5.14", .default_strategy = "legacy",
                        .stalled_warn_all_pools = true, .pp_ref_count_name = "(none)"};
     v514.coalesce_rule = CoalesceRule::kAnyMix;
     v514.gro_refuses_pp_mix = false;
     v514.esp_releases_with_put_page = true;
     v514.release_syncs_producer_lock = false;
-    KernelProfile v61 = v514;
+    v514.pp_ref_on_every_page = false;
+    v514.direct_recycle_rule = DirectRecycleRule::kCallerOnly;
+    v514.has_disable_direct_recycling = false;
+    v514.free_checks_pages = false;
+    KernelProfile v610 = v514;
+    v610.name = "v6.1.0";  // 6.1 as released, before the stable backports below
+    v610.pp_ref_count_name = "pp_frag_count";
+    v610.coalesce_rule = CoalesceRule::kClonedFromNonPpTo;
+    KernelProfile v61 = v610;
     v61.name = "v6.1";
-    v61.pp_ref_count_name = "pp_frag_count";
-    v61.coalesce_rule = CoalesceRule::kClonedFromNonPpTo;
+    // Debian's 6.1.176 carries the 6.3 coalesce fix (0646dc31ca88) and the 6.2 GRO fix
+    // (7d2c89b32587) as stable backports: the oracle's skb probe saw both refusals on it.
+    v61.coalesce_rule = CoalesceRule::kSameNoClonedPp;
+    v61.gro_refuses_pp_mix = true;
     KernelProfile v68 = v61;
     v68.name = "v6.8";
     v68.stalled_warn_all_pools = false;
     v68.pp_ref_count_name = "pp_ref_count";
+    v68.pp_ref_on_every_page = true;
     v68.coalesce_rule = CoalesceRule::kSamePpFragRef;
-    v68.gro_refuses_pp_mix = true;
-    KernelProfile v615 = v68;
+    v68.direct_recycle_rule = DirectRecycleRule::kSkbNapiSafe;
+    v68.has_disable_direct_recycling = true;
+    v68.free_checks_pages = true;
+    KernelProfile v612 = v68;
+    v612.name = "v6.12";
+    v612.direct_recycle_rule = DirectRecycleRule::kNapiLocal;
+    v612.esp_releases_with_put_page = false;
+    v612.release_syncs_producer_lock = true;
+    // Debian's 6.12.34+ carries the DMA-tracking backport (ee62ce7a1d90): destroy unmaps every
+    // page in flight and zeroes its stored address (6.12.95 observed).
+    v612.default_strategy = "dma-tracking";
+    v612.pp_magic_has_dma_index = true;
+    v612.destroy_unmap_clears_dma_addr = true;
+    KernelProfile v615 = v612;
     v615.name = "v6.15";
-    v615.default_strategy = "dma-tracking";
-    v615.pp_magic_has_dma_index = true;
-    v615.esp_releases_with_put_page = false;
-    v615.release_syncs_producer_lock = true;
+    v615.napi_id_at_enable = true;
+    KernelProfile v73 = v615;
+    v73.name = "v7.3";
+    v73.netlink_napi_id_live = true;  // 67e4bb2ced0f, 6.14
+    v73.destroy_unmap_clears_dma_addr = false;  // 24ef02f934ee
     KernelProfile ppc = v615;
     ppc.name = "v6.15-ppc64";
     ppc.arch = Arch::kPpc64;
     KernelProfile x32 = v615;
     x32.name = "v6.15-32bit";
     x32.arch = Arch::kX86_32;
-    return std::array<KernelProfile, 6>{v514, v61, v68, v615, ppc, x32};
+    return std::array<KernelProfile, 9>{v514, v610, v61, v68, v612, v615, v73, ppc, x32};
   }();
   return kProfiles;
 }
@@ -96,7 +133,7 @@ struct BoolSwitch {
   ProfileSwitchInfo info;
   bool KernelProfile::*field;
 };
-constexpr std::array<BoolSwitch, 7> kBoolSwitches = {{
+constexpr std::array<BoolSwitch, 14> kBoolSwitches = {{
     {{"pp_magic_has_dma_index",
       "pp_magic carries the DMA-tracking index and the mask hides it (ee62ce7a1d90 and its "
       "stable backports)"},
@@ -115,6 +152,28 @@ constexpr std::array<BoolSwitch, 7> kBoolSwitches = {{
      &KernelProfile::release_syncs_producer_lock},
     {{"pool_recycles_pfmemalloc", "a broken pool that recycles pfmemalloc pages (checker test)"},
      &KernelProfile::pool_recycles_pfmemalloc},
+    {{"pp_ref_on_every_page",
+      "every page handed out starts with pp_ref_count 1 (58d53d8f7da6); before, whole pages "
+      "read 0 and their puts leave it alone"},
+     &KernelProfile::pp_ref_on_every_page},
+    {{"has_disable_direct_recycling",
+      "destroy (and page_pool_disable_direct_recycling) WARNs on an enabled NAPI (dd64b232deb8)"},
+     &KernelProfile::has_disable_direct_recycling},
+    {{"napi_id_at_enable", "NAPI ids are assigned at napi_enable (86e25f40aa1e)"},
+     &KernelProfile::napi_id_at_enable},
+    {{"netlink_napi_id_live",
+      "the page-pool dump reads the NAPI id live, gone after destroy (67e4bb2ced0f)"},
+     &KernelProfile::netlink_napi_id_live},
+    {{"destroy_unmap_clears_dma_addr",
+      "DMA tracking's unmap at destroy zeroes the pages' stored address (until 24ef02f934ee)"},
+     &KernelProfile::destroy_unmap_clears_dma_addr},
+    {{"stalled_warn_all_pools",
+      "\"stalled pool shutdown\" is printed for every pool, without an id (before 6.8)"},
+     &KernelProfile::stalled_warn_all_pools},
+    {{"free_checks_pages",
+      "the page allocator checks freed pages: a pool page is a bad page, \"page_pool leak\" "
+      "(700d2e9a36b9 with init_on_alloc); else it is freed silently"},
+     &KernelProfile::free_checks_pages},
 }};
 }  // namespace
 
@@ -125,11 +184,32 @@ std::span<const ProfileSwitchInfo> ProfileSwitches() {
     v.push_back({"coalesce_rule",
                  "skb_try_coalesce rule: any-mix, cloned-from-non-pp-to, same-no-cloned-pp, "
                  "same-pp-frag-ref"});
+    v.push_back({"direct_recycle_rule",
+                 "when a put may use the alloc cache without allow_direct: caller-only, "
+                 "skb-napi-safe, napi-local"});
     v.push_back({"default_strategy", "teardown strategy for pools that pick none"});
     return v;
   }();
   return kAll;
 }
+
+namespace {
+// A many-valued switch: `value` must be one of the names of `all`; the error lists them.
+template <class E>
+absl::Status SetEnum(absl::string_view sw, absl::string_view value, std::initializer_list<E> all,
+                     absl::string_view (*name)(E), E* field) {
+  std::vector<absl::string_view> names;
+  for (E e : all) {
+    if (name(e) == value) {
+      *field = e;
+      return absl::OkStatus();
+    }
+    names.push_back(name(e));
+  }
+  return absl::InvalidArgumentError(absl::StrCat("profile_switches.", sw, ": \"", value,
+                                                 "\"; expected one of ", absl::StrJoin(names, ", ")));
+}
+}  // namespace
 
 absl::Status KernelProfile::ApplySwitch(absl::string_view sw, absl::string_view value) {
   for (const BoolSwitch& b : kBoolSwitches) {
@@ -145,16 +225,14 @@ absl::Status KernelProfile::ApplySwitch(absl::string_view sw, absl::string_view 
     return absl::OkStatus();
   }
   if (sw == "coalesce_rule") {
-    for (CoalesceRule r : {CoalesceRule::kAnyMix, CoalesceRule::kClonedFromNonPpTo,
-                           CoalesceRule::kSameNoClonedPp, CoalesceRule::kSamePpFragRef}) {
-      if (CoalesceRuleName(r) == value) {
-        coalesce_rule = r;
-        return absl::OkStatus();
-      }
-    }
-    return absl::InvalidArgumentError(absl::StrCat(
-        "profile_switches.coalesce_rule: \"", value,
-        "\"; expected any-mix, cloned-from-non-pp-to, same-no-cloned-pp or same-pp-frag-ref"));
+    return SetEnum(sw, value, {CoalesceRule::kAnyMix, CoalesceRule::kClonedFromNonPpTo,
+                               CoalesceRule::kSameNoClonedPp, CoalesceRule::kSamePpFragRef},
+                   CoalesceRuleName, &coalesce_rule);
+  }
+  if (sw == "direct_recycle_rule") {
+    return SetEnum(sw, value, {DirectRecycleRule::kCallerOnly, DirectRecycleRule::kSkbNapiSafe,
+                               DirectRecycleRule::kNapiLocal},
+                   DirectRecycleRuleName, &direct_recycle_rule);
   }
   if (sw == "default_strategy") {
     default_strategy = std::string(value);

@@ -28,6 +28,18 @@ enum class CoalesceRule : uint8_t {
 };
 absl::string_view CoalesceRuleName(CoalesceRule r);
 
+// When a put that did not ask for direct recycling may still use the lockless alloc cache
+// (docs/kernel/page-pool.md §3.4).
+enum class DirectRecycleRule : uint8_t {
+  kCallerOnly,   // <= 6.3: only the caller's allow_direct; the skb path never recycles directly
+  kSkbNapiSafe,  // 8c48eea3adf3 (6.4): the skb free path, when napi_safe (or, since
+                 // 4a36d0180c45, in softirq) and the pool's NAPI is being polled on this CPU
+                 // (napi->list_owner); driver puts are not promoted
+  kNapiLocal,    // 4a96a4e807c3 (6.10): every put in softirq, page_pool_napi_local() (pool's
+                 // cpuid or its NAPI's list_owner is this CPU), bulk puts included
+};
+absl::string_view DirectRecycleRuleName(DirectRecycleRule r);
+
 struct KernelProfile {
   std::string name;
   Arch arch = Arch::kX86_64;
@@ -42,6 +54,33 @@ struct KernelProfile {
   // The name of the pp reference counter: pp_frag_count (5.15–6.7), pp_ref_count (6.8+,
   // 0a149ab78ee2).
   std::string pp_ref_count_name = "pp_ref_count";
+  // Every page handed out starts with one pp reference. Before 58d53d8f7da6 (6.7) the count was
+  // set only by page_pool_fragment_page: a whole page of a pool reads 0 and its put never
+  // touches the count (6.1's page_pool_is_last_frag; the oracle sees pp_frag_count 0 on 6.1.176).
+  bool pp_ref_on_every_page = true;
+  DirectRecycleRule direct_recycle_rule = DirectRecycleRule::kNapiLocal;
+  // Destroy unlinks the pool from its NAPI and WARNs when that NAPI is still enabled
+  // (dd64b232deb8, 6.4, page_pool_unlink_napi; renamed page_pool_disable_direct_recycling by
+  // 56ef27e3abe6, 6.9, and callable by drivers). The oracle sees the WARN on 6.12.95 and 7.3.4,
+  // for destroy and for the direct call; 6.1 has neither.
+  bool has_disable_direct_recycling = true;
+  // NAPI ids are assigned at napi_enable, not at netif_napi_add (86e25f40aa1e, 6.13): a NAPI that
+  // was never enabled has id 0, which netlink leaves out (7.3.4 observed).
+  bool napi_id_at_enable = false;
+  // The netlink dump reads the pool's NAPI id live through p.napi, cleared at destroy, instead of
+  // the copy page_pool_list stashed at creation (67e4bb2ced0f): 6.12 keeps napi-id after destroy
+  // and unregister, 7.3 drops it at destroy.
+  bool netlink_napi_id_live = false;
+  // With DMA tracking, destroy unmaps the pages still in flight and, as ee62ce7a1d90 did,
+  // zeroes the address stored in each (6.15; Debian 6.12.95's backport). 24ef02f934ee (7.3, a
+  // use-after-free fix) unmaps only and leaves the address stale until the page comes back.
+  bool destroy_unmap_clears_dma_addr = false;
+  // The page allocator checks every freed page (is_check_pages_enabled(): DEBUG_VM, or
+  // init_on_alloc/init_on_free since 700d2e9a36b9, 6.3; Debian sets INIT_ON_ALLOC_DEFAULT_ON), so
+  // a pool page freed with its signature is a bad page, "page_pool leak", and never reused
+  // (6.12.95, 7.3.4 observed). Before, an order-0 free skipped the checks without DEBUG_VM: the
+  // page went back to the free lists silently, the pool still counting it (6.1.176 observed).
+  bool free_checks_pages = true;
 
   // ---- skb rules (kernel/skb-and-iommu.md §1–§2) -----------------------------------------
   // skb_release_data clears pp_recycle on every exit, so only the last clone recycles
@@ -86,7 +125,7 @@ struct ProfileSwitchInfo {
 };
 std::span<const ProfileSwitchInfo> ProfileSwitches();
 
-// Built-in profiles: v5.14, v6.1, v6.8, v6.15 (x86-64), v6.15-ppc64, v6.15-32bit.
+// Built-in profiles: v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3 (x86-64), v6.15-ppc64, v6.15-32bit.
 std::span<const KernelProfile> BuiltinProfiles();
 absl::StatusOr<KernelProfile> FindProfile(absl::string_view name);
 

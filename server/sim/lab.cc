@@ -202,7 +202,7 @@ PoolInfo Lab::Info(const PagePool& pool) const {
   PoolInfo i;
   i.id = pool.id();
   i.ifindex = pool.netlink_ifindex();
-  i.napi_id = pool.napi_id();
+  i.napi_id = pool.netlink_napi_id(*m_);
   i.inflight = pool.inflight_nonstrict();
   i.inflight_strict = pool.inflight();
   i.inflight_mem = i.inflight * pool.page_bytes();

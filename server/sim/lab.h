@@ -150,12 +150,14 @@ class Lab {
   PPSIM_HANDLER(SkbFragRef) PPSIM_HANDLER(SkbPullPage) PPSIM_HANDLER(StackHold)
   PPSIM_HANDLER(StackRelease) PPSIM_HANDLER(NetRxAction) PPSIM_HANDLER(UserMap)
   PPSIM_HANDLER(UserUnmap) PPSIM_HANDLER(ReaderBegin) PPSIM_HANDLER(PutPageRcu)
-  PPSIM_HANDLER(ReaderTryGet) PPSIM_HANDLER(ReaderEnd)
+  PPSIM_HANDLER(ReaderTryGet) PPSIM_HANDLER(ReaderEnd) PPSIM_HANDLER(NapiSchedule)
+  PPSIM_HANDLER(NapiCompleteDone)
 #undef PPSIM_HANDLER
 
   // Lookups that produce the API's errors.
   absl::StatusOr<Device*> DeviceArg(DeviceId id, absl::string_view field = "device");
   absl::StatusOr<PagePool*> PoolArg(PoolId id, absl::string_view field = "pool");
+  absl::StatusOr<Napi*> QueueNapiArg(DeviceId device, uint32_t queue);
   absl::Status PageArg(const PageHandle& h, absl::string_view field = "page") const;
   // A live skb not owned by a stack holder.
   absl::Status SkbArg(uint32_t id, absl::string_view field = "skb", bool allow_held = false) const;

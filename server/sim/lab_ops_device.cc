@@ -67,6 +67,46 @@ absl::StatusOr<OpResult> Lab::Do(const op::NetdevDown& o) {
   return OpResult{.device = o.device};
 }
 
+// The NAPI of `queue` on a bound device, or the API's error naming the field. nullptr when the
+// device has no driver bound any more (unbound, removed, surprise-removed by a fault): its NAPIs
+// were deleted with the netdev, there is nothing left to poll, and a client that did not see
+// the removal is not wrong to ask.
+absl::StatusOr<Napi*> Lab::QueueNapiArg(DeviceId device, uint32_t queue) {
+  absl::StatusOr<Device*> dev = DeviceArg(device);
+  if (!dev.ok()) return dev.status();
+  if (!(*dev)->bound()) return nullptr;
+  if (queue >= (*dev)->napis.size()) {
+    return absl::OutOfRangeError(absl::StrCat("queue: ", queue, " but device ", device, " has ",
+                                              (*dev)->napis.size(), " RX queues"));
+  }
+  return &m_->napis.at((*dev)->napis[queue]);
+}
+
+// napi_schedule: napi_schedule_prep fails on a disabled NAPI (napi_disable leaves
+// NAPI_STATE_SCHED set) and on one already scheduled, so nothing changes then; else
+// ____napi_schedule makes this CPU the list_owner until napi_complete_done (net/core/dev.c).
+absl::StatusOr<OpResult> Lab::Do(const op::NapiSchedule& o) {
+  absl::StatusOr<Napi*> napi = QueueNapiArg(o.device, o.queue);
+  if (!napi.ok()) return napi.status();
+  if (*napi == nullptr || !(*napi)->enabled || (*napi)->list_owner >= 0) {
+    return OpResult{.value = 0};
+  }
+  (*napi)->list_owner = m_->ctx.cpu;
+  m_->digest.Mix(uint64_t{0x9020} << 32 | (*napi)->id);
+  return OpResult{.value = 1};
+}
+
+// napi_complete_done: the poll is over, list_owner is -1 again.
+absl::StatusOr<OpResult> Lab::Do(const op::NapiCompleteDone& o) {
+  absl::StatusOr<Napi*> napi = QueueNapiArg(o.device, o.queue);
+  if (!napi.ok()) return napi.status();
+  if (*napi == nullptr) return OpResult{.value = 0};
+  const bool was = (*napi)->list_owner >= 0;
+  (*napi)->list_owner = -1;
+  if (was) m_->digest.Mix(uint64_t{0x9021} << 32 | (*napi)->id);
+  return OpResult{.value = was ? 1u : 0u};
+}
+
 absl::StatusOr<OpResult> Lab::Do(const op::UnbindDriver& o) {
   absl::StatusOr<Device*> dev = DeviceArg(o.device);
   if (!dev.ok()) return dev.status();

@@ -65,6 +65,11 @@ absl::StatusOr<OpResult> Lab::Do(const op::XdpRegMemModel& o) {
 absl::StatusOr<OpResult> Lab::Do(const op::PagePoolDisableDirectRecycling& o) {
   absl::StatusOr<PagePool*> pool = PoolArg(o.pool);
   if (!pool.ok()) return pool.status();
+  if (!m_->profile.has_disable_direct_recycling) {
+    return absl::UnimplementedError(absl::StrCat(
+        "page_pool_disable_direct_recycling: kernel profile ", m_->profile.name,
+        " predates it (dd64b232deb8, 6.4)"));
+  }
   if (absl::Status s = NotFreed(**pool, "page_pool_disable_direct_recycling"); !s.ok()) return s;
   (*pool)->DisableDirectRecycling(*m_);
   return OpResult{.pool = o.pool};

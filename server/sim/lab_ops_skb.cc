@@ -117,9 +117,12 @@ absl::StatusOr<OpResult> Lab::Do(const op::KfreeSkb& o) {
 
 absl::StatusOr<OpResult> Lab::Do(const op::NapiConsumeSkb& o) {
   if (absl::Status s = SkbArg(o.skb); !s.ok()) return s;
-  // The pool itself decides direct recycling from the context (4a96a4e807c3,
-  // page_pool_napi_local); budget 0 (netpoll) only matters for where the op says it runs.
+  // Since 4a96a4e807c3 (6.10) the pool decides direct recycling from the context
+  // (page_pool_napi_local); from 8c48eea3adf3 (6.4) to then, napi_consume_skb passed napi_safe
+  // down to napi_pp_put_page, except with budget 0 (netpoll).
+  m_->skb_free_napi_safe = o.budget != 0;
   KfreeSkb(*m_, o.skb);
+  m_->skb_free_napi_safe = false;
   return OpResult{};
 }
 

@@ -109,7 +109,19 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
   --f.refcount;
   RecordPage(pfn, f, PageEventKind::kPutPage, static_cast<uint64_t>(f.refcount));
   if (f.refcount > 0) return;
-  if (IsPpPage(f)) {
+  if (IsPpPage(f) && !profile.free_checks_pages && f.state == FrameState::kPoolOut) {
+    // No page checks on this free (6.1 without DEBUG_VM): the page goes back to the free lists
+    // with no word printed, its pp_magic overwritten by the list link, while the pool still
+    // counts it in flight and, under legacy, keeps its DMA mapping: the next owner of the pfn
+    // shares it with a late unmap or a device write. (A page still in the pool's cache or ring
+    // is kept out of circulation below: the model does not hand out a free page twice.)
+    Violate(ViolationId::kPP011,
+            absl::StrFormat("pfn 0x%x freed to the page allocator with the page_pool signature "
+                            "still set; this kernel does not check pages on free, so it goes "
+                            "back to the free lists silently while pool %d counts it in flight%s",
+                            pfn, f.pool, f.dma_addr != 0 ? " and it is still DMA-mapped" : ""),
+            {.pfn = pfn, .pool = f.pool});
+  } else if (IsPpPage(f)) {
     // mm's free-path check (kernel/page-pool.md §1.2, §9.5). bad_page() takes the page out of
     // circulation instead of freeing it, so it never reaches the free lists; the pool's
     // inflight stays raised and any pointer the pool still has stays valid.

@@ -67,6 +67,9 @@ class Machine {
   // The op being applied: its index in the trace and its context.
   uint64_t op_index = 0;
   ExecContext ctx;
+  // The skb free path runs from napi_consume_skb with a budget: napi_pp_put_page's napi_safe
+  // (b07a2d97ba5e, 6.4). Set only for the duration of that op.
+  bool skb_free_napi_safe = false;
   // Virtual time the current op costs (teardown walks, grace periods). Lab advances the clock
   // by it after the op, so deferred work never runs in the middle of an op.
   Nanos op_cost_ns = 0;

@@ -90,6 +90,21 @@ PPSIM_DEVICE_OP(UnbindDriver, "unbind_driver")
 PPSIM_DEVICE_OP(RemoveDevice, "remove_device")
 PPSIM_DEVICE_OP(SurpriseRemove, "surprise_remove")
 #undef PPSIM_DEVICE_OP
+// A NAPI poll of one RX queue: ____napi_schedule records the CPU in napi->list_owner and
+// napi_complete_done resets it to -1 (docs/kernel/page-pool.md §3.4). Ops in between, in softirq
+// on that CPU, run inside the poll: the only place page_pool_napi_local() holds.
+#define PPSIM_QUEUE_OP(Type, name)                                                  \
+  struct Type {                                                                     \
+    static constexpr absl::string_view kName = name;                                \
+    DeviceId device = 0;                                                            \
+    uint32_t queue = 0;                                                             \
+    template <class S, class V> static void Fields(S& s, V&& v) {                   \
+      v("device", s.device); v("queue", s.queue);                                   \
+    }                                                                               \
+  };
+PPSIM_QUEUE_OP(NapiSchedule, "napi_schedule")
+PPSIM_QUEUE_OP(NapiCompleteDone, "napi_complete_done")
+#undef PPSIM_QUEUE_OP
 struct NsimPpHold {
   static constexpr absl::string_view kName = "nsim_pp_hold";
   DeviceId device = 0;
@@ -381,7 +396,7 @@ using OpBody = std::variant<
     op::KfreeSkbConcurrent, op::PskbTrim, op::SkbSplit, op::SkbShift, op::SkbTryCoalesce,
     op::SkbGroReceive, op::SkbFragRef, op::SkbPullPage, op::StackHold, op::StackRelease,
     op::NetRxAction, op::UserMap, op::UserUnmap, op::ReaderBegin, op::PutPageRcu,
-    op::ReaderTryGet, op::ReaderEnd>;
+    op::ReaderTryGet, op::ReaderEnd, op::NapiSchedule, op::NapiCompleteDone>;
 
 struct Op {
   ExecContext ctx;

@@ -103,8 +103,10 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
   pool->p_.strategy = strategy_name;
   pool->strategy_ = (*info)->make(m, *pool);
   pool->created_at_ = m.clock.now();
-  pool->napi_id_ = params.napi;
-  if (params.napi != 0) pool->napi_ptr_ = &m.napis.at(params.napi);
+  if (params.napi != 0) {
+    pool->napi_ptr_ = &m.napis.at(params.napi);
+    if (pool->napi_ptr_->id_assigned) pool->napi_id_ = params.napi;
+  }
   if (const Device* dev = m.FindDevice(params.dev)) pool->bind_generation_ = dev->bind_generation;
   PagePool* raw = pool.get();
   m.pools.emplace(id, std::move(pool));
@@ -122,6 +124,11 @@ Visibility PagePool::visibility() const {
   return Visibility::kNormal;
 }
 
+NapiId PagePool::netlink_napi_id(const Machine& m) const {
+  if (!m.profile.netlink_napi_id_live) return napi_id_;
+  return napi_ptr_ != nullptr && napi_ptr_->id_assigned ? p_.napi : 0;
+}
+
 std::optional<IfIndex> PagePool::netlink_ifindex() const {
   if (visibility() != Visibility::kNormal) return std::nullopt;
   return netdev_;
@@ -135,6 +142,15 @@ bool PagePool::NapiLocal(const Machine& m) const {
   return napi_ptr_ != nullptr && napi_ptr_->list_owner == m.ctx.cpu;
 }
 
+// 6.4..6.9 (8c48eea3adf3, napi_pp_put_page): the skb path recycles directly when napi_safe, or
+// in softirq (4a36d0180c45), and the pool's NAPI is being polled on this CPU. Before, never;
+// from 6.10 PutUnrefed asks NapiLocal for everyone.
+bool PagePool::SkbMayRecycleDirect(const Machine& m) const {
+  if (m.profile.direct_recycle_rule != DirectRecycleRule::kSkbNapiSafe) return false;
+  if (!m.skb_free_napi_safe && m.ctx.kind != CtxKind::kSoftirq) return false;
+  return napi_ptr_ != nullptr && napi_ptr_->list_owner == m.ctx.cpu;
+}
+
 // page_pool_update_nid (kernel/page-pool.md §3.7): set the node and release everything in the
 // alloc cache; ring pages are waived lazily at refill.
 void PagePool::UpdateNid(Machine& m, int32_t nid) {
@@ -143,8 +159,21 @@ void PagePool::UpdateNid(Machine& m, int32_t nid) {
   while (cache_count_ > 0) ReturnPage(m, cache_[--cache_count_]);
 }
 
-// kernel/page-pool.md §3.8.
+// kernel/page-pool.md §3.8. Since dd64b232deb8 (6.4) the pool and its NAPI are unlinked only
+// once the NAPI is disabled: an enabled NAPI trips WARN_ON(!NAPI_STATE_SCHED) when idle and
+// WARN_ON(list_owner != -1) while polled, one or the other (net/core/dev.c,
+// page_pool_disable_direct_recycling; the oracle sees it on 6.12.95 and 7.3.4, destroy included).
 void PagePool::DisableDirectRecycling(Machine& m) {
+  if (m.profile.has_disable_direct_recycling && napi_ptr_ != nullptr && napi_ptr_->enabled) {
+    m.Log(LogLevel::kWarn,
+          absl::StrCat("WARNING: page_pool_disable_direct_recycling: pool ", id_, "'s NAPI ",
+                       p_.napi,
+                       napi_ptr_->list_owner >= 0
+                           ? absl::StrCat(" is being polled on CPU ", napi_ptr_->list_owner)
+                           : std::string(" is still enabled"),
+                       ": napi_disable must come first"),
+          id_);
+  }
   cpuid_ = -1;
   p_.napi = 0;
   napi_ptr_ = nullptr;

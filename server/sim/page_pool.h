@@ -98,7 +98,9 @@ class PagePool {
   IfIndex netdev() const { return netdev_; }
   // The netlink ifindex attribute: omitted (nullopt) when orphaned to lo or invisible.
   std::optional<IfIndex> netlink_ifindex() const;
-  NapiId napi_id() const { return napi_id_; }
+  // NETDEV_A_PAGE_POOL_NAPI_ID: the id page_pool_list stashed at creation, or, where the profile
+  // reads it live (67e4bb2ced0f), the linked NAPI's id now (none after destroy). 0 = absent.
+  NapiId netlink_napi_id(const Machine& m) const;
   // The device's bind_generation when the pool was created.
   uint32_t bind_generation() const { return bind_generation_; }
   std::optional<int64_t> detach_time() const { return detach_time_; }
@@ -171,6 +173,8 @@ class PagePool {
   }
   // Whether page_pool_napi_local(pool) holds for the current op's context (§3.4).
   bool NapiLocal(const Machine& m) const;
+  // napi_pp_put_page's own choice for the skb free path, by era (DirectRecycleRule).
+  bool SkbMayRecycleDirect(const Machine& m) const;
   // ppsim's own bookkeeping (invariants.h): cache and ring within their sizes, every queued
   // pfn in range. INTERNAL naming the pool and what broke.
   absl::Status CheckInvariants(const Machine& m) const;

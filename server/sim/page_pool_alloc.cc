@@ -52,7 +52,9 @@ bool PagePool::EnterPool(Machine& m, Pfn pfn, Frame& f) {
   }
   f.pool = id_;
   f.pp_magic |= m.pp_signature();
-  f.pp_ref_count = 1;
+  // page_pool_set_pp_info sets one pp reference since 58d53d8f7da6 (6.7); before, whole pages
+  // kept 0 (6.1.176 observed).
+  f.pp_ref_count = m.profile.pp_ref_on_every_page ? 1 : 0;
   f.state = FrameState::kPoolCache;
   ++hold_cnt_;
   m.RecordPage(pfn, f, PageEventKind::kPoolHold, hold_cnt_, id_);

@@ -11,8 +11,12 @@
 namespace ppsim::sim {
 
 int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr) {
-  if (f.pp_ref_count == nr) {
-    f.pp_ref_count = 1;
+  if (!m.profile.pp_ref_on_every_page) {
+    // Before 58d53d8f7da6 only fragmented pages carried a count: a whole page reads 0 and every
+    // put of it is the last one; the last fragment leaves the count as it was.
+    if (f.pp_ref_count == 0 || f.pp_ref_count == nr) return 0;
+  } else if (f.pp_ref_count == nr) {
+    f.pp_ref_count = 1;  // page_pool_unref_netmem resets the drained count to 1
     return 0;
   }
   const int64_t ret = f.pp_ref_count -= nr;
@@ -125,7 +129,12 @@ void PagePool::PutUnrefed(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size,
                           bool allow_direct) {
   if (!CheckNotQueued(m, pfn, f)) return;
   const bool forced_direct = allow_direct;
-  if (!allow_direct) allow_direct = NapiLocal(m);
+  // 4a96a4e807c3 (6.10): page_pool_put_unrefed_netmem promotes any put made where the pool's
+  // consumer runs; before, only the caller's allow_direct counts (the oracle: a put with
+  // allow_direct=false inside the NAPI poll lands in the cache on 6.12/7.3, the ring on 6.1).
+  if (!allow_direct && m.profile.direct_recycle_rule == DirectRecycleRule::kNapiLocal) {
+    allow_direct = NapiLocal(m);
+  }
   if (!Recyclable(m, f)) {
     ++recycle_.released_refcnt;
     ReturnPage(m, pfn);
@@ -177,7 +186,9 @@ void PagePool::PutPage(Machine& m, Pfn pfn, int64_t dma_sync_size, bool allow_di
 // ring candidates produced 16 at a time under one producer-lock hold (§3.3).
 void PagePool::PutPagesBulk(Machine& m, const std::vector<Pfn>& pfns) {
   constexpr size_t kBulk = 16;  // XDP_BULK_QUEUE_SIZE
-  const bool allow_direct = NapiLocal(m);
+  // Bulk puts never asked for direct recycling before 4a96a4e807c3.
+  const bool allow_direct =
+      m.profile.direct_recycle_rule == DirectRecycleRule::kNapiLocal && NapiLocal(m);
   std::vector<Pfn> bulk;
   auto flush = [&] {
     size_t i = 0;

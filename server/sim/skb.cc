@@ -114,7 +114,7 @@ void PageUnref(Machine& m, Pfn pfn, FragRef held, bool recycle, const char* who)
               {.pfn = pfn, .pool = pool->id()});
     return;
   }
-  pool->PutPage(m, pfn, -1, /*allow_direct=*/false);
+  pool->PutPage(m, pfn, -1, pool->SkbMayRecycleDirect(m));
 }
 
 // skb_release_data (§1.1 step 2, §1.3): drop one dataref; the last one releases frags,

@@ -33,13 +33,13 @@ steps = ['- {op: add_device, as: dev}', '- {op: "bind_driver device=$dev flags=1
          '- {op: add_device, as: other}', '- {op: "bind_driver device=$other flags=1", as: onic}']
 def noise(i, nic):
     steps.append(f'- {{op: "page_pool_alloc_pages pool=${nic}.pools[0] count=2 @softirq:0", as: q{i}}}')
-    steps.append(f'- "page_pool_put_page pool=${nic}.pools[0] page=$q{i}.pages[1] allow_direct=true @softirq:0"')
+    steps.append(f'- "page_pool_put_page pool=${nic}.pools[0] page=$q{i}.pages[1] @softirq:0"')
     steps.append('- "advance_time ns=1500"')
 for i in range(30): noise(i, "nic" if i % 2 else "onic")
 steps.append('- {op: "page_pool_alloc_pages pool=$nic.pools[0] @softirq:0", as: p}')
-steps.append('- "page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0"')
+steps.append('- "page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0"')
 for i in range(30, 60): noise(i, "onic")
-steps.append('- "page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0"')
+steps.append('- "page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0"')
 for i in range(60, 90): noise(i, "nic")
 open("bug.yaml", "w").write("name: double-put\nprofile: v6.8\nlab: {seed: 77}\n"
                             "strategies: [dma-tracking]\nsteps:\n" +
@@ -122,10 +122,10 @@ assert out.startswith("digest=0x"), out
 ops = out.split("minimized ops (5):\n", 1)[1].split("\n")
 assert ops == ["  add_device  # as dev", "  bind_driver device=$dev flags=1  # as nic",
                "  page_pool_alloc_pages pool=$nic.pools[0] @softirq:0  # as p",
-               "  page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0",
-               "  page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0"], ops
+               "  page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0",
+               "  page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0"], ops
 EOF2
-has "page_pool_put_page pool=\$nic.pools\[0\] page=\$p allow_direct=true @softirq:0"
+has "page_pool_put_page pool=\$nic.pools\[0\] page=\$p @softirq:0"
 grep -q 'expect:' shrunk.yaml || fail "no expect in shrunk.yaml"
 grep -q 'TEST(Shrunk, ' shrunk_test.cc || fail "no TEST in shrunk_test.cc"
 expect_exit 64 "$ppctl" shrink run.jsonl --violation PP008 --junit x.xml

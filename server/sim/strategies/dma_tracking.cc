@@ -78,7 +78,11 @@ class DmaTrackingStrategy final : public TeardownStrategy {
       }
     }
     for (const auto& [id, pfn] : xa_) {
-      UnmapForTeardown(m, pool, pfn, m.memory.At(pfn));
+      Frame& f = m.memory.At(pfn);
+      UnmapForTeardown(m, pool, pfn, f);
+      // Debian 6.12.95's backport zeroes the address; 7.3.4 leaves it stale (the oracle's
+      // destroy-held-dma: held pages read dma 0 on one, the old address on the other).
+      if (m.profile.destroy_unmap_clears_dma_addr) f.dma_addr = 0;
       free_ids_.insert(id);
       ++costs_.destroy_unmaps;
       Charge(m, m.config.cost.destroy_unmap_ns_per_page);

@@ -157,7 +157,9 @@ TEST(ChaosGeneratorTest, ZeroWeightNeverEmittedAndOnlyAllocEmitsOnlyAllocs) {
   }
   EXPECT_EQ(after_setup, 3000u);
   EXPECT_EQ(ops["page_pool_alloc_pages"], 3000);
-  EXPECT_EQ(ops.size(), 3u) << "alloc plus the setup (add_device, bind_driver)";
+  EXPECT_EQ(ops.size(), 4u) << "alloc plus the setup (add_device, bind_driver, napi_schedule)";
+  EXPECT_EQ(ops["napi_schedule"], ops["bind_driver"])
+      << "each bound queue's NAPI (one per bind here) is polled from the start";
 
   // In a real run with `free` and `consume` at 0: no napi_consume_skb, and kfree_skb only
   // where a merged coalesce frees `from`, until the heal phase (not chaos) begins.

@@ -197,7 +197,7 @@ INSTANTIATE_TEST_SUITE_P(
             "\"dev\" is already bound by steps[0] at line 4"},
         Bad{"empty.yaml", "empty.yaml:1:", "the file is empty"},
         Bad{"bad-profile.yaml", "bad-profile.yaml:2: profile",
-            "unknown kernel profile \"v9.99\" (expected one of v5.14, v6.1, v6.8, v6.15"},
+            "unknown kernel profile \"v9.99\" (expected one of v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3"},
         Bad{"bad-profile-switch.yaml",
             "bad-profile-switch.yaml:6: lab.profile_switches.gro_refuses_pp_mixx",
             "unknown switch \"gro_refuses_pp_mixx\" (expected one of pp_magic_has_dma_index, "},

@@ -139,8 +139,8 @@ const std::vector<ShrinkStep> kDoublePut = {
     {"add_device", "s0"},
     {"bind_driver device=$s0 flags=1", "s1"},
     {"page_pool_alloc_pages pool=$s1.pools[0] @softirq:0", "s2"},
-    {"page_pool_put_page pool=$s1.pools[0] page=$s2 allow_direct=true @softirq:0", ""},
-    {"page_pool_put_page pool=$s1.pools[0] page=$s2 allow_direct=true @softirq:0", ""}};
+    {"page_pool_put_page pool=$s1.pools[0] page=$s2 @softirq:0", ""},
+    {"page_pool_put_page pool=$s1.pools[0] page=$s2 @softirq:0", ""}};
 
 TEST(ScenarioWriterTest, ShrunkScenarioCarriesTheLabAndExpectsTheId) {
   const Scenario s = ShrunkScenario(ShrunkTrace(), kDoublePut, "PP008", "run.jsonl");

@@ -59,17 +59,17 @@ std::vector<ShrinkStep> PlantedDoublePut(int noise) {
     s.push_back({absl::StrCat("page_pool_alloc_pages pool=$", nic, ".pools[0] count=2 @softirq:0"),
                  q});
     s.push_back({absl::StrCat("page_pool_put_page pool=$", nic, ".pools[0] page=$", q,
-                              ".pages[1] allow_direct=true @softirq:0"), ""});
+                              ".pages[1] @softirq:0"), ""});
     s.push_back({"advance_time ns=1000", ""});
   };
   for (int i = 0; i < noise; ++i) pair(i, i % 3 == 0 ? "other_nic" : "nic");
   s.push_back({"page_pool_alloc_pages pool=$nic.pools[0] @softirq:0", "p"});
   for (int i = noise; i < 2 * noise; ++i) pair(i, i % 3 == 0 ? "other_nic" : "nic");
-  s.push_back({"page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0", ""});
+  s.push_back({"page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0", ""});
   // Only the other device between the two puts: an alloc from $nic's pool would hand $p out
   // again and make the second put a use-after-recycle (PP007) instead.
   for (int i = 2 * noise; i < 3 * noise; ++i) pair(i, "other_nic");
-  s.push_back({"page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0", ""});
+  s.push_back({"page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0", ""});
   for (int i = 3 * noise; i < 4 * noise; ++i) pair(i, "nic");
   return s;
 }
@@ -124,8 +124,8 @@ TEST(ShrinkTest, APlantedDoublePutShrinksToTheFiveOpsItNeeds) {
   EXPECT_THAT(Lines(r->steps),
               ElementsAre("add_device", "bind_driver device=$dev flags=1",
                           "page_pool_alloc_pages pool=$nic.pools[0] @softirq:0",
-                          "page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0",
-                          "page_pool_put_page pool=$nic.pools[0] page=$p allow_direct=true @softirq:0"));
+                          "page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0",
+                          "page_pool_put_page pool=$nic.pools[0] page=$p @softirq:0"));
   ASSERT_EQ(r->kept.size(), 5u);
   EXPECT_EQ(r->steps[2].as, "p");
   EXPECT_LT(r->runs, 200u) << "the closure phase finds it";

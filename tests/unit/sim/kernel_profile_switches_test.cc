@@ -36,6 +36,13 @@ constexpr BoolField kBools[] = {
     {"release_syncs_producer_lock", &KernelProfile::release_syncs_producer_lock},
     {"pool_recycles_pfmemalloc", &KernelProfile::pool_recycles_pfmemalloc},
     {"pp_magic_has_dma_index", &KernelProfile::pp_magic_has_dma_index},
+    {"pp_ref_on_every_page", &KernelProfile::pp_ref_on_every_page},
+    {"has_disable_direct_recycling", &KernelProfile::has_disable_direct_recycling},
+    {"napi_id_at_enable", &KernelProfile::napi_id_at_enable},
+    {"netlink_napi_id_live", &KernelProfile::netlink_napi_id_live},
+    {"destroy_unmap_clears_dma_addr", &KernelProfile::destroy_unmap_clears_dma_addr},
+    {"stalled_warn_all_pools", &KernelProfile::stalled_warn_all_pools},
+    {"free_checks_pages", &KernelProfile::free_checks_pages},
 };
 
 TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued) {
@@ -44,7 +51,7 @@ TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued)
     EXPECT_FALSE(s.what.empty()) << s.name;
     EXPECT_TRUE(listed.insert(std::string(s.name)).second) << "listed twice: " << s.name;
   }
-  std::set<std::string> expected = {"coalesce_rule", "default_strategy"};
+  std::set<std::string> expected = {"coalesce_rule", "default_strategy", "direct_recycle_rule"};
   for (const BoolField& b : kBools) expected.insert(b.name);
   EXPECT_EQ(listed, expected);
 }
@@ -151,14 +158,64 @@ TEST(KernelProfileSwitchesTest, V514HasTheCloneFixAndNothingLater) {
   EXPECT_EQ(p.pp_ref_count_name, "(none)") << "pp_frag_count came in 5.15";
 }
 
-TEST(KernelProfileSwitchesTest, V61HasTheFirstCoalesceFixOnly) {
-  const KernelProfile p = Profile("v6.1");
+TEST(KernelProfileSwitchesTest, V610HasTheFirstCoalesceFixOnly) {
+  const KernelProfile p = Profile("v6.1.0");
   EXPECT_TRUE(p.release_data_clears_pp_recycle);
   EXPECT_EQ(p.coalesce_rule, CoalesceRule::kClonedFromNonPpTo) << "1effe8ca4e34, 5.18";
   EXPECT_FALSE(p.gro_refuses_pp_mix) << "7d2c89b32587 is 6.2";
   EXPECT_TRUE(p.esp_releases_with_put_page);
   EXPECT_FALSE(p.release_syncs_producer_lock);
   EXPECT_EQ(p.pp_ref_count_name, "pp_frag_count");
+}
+
+// Debian's 6.1.176 as the oracle saw it (tests/oracle/README.md): the 6.2 GRO and 6.3 coalesce
+// fixes came in as stable backports (its skb probe refused both mixes); whole pages carry
+// pp_frag_count 0; no direct recycling but the caller's; no NAPI unlink WARN.
+TEST(KernelProfileSwitchesTest, V61IsDebians6_1WithTheSkbBackports) {
+  const KernelProfile p = Profile("v6.1");
+  EXPECT_EQ(p.coalesce_rule, CoalesceRule::kSameNoClonedPp) << "0646dc31ca88 backported";
+  EXPECT_TRUE(p.gro_refuses_pp_mix) << "7d2c89b32587 backported";
+  EXPECT_FALSE(p.pp_ref_on_every_page) << "58d53d8f7da6 is 6.7";
+  EXPECT_EQ(p.direct_recycle_rule, DirectRecycleRule::kCallerOnly) << "8c48eea3adf3 is 6.4";
+  EXPECT_FALSE(p.has_disable_direct_recycling) << "dd64b232deb8 is 6.4";
+  EXPECT_TRUE(p.stalled_warn_all_pools) << "be0096676e23 is 6.8";
+  EXPECT_EQ(p.default_strategy, "legacy");
+  EXPECT_FALSE(p.free_checks_pages) << "700d2e9a36b9 is 6.3";
+}
+
+// Debian's 6.12.95: the DMA-tracking backport (destroy unmaps and zeroes), napi-local
+// recycling everywhere, the stashed netlink napi-id, NAPI ids from netif_napi_add.
+TEST(KernelProfileSwitchesTest, V612IsDebians6_12WithTheDmaTrackingBackport) {
+  const KernelProfile p = Profile("v6.12");
+  EXPECT_EQ(p.default_strategy, "dma-tracking") << "ee62ce7a1d90 in 6.12.34";
+  EXPECT_TRUE(p.pp_magic_has_dma_index);
+  EXPECT_TRUE(p.destroy_unmap_clears_dma_addr);
+  EXPECT_EQ(p.direct_recycle_rule, DirectRecycleRule::kNapiLocal) << "4a96a4e807c3, 6.10";
+  EXPECT_TRUE(p.has_disable_direct_recycling);
+  EXPECT_FALSE(p.napi_id_at_enable) << "86e25f40aa1e is 6.13";
+  EXPECT_FALSE(p.netlink_napi_id_live) << "67e4bb2ced0f is 6.14";
+  EXPECT_FALSE(p.stalled_warn_all_pools);
+  EXPECT_FALSE(p.esp_releases_with_put_page);
+}
+
+// 7.3.4: NAPI ids at napi_enable, the napi-id read live, and since 24ef02f934ee the scrub
+// leaves the held pages' stale DMA address.
+TEST(KernelProfileSwitchesTest, V73ReadsTheNapiIdLiveAndLeavesTheStaleAddress) {
+  const KernelProfile p = Profile("v7.3");
+  EXPECT_TRUE(p.napi_id_at_enable);
+  EXPECT_TRUE(p.netlink_napi_id_live);
+  EXPECT_FALSE(p.destroy_unmap_clears_dma_addr);
+  EXPECT_EQ(p.default_strategy, "dma-tracking");
+  EXPECT_TRUE(Profile("v6.15").destroy_unmap_clears_dma_addr) << "ee62ce7a1d90 zeroed it";
+}
+
+TEST(KernelProfileSwitchesTest, TheDirectRecycleRuleIsASwitch) {
+  KernelProfile p = Profile("v6.12");
+  ASSERT_TRUE(p.ApplySwitch("direct_recycle_rule", "caller-only").ok());
+  EXPECT_EQ(p.direct_recycle_rule, DirectRecycleRule::kCallerOnly);
+  const absl::Status bad = p.ApplySwitch("direct_recycle_rule", "sometimes");
+  EXPECT_NE(bad.message().find("direct_recycle_rule: \"sometimes\""), std::string::npos) << bad;
+  EXPECT_EQ(p.direct_recycle_rule, DirectRecycleRule::kCallerOnly) << "a refused value changes nothing";
 }
 
 TEST(KernelProfileSwitchesTest, V68HasGroAndFragRefCoalesceButNotTheEspFix) {

@@ -20,12 +20,13 @@ KernelProfile Profile(absl::string_view name) {
 }
 
 TEST(KernelProfileTest, BuiltinProfilesAreFoundByName) {
-  for (const char* name : {"v5.14", "v6.1", "v6.8", "v6.15", "v6.15-ppc64", "v6.15-32bit"}) {
+  for (const char* name : {"v5.14", "v6.1.0", "v6.1", "v6.8", "v6.12", "v6.15", "v7.3",
+                           "v6.15-ppc64", "v6.15-32bit"}) {
     absl::StatusOr<KernelProfile> p = FindProfile(name);
     ASSERT_TRUE(p.ok()) << name;
     EXPECT_EQ(p->name, name);
   }
-  EXPECT_EQ(BuiltinProfiles().size(), 6u);
+  EXPECT_EQ(BuiltinProfiles().size(), 9u);
 }
 
 TEST(KernelProfileTest, PpSignaturePerArchitecture) {

@@ -88,7 +88,9 @@ inline void Put(Lab& lab, const PageRef& ref, ExecContext ctx, bool allow_direct
   MustApply(lab, op::PagePoolPutPage{.page = ref.page, .allow_direct = allow_direct}, ctx);
 }
 
-// A device with a driver bound and its netdev up: one pool per RX queue.
+// A device with a driver bound and its netdev up: one pool per RX queue. RX queue 0's NAPI
+// poll is running on CPU 0 (napi_schedule, never completed), so an op in kNapiCpu0 runs inside
+// it, where page_pool_napi_local() holds (docs/kernel/page-pool.md §3.4).
 struct Nic {
   DeviceId dev = 0;
   IfIndex ifindex = 0;
@@ -100,7 +102,10 @@ inline Nic BindNic(Lab& lab, op::BindDriver bind = {}) {
   bind.device = nic.dev;
   OpResult r = MustApply(lab, bind);
   nic.ifindex = r.ifindex;
-  if (!r.pools.empty()) nic.pool = r.pools[0];
+  if (!r.pools.empty()) {
+    nic.pool = r.pools[0];
+    MustApply(lab, op::NapiSchedule{.device = nic.dev, .queue = 0}, kNapiCpu0);
+  }
   return nic;
 }
 

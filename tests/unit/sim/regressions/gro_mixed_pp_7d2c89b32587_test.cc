@@ -71,7 +71,7 @@ Outcome RunStory(const std::string& profile, const std::string& gro_refuses_pp_m
 }
 
 TEST(GroMixedPp7d2c89b32587, MergingPpFragsIntoANonPpSkbLeaksThePage) {
-  const Outcome o = RunStory("v6.1");  // gro_refuses_pp_mix false
+  const Outcome o = RunStory("v6.1.0");  // gro_refuses_pp_mix false
   EXPECT_EQ(o.merged, 1u);
   EXPECT_EQ(o.pp011, 1u);
   EXPECT_TRUE(o.pp011_on_pp_page);

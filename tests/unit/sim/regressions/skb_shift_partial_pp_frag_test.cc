@@ -33,6 +33,8 @@ Story Start() {
   s.lab = MakeLab();
   s.dev = MustApply(*s.lab, op::AddDevice{.strict = 1}).device;
   s.pool = MustApply(*s.lab, op::BindDriver{.device = s.dev, .flags = 1}).pools.at(0);
+  // The story runs in the driver's RX path: inside queue 0's NAPI poll on CPU 0.
+  MustApply(*s.lab, op::NapiSchedule{.device = s.dev, .queue = 0}, kNapiCpu0);
   auto frag = [&] {
     return MustApply(*s.lab, op::PagePoolAllocFrag{.pool = s.pool, .size = 2048}, kNapiCpu0)
         .pages.at(0);

@@ -9,7 +9,7 @@
 // that SKB1, a pp skb, will drop as a pp reference. Freeing SKB3, SKB2 and SKB1 drops ppc(P2)
 // to 0 while rc = 2, so the pool releases P2 (DMA unmap) although BD3 is still on the RX ring:
 // the device's write into BD3 hits an unmapped IOVA (strict IOMMU: a fault, PP003). With the
-// fix (v6.1+: cloned-from-non-pp-to and later rules) a pp `to` refuses a cloned pp `from`.
+// fix (v6.1.0+: cloned-from-non-pp-to and later rules) a pp `to` refuses a cloned pp `from`.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -99,7 +99,7 @@ Outcome RunStory(const std::string& profile) {
 
 TEST(SkbTryCoalesceClonedPpFrag1effe8ca4e34, SetupSplitsP2IntoTwoPpFragments) {
   EXPECT_EQ(RunStory("v5.14").ppc_p2_before, 2);
-  EXPECT_EQ(RunStory("v6.1").ppc_p2_before, 2);
+  EXPECT_EQ(RunStory("v6.1.0").ppc_p2_before, 2);
 }
 
 TEST(SkbTryCoalesceClonedPpFrag1effe8ca4e34, AnyMixReleasesP2EarlyAndTheDeviceFaults) {
@@ -114,7 +114,7 @@ TEST(SkbTryCoalesceClonedPpFrag1effe8ca4e34, AnyMixReleasesP2EarlyAndTheDeviceFa
 }
 
 TEST(SkbTryCoalesceClonedPpFrag1effe8ca4e34, TheFixRefusesAClonedPpFromAndNothingIsRaised) {
-  for (const char* profile : {"v6.1", "v6.1+same-no-cloned-pp"}) {
+  for (const char* profile : {"v6.1.0", "v6.1.0+same-no-cloned-pp"}) {
     SCOPED_TRACE(profile);
     const Outcome o = RunStory(profile);
     EXPECT_EQ(o.coalesced, 0u) << "a pp `to` takes no cloned pp `from`";

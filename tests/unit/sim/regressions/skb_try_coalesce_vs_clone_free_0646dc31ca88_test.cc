@@ -82,7 +82,7 @@ Outcome RunStory(const std::string& profile, const std::string& rule, bool race)
 // never returned, so the pool's inflight stays raised. PP009 (refcount:-1) would need a second
 // stray put_page on the same page, which this minimal story does not have.
 TEST(SkbTryCoalesceVsCloneFree0646dc31ca88, RacingCloneFreeSkipsTheRefsAndLeaksThePpPage) {
-  const Outcome o = RunStory("v6.1", "", /*race=*/true);  // cloned-from-non-pp-to
+  const Outcome o = RunStory("v6.1.0", "", /*race=*/true);  // cloned-from-non-pp-to
   EXPECT_EQ(o.coalesced, 1u) << "the first skb_cloned(from) read allowed the mix";
   EXPECT_EQ(o.pp011, 1u);
   EXPECT_TRUE(o.pp011_on_q);
@@ -95,8 +95,8 @@ TEST(SkbTryCoalesceVsCloneFree0646dc31ca88, RacingCloneFreeSkipsTheRefsAndLeaksT
 }
 
 TEST(SkbTryCoalesceVsCloneFree0646dc31ca88, WithoutTheRaceTheMixTakesPageRefsAndIsClean) {
-  const Outcome o = RunStory("v6.1", "", /*race=*/false);
-  EXPECT_EQ(o.coalesced, 1u) << "a cloned pp `from` may go into a non-pp `to` on v6.1";
+  const Outcome o = RunStory("v6.1.0", "", /*race=*/false);
+  EXPECT_EQ(o.coalesced, 1u) << "a cloned pp `from` may go into a non-pp `to` on v6.1.0";
   EXPECT_EQ(o.total, 0u);
   EXPECT_TRUE(o.q_back_in_pool) << "the last clone's pp reference recycled Q";
   EXPECT_EQ(o.outside, 0);
@@ -106,7 +106,7 @@ TEST(SkbTryCoalesceVsCloneFree0646dc31ca88, TheFixRefusesTheMixAndNothingIsRaise
   const struct {
     const char* profile;
     const char* rule;
-  } kFixed[] = {{"v6.1", "same-no-cloned-pp"}, {"v6.8", ""}, {"v6.15", ""}};
+  } kFixed[] = {{"v6.1.0", "same-no-cloned-pp"}, {"v6.8", ""}, {"v6.15", ""}};
   for (const auto& c : kFixed) {
     SCOPED_TRACE(std::string(c.profile) + " " + c.rule);
     const Outcome o = RunStory(c.profile, c.rule, /*race=*/true);
