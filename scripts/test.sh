@@ -9,7 +9,10 @@
 #      then every fuzzer 60 s, two at a time;
 #   3. tsan: ppsim's own concurrency without gRPC in the way — the registry, hub, journal and
 #      quota under threads and the chaos client's worker threads (tests/tsan.supp says why the
-#      daemon's gRPC tests are not in it).
+#      daemon's gRPC tests are not in it);
+#   4. the kernel oracle: scripts/oracle-ci.sh, started after the release build and run beside
+#      the asan stage (Debian's 6.1, 6.12, 7.3 under QEMU; needs root, the mirror and QEMU, and
+#      fails saying which is missing).
 # Each stage prints its time; the total is printed at the end, with a warning past 60 minutes
 # (CI stops at 90). Cold on 2 cores: README "How long the tests take".
 set -euo pipefail
@@ -37,12 +40,33 @@ for b in build/release/tests/bench/ppsim_bench_*; do
 done
 stage "release tests and benchmark smoke"
 
+# 4. the kernel oracle (tests/oracle/README.md, "The CI stage"): Debian's 6.1, 6.12 and 7.3 boot
+# under QEMU and run the hand-written sequences (they must agree with the model) and 60 generated
+# ones (their divergence classes are printed). It starts here, with ppctl built, and runs beside
+# the asan build: its boots are mostly the sequences' deliberate sleeps. Waited for after fuzz.
+mkdir -p build
+scripts/oracle-ci.sh --ppctl build/release/client/ppctl/ppctl --work "$PWD/build/oracle-ci" \
+  >build/oracle-ci.log 2>&1 &
+oracle_pid=$!
+trap 'kill "$oracle_pid" 2>/dev/null || true' EXIT
+
 scripts/build.sh asan
 stage "asan build"
 ctest --preset asan
 stage "asan tests"
 PPSIM_FUZZ_PRESET=asan scripts/fuzz.sh 60
 stage "fuzz"
+
+oracle_rc=0
+wait "$oracle_pid" || oracle_rc=$?
+trap - EXIT
+sed -n '/^oracle /p; /^generated/p; /^  [0-9]/p; /^oracle-ci:/p' build/oracle-ci.log
+if [[ $oracle_rc -ne 0 ]]; then
+  echo "test: the kernel oracle failed (exit $oracle_rc); its log:"
+  cat build/oracle-ci.log
+  exit 1
+fi
+stage "oracle (waited for; it ran beside the asan stage)"
 
 scripts/build.sh tsan ppctl ppsim_concurrency_tests
 stage "tsan build"

@@ -85,7 +85,7 @@ PageObs ModelRun::ObservePage(int index) {
 // The page-pool-get dump, for the sequence's pools (Lab::ListPools: listed and not freed).
 std::vector<NetlinkObs> ModelRun::ObserveNetlink() const {
   std::vector<NetlinkObs> out;
-  const std::vector<sim::PoolInfo> listed = lab_->ListPools();
+  const std::vector<sim::PoolInfo> listed = lab_->NetlinkDump();
   for (int p = 1; p <= map_.pools(); ++p) {
     const sim::PoolId id = map_.pool(p).id;
     for (const sim::PoolInfo& i : listed) {

@@ -1,5 +1,7 @@
 #include "server/sim/lab.h"
 
+#include <algorithm>
+
 #include <cstdio>
 #include <cstdlib>
 #include <type_traits>
@@ -236,6 +238,32 @@ std::vector<PoolInfo> Lab::ListPools() const {
     if (pool->state() != PoolState::kFreed && pool->visibility() != Visibility::kInvisible) {
       out.push_back(Info(*pool));
     }
+  }
+  return out;
+}
+
+std::vector<PoolInfo> Lab::NetlinkDump() const {
+  std::vector<const PagePool*> listed;
+  for (const auto& [id, pool] : m_->pools) {
+    if (pool->state() != PoolState::kFreed && pool->visibility() != Visibility::kInvisible) {
+      listed.push_back(pool.get());
+    }
+  }
+  std::sort(listed.begin(), listed.end(), [](const PagePool* a, const PagePool* b) {
+    if (a->list_netdev() != b->list_netdev()) return a->list_netdev() < b->list_netdev();
+    return a->list_seq() > b->list_seq();
+  });
+  std::vector<PoolInfo> out;
+  IfIndex netdev = 0;
+  PoolId last = 0;  // the dump state's pp_id, reset per netdev
+  for (const PagePool* pool : listed) {
+    if (pool->list_netdev() != netdev) {
+      netdev = pool->list_netdev();
+      last = 0;
+    }
+    if (last != 0 && last < pool->id()) continue;
+    last = pool->id();
+    out.push_back(Info(*pool));
   }
   return out;
 }

@@ -119,6 +119,12 @@ class Lab {
   uint64_t violation_total() const;
 
   std::vector<PoolInfo> ListPools() const;  // page-pool-get dump: listed, not freed
+  // What NETDEV_CMD_PAGE_POOL_GET's dump returns, in its order: netdevs by ifindex, each
+  // netdev's list from the head, and the resume rule that skips a pool whose id is above the
+  // last one listed on that netdev (page_pool_user.c netdev_nl_page_pool_get_dump), which
+  // hides lo's own pools behind a spliced-in list after an unregister (the oracle's
+  // unregister-lo-dump-skips, 6.12.95 and 7.3.4).
+  std::vector<PoolInfo> NetlinkDump() const;
   std::vector<PoolInfo> AllPools() const;   // including invisible and freed ones
   absl::StatusOr<PoolInfo> GetPool(PoolId id) const;
   absl::StatusOr<PageInfo> GetPage(Pfn pfn) const;

@@ -61,6 +61,7 @@ class Machine {
   DeviceId next_device_id = 1;
   PoolId next_pool_id = 1;
   IfIndex next_ifindex = 2;  // 1 is lo
+  uint64_t next_list_seq = 0;  // page_pools hlist order (PagePool::list_seq_)
   NapiId next_napi_id = 8193;  // MIN_NAPI_ID = NR_CPUS + 1 on a typical config; ids grow from there
   bool memory_pressure = false;  // allocations come from the reserves: pages are pfmemalloc
 

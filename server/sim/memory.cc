@@ -95,7 +95,40 @@ bool Memory::Carve(Node& node) {
   return true;
 }
 
+// The pcp list is threaded through the same fields as the free lists (pp_magic = next,
+// dma_addr = prev), with kFramePcp marking its pages so the buddy merge leaves them alone.
+void Memory::PcpPush(Node& node, Pfn pfn) {
+  Frame& f = At(pfn);
+  f.state = FrameState::kFree;
+  f.order = 0;
+  f.flags = kFramePcp;
+  f.pp_magic = node.pcp_head;
+  f.dma_addr = kNoPfn;
+  if (node.pcp_head != kNoPfn) {
+    At(node.pcp_head).dma_addr = pfn;
+  } else {
+    node.pcp_tail = pfn;
+  }
+  node.pcp_head = pfn;
+  ++node.pcp_count;
+}
+
+// Takes pfn off the node's pcp list (either end, or the middle).
+Pfn Memory::PcpUnlink(Node& node, Pfn pfn) {
+  Frame& f = At(pfn);
+  const Pfn next = f.pp_magic;
+  const Pfn prev = f.dma_addr;
+  (prev != kNoPfn ? At(prev).pp_magic : node.pcp_head) = next;
+  (next != kNoPfn ? At(next).dma_addr : node.pcp_tail) = prev;
+  f.pp_magic = 0;
+  f.dma_addr = 0;
+  f.flags = 0;
+  --node.pcp_count;
+  return pfn;
+}
+
 std::optional<Pfn> Memory::AllocFromNode(Node& node, uint32_t order) {
+  if (order == 0 && node.pcp_head != kNoPfn) return PcpUnlink(node, node.pcp_head);
   for (;;) {
     uint32_t j = order;
     while (j <= kMaxOrder && node.free_head[j] == kNoPfn) ++j;
@@ -117,7 +150,16 @@ std::optional<Pfn> Memory::AllocFromNode(Node& node, uint32_t order) {
 std::optional<Pfn> Memory::Alloc(uint32_t nid, uint32_t order) {
   if (order > kMaxOrder) return std::nullopt;
   const uint32_t n = static_cast<uint32_t>(nodes_.size());
-  for (uint32_t i = 0; i < n; ++i) {
+  for (uint32_t i = 0; i < 2 * n; ++i) {
+    if (i == n) {
+      // Every node failed: the slow path's drain_all_pages gives the pcp pages back to the
+      // buddy lists, where they merge, and the zonelist is walked again.
+      bool drained = false;
+      for (Node& node : nodes_) {
+        while (node.pcp_count > 0) BuddyFree(node, PcpUnlink(node, node.pcp_tail), 0), drained = true;
+      }
+      if (!drained) break;
+    }
     Node& node = nodes_[(nid + i) % n];
     std::optional<Pfn> pfn = AllocFromNode(node, order);
     if (!pfn) continue;
@@ -154,19 +196,32 @@ uint32_t Memory::AllocBulk(uint32_t nid, uint32_t n, Pfn* out) {
 
 void Memory::Free(Pfn head) {
   Frame& f = At(head);
-  uint32_t order = f.order;
-  const uint32_t nid = NodeOf(head);
-  Node& node = nodes_[nid];
+  const uint32_t order = f.order;
+  Node& node = nodes_[NodeOf(head)];
   free_pages_ += Pfn{1} << order;
   for (Pfn t = 1; t < (Pfn{1} << order); ++t) At(head + t).state = FrameState::kFreeTail;
   f.flags = 0;
   f.pool = 0;
+  if (order > 0) {
+    BuddyFree(node, head, order);
+    return;
+  }
+  PcpPush(node, head);
+  if (node.pcp_count > kPcpHigh) {  // free_pcppages_bulk: the oldest go back to the buddy
+    for (uint64_t i = 0; i < kPcpBatch; ++i) BuddyFree(node, PcpUnlink(node, node.pcp_tail), 0);
+  }
+}
+
+void Memory::BuddyFree(Node& node, Pfn head, uint32_t order) {
   Pfn pfn = head;
   while (order < kMaxOrder) {
     const Pfn buddy = pfn ^ (Pfn{1} << order);
     if (buddy < node.start || buddy >= node.end) break;
     const Frame* b = Peek(buddy);
-    if (b == nullptr || b->state != FrameState::kFree || b->order != order) break;
+    if (b == nullptr || b->state != FrameState::kFree || b->order != order ||
+        (b->flags & kFramePcp) != 0) {
+      break;
+    }
     Unlink(node, buddy, order);
     At(buddy).state = FrameState::kFreeTail;
     At(pfn).state = FrameState::kFreeTail;
@@ -204,6 +259,28 @@ std::string Memory::CheckFreeLists() const {
         prev = pfn;
         pfn = f->pp_magic;
       }
+    }
+  }
+  for (size_t n = 0; n < nodes_.size(); ++n) {
+    const Node& node = nodes_[n];
+    const std::string list = "pcp list of node " + std::to_string(n);
+    Pfn prev = kNoPfn;
+    uint64_t steps = 0;
+    for (Pfn pfn = node.pcp_head; pfn != kNoPfn;) {
+      const Frame* f = Peek(pfn);
+      if (f == nullptr || f->state != FrameState::kFree || f->order != 0 ||
+          (f->flags & kFramePcp) == 0 || f->dma_addr != prev) {
+        return list + " holds pfn " + std::to_string(pfn) + ", not a free pcp page linked back to " +
+               std::to_string(prev);
+      }
+      if (++steps > node.pcp_count) return list + " is longer than its count";
+      ++pages;
+      prev = pfn;
+      pfn = f->pp_magic;
+    }
+    if (steps != node.pcp_count || prev != node.pcp_tail) {
+      return list + " has " + std::to_string(steps) + " pages, its count says " +
+             std::to_string(node.pcp_count);
     }
   }
   if (pages != free_pages_) {

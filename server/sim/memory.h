@@ -33,6 +33,7 @@ const char* FrameStateName(FrameState s);
 
 inline constexpr uint8_t kFramePfmemalloc = 1 << 0;   // page_is_pfmemalloc()
 inline constexpr uint8_t kFrameCompoundHead = 1 << 1;  // PageHead() of an order > 0 page
+inline constexpr uint8_t kFramePcp = 1 << 2;  // free, on its node's per-CPU list (not buddy)
 
 // The fields of struct page the pool uses (kernel/page-pool.md §1.1). Who holds a page outside
 // the pool is in its event history (skb_attach, get_page), not in the frame. While a frame is free,
@@ -123,9 +124,21 @@ class Memory {
     Pfn end = 0;
     Pfn frontier = 0;  // pages at and above are untouched free memory
     std::array<Pfn, kMaxOrder + 1> free_head;
+    // The per-CPU page list of order-0 frees (mm/page_alloc.c free_unref_page, rmqueue_pcplist):
+    // a page freed goes on the head and the next order-0 allocation takes the head, so the
+    // last page freed is the first handed out; past kPcpHigh the oldest kPcpBatch go back to
+    // the buddy lists and merge. One list per node (the oracle's guest has one CPU).
+    Pfn pcp_head = kNoPfn;
+    Pfn pcp_tail = kNoPfn;
+    uint64_t pcp_count = 0;
   };
+  static constexpr uint64_t kPcpHigh = 1024;
+  static constexpr uint64_t kPcpBatch = 64;
   void Push(Node& node, Pfn pfn, uint32_t order);
   void Unlink(Node& node, Pfn pfn, uint32_t order);
+  void PcpPush(Node& node, Pfn pfn);
+  Pfn PcpUnlink(Node& node, Pfn pfn);
+  void BuddyFree(Node& node, Pfn head, uint32_t order);
   bool Carve(Node& node);
   std::optional<Pfn> AllocFromNode(Node& node, uint32_t order);
 

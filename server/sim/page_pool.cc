@@ -79,6 +79,18 @@ PagePool::PagePool(PoolId id, const PagePoolParams& p) : id_(id), p_(p) {
   netdev_ = p.netdev;
 }
 
+namespace {
+// ptr_ring_init's batch: two cache lines of pointers, or 1 when that exceeds half the ring
+// (include/linux/ptr_ring.h __ptr_ring_set_size): 16 on x86-64, 32 on ppc64 (128-byte lines)
+// and on 32-bit x86 (4-byte pointers).
+uint32_t PtrRingBatch(const KernelProfile& profile, uint32_t size) {
+  const uint32_t line = profile.arch == Arch::kPpc64 ? 128 : 64;
+  const uint32_t ptr = profile.arch == Arch::kX86_32 ? 4 : 8;
+  const uint32_t batch = 2 * line / ptr;
+  return batch > size / 2 ? 1 : batch;
+}
+}  // namespace
+
 absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& params) {
   if (absl::Status s = params.Validate(); !s.ok()) return s;
   if (params.nid >= static_cast<int32_t>(m.memory.numa_nodes())) {
@@ -103,11 +115,13 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
   pool->p_.strategy = strategy_name;
   pool->strategy_ = (*info)->make(m, *pool);
   pool->created_at_ = m.clock.now();
+  pool->ring_batch_ = PtrRingBatch(m.profile, static_cast<uint32_t>(pool->ring_.size()));
   if (params.napi != 0) {
     pool->napi_ptr_ = &m.napis.at(params.napi);
     if (pool->napi_ptr_->id_assigned) pool->napi_id_ = params.napi;
   }
   if (const Device* dev = m.FindDevice(params.dev)) pool->bind_generation_ = dev->bind_generation;
+  pool->list_seq_ = ++m.next_list_seq;
   PagePool* raw = pool.get();
   m.pools.emplace(id, std::move(pool));
   m.digest.Mix(uint64_t{0x9001} << 32 | id);
@@ -201,6 +215,9 @@ absl::Status PagePool::EnableDirectRecycling(Machine& m, NapiId napi) {
 void PagePool::Orphan(Machine& m) {
   if (state_ == PoolState::kFreed || visibility() != Visibility::kNormal) return;
   netdev_ = kLoopbackIfindex;
+  // page_pool_unreg_netdev splices the whole list in front of lo's; the caller orphans the
+  // netdev's pools oldest first, so fresh numbers keep their order ahead of lo's own.
+  list_seq_ = ++m.next_list_seq;
   m.Notify(EventKind::kPoolChange, id_,
            absl::StrCat("page-pool-change-ntf id ", id_, ": netdev unregistered, orphaned to lo"));
 }

@@ -101,6 +101,8 @@ class PagePool {
   // NETDEV_A_PAGE_POOL_NAPI_ID: the id page_pool_list stashed at creation, or, where the profile
   // reads it live (67e4bb2ced0f), the linked NAPI's id now (none after destroy). 0 = absent.
   NapiId netlink_napi_id(const Machine& m) const;
+  IfIndex list_netdev() const { return netdev_; }
+  uint64_t list_seq() const { return list_seq_; }
   // The device's bind_generation when the pool was created.
   uint32_t bind_generation() const { return bind_generation_; }
   std::optional<int64_t> detach_time() const { return detach_time_; }
@@ -213,6 +215,9 @@ class PagePool {
   PagePoolParams p_;
   PoolState state_ = PoolState::kActive;
   IfIndex netdev_ = 0;
+  // Place in its netdev's page_pools hlist: higher = nearer the head (hlist_add_head at
+  // creation; unregister splices the netdev's list in front of lo's).
+  uint64_t list_seq_ = 0;
   NapiId napi_id_ = 0;  // netlink napi-id, kept after the NAPI link is cleared
   uint32_t bind_generation_ = 0;
   const Napi* napi_ptr_ = nullptr;  // &m.napis[p_.napi] while linked: the hot path's lookup
@@ -221,8 +226,15 @@ class PagePool {
   std::array<Pfn, PP_ALLOC_CACHE_SIZE> cache_{};
   uint32_t cache_count_ = 0;
   std::vector<Pfn> ring_;  // ptr_ring storage; ring_count_ entries from ring_head_
-  uint32_t ring_head_ = 0;
+  uint32_t ring_head_ = 0;   // ptr_ring consumer_head
   uint32_t ring_count_ = 0;
+  // ptr_ring's consumer clears the slots it consumed only in batches (consumer_tail ..
+  // consumer_head, r->batch at a time, and at the end of the array), and the producer finds
+  // the ring full at the first slot still set: consumed-but-uncleared slots take capacity
+  // (include/linux/ptr_ring.h __ptr_ring_discard_one, __ptr_ring_produce).
+  uint32_t ring_tail_ = 0;   // ptr_ring consumer_tail
+  uint32_t ring_batch_ = 1;  // ptr_ring batch
+  bool RingFull() const;
 
   Pfn frag_page_ = Memory::kNoPfn;
   uint32_t frag_offset_ = 0;

@@ -62,12 +62,28 @@ bool PagePool::EnterPool(Machine& m, Pfn pfn, Frame& f) {
   return true;
 }
 
+// __ptr_ring_consume: take the entry at the consumer head; the slots behind it are cleared
+// once `batch` of them have been consumed, or the head reaches the end of the array.
 std::optional<Pfn> PagePool::RingConsume() {
   if (ring_count_ == 0) return std::nullopt;
   const Pfn pfn = ring_[ring_head_];
-  ring_head_ = (ring_head_ + 1) % ring_.size();
+  const uint32_t head = ring_head_ + 1;
+  const uint32_t size = static_cast<uint32_t>(ring_.size());
+  if (head - ring_tail_ >= ring_batch_ || head >= size) {
+    for (uint32_t i = ring_tail_; i < head; ++i) ring_[i] = Memory::kNoPfn;
+    ring_tail_ = head;
+  }
+  ring_head_ = head >= size ? 0 : head;
+  if (head >= size) ring_tail_ = 0;
   --ring_count_;
   return pfn;
+}
+
+// __ptr_ring_produce fails when the slot at the producer is still set: a live entry (the ring
+// is full) or one consumed but not cleared yet.
+bool PagePool::RingFull() const {
+  if (ring_.empty()) return true;
+  return ring_[(ring_head_ + ring_count_) % ring_.size()] != Memory::kNoPfn;
 }
 
 // page_pool_refill_alloc_cache: up to 64 pages on the preferred node; the first off-node page

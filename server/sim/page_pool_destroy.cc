@@ -129,6 +129,7 @@ void PagePool::FreePool(Machine& m) {
   }
   std::vector<Pfn>().swap(ring_);
   ring_count_ = 0;
+  ring_head_ = ring_tail_ = 0;
   if (visibility() != Visibility::kInvisible) {
     m.Notify(EventKind::kPoolDel, id_, absl::StrCat("page-pool-del-ntf id ", id_));
   }

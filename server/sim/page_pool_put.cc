@@ -87,7 +87,7 @@ bool PagePool::RecycleInCache(Machine& m, Pfn pfn, Frame& f) {
 }
 
 bool PagePool::RecycleInRing(Machine& m, Pfn pfn, Frame& f) {
-  if (ring_count_ == ring_.size()) return false;
+  if (RingFull()) return false;
   CheckRecycle(m, pfn, f);
   ring_[(ring_head_ + ring_count_) % ring_.size()] = pfn;
   ++ring_count_;
@@ -134,6 +134,13 @@ void PagePool::PutUnrefed(Machine& m, Pfn pfn, Frame& f, int64_t dma_sync_size,
   // allow_direct=false inside the NAPI poll lands in the cache on 6.12/7.3, the ring on 6.1).
   if (!allow_direct && m.profile.direct_recycle_rule == DirectRecycleRule::kNapiLocal) {
     allow_direct = NapiLocal(m);
+  }
+  // Before 4a96a4e807c3 __page_pool_put_page honoured allow_direct only in softirq context
+  // (in_softirq(); the oracle: a process-context put with allow_direct=true goes to the ring on
+  // 6.1.176, to the cache on 6.12.95).
+  if (allow_direct && m.profile.direct_recycle_rule != DirectRecycleRule::kNapiLocal &&
+      m.ctx.kind != CtxKind::kSoftirq) {
+    allow_direct = false;
   }
   if (!Recyclable(m, f)) {
     ++recycle_.released_refcnt;
