@@ -109,18 +109,22 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
   --f.refcount;
   RecordPage(pfn, f, PageEventKind::kPutPage, static_cast<uint64_t>(f.refcount));
   if (f.refcount > 0) return;
-  if (IsPpPage(f) && !profile.free_checks_pages && f.state == FrameState::kPoolOut) {
-    // No page checks on this free (6.1 without DEBUG_VM): the page goes back to the free lists
-    // with no word printed, its pp_magic overwritten by the list link, while the pool still
-    // counts it in flight and, under legacy, keeps its DMA mapping: the next owner of the pfn
-    // shares it with a late unmap or a device write. (A page still in the pool's cache or ring
-    // is kept out of circulation below: the model does not hand out a free page twice.)
+  if (IsPpPage(f) && !profile.free_checks_pages) {
+    // No page checks on this free (6.1 without DEBUG_VM): the kernel puts the page back on the
+    // free lists with no word printed, its pp_magic overwritten by the list link, while the
+    // pool still counts it in flight and, under legacy, keeps its DMA mapping. The model clears
+    // the signature and page->pp as the link does but keeps the frame out of its own free lists: the pool
+    // (a DMA-tracking scrub, its frag page) may still write to it, which in the model must not
+    // corrupt a free list (lab_ops_fuzzer found that). The checker reports the hazard.
     Violate(ViolationId::kPP011,
             absl::StrFormat("pfn 0x%x freed to the page allocator with the page_pool signature "
                             "still set; this kernel does not check pages on free, so it goes "
                             "back to the free lists silently while pool %d counts it in flight%s",
                             pfn, f.pool, f.dma_addr != 0 ? " and it is still DMA-mapped" : ""),
             {.pfn = pfn, .pool = f.pool});
+    f.pp_magic = 0;  // lru.next and lru.prev, where pp_magic and pp live, are the list's now
+    f.pool = 0;
+    return;
   } else if (IsPpPage(f)) {
     // mm's free-path check (kernel/page-pool.md §1.2, §9.5). bad_page() takes the page out of
     // circulation instead of freeing it, so it never reaches the free lists; the pool's
