@@ -66,7 +66,7 @@ TEST(NapiPollTest, OutsideAPollASoftirqPutGoesToTheRing) {
 
 // oracle: inside the poll of the pool's NAPI, allow_direct=false lands in the cache on 6.12.95
 // and 7.3.4 (page_pool_napi_local, 4a96a4e807c3) ...
-TEST(NapiPollTest, InsideThePollNapiLocalPromotesTheput) {
+TEST(NapiPollTest, InsideThePollNapiLocalPromotesThePut) {
   for (const char* profile : {"v6.12", "v7.3"}) {
     Rig r = MakeRig(profile);
     Schedule(r);
