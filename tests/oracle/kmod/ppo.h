@@ -37,6 +37,7 @@
 #define PPO_MAX_PAGES   4096
 #define PPO_MAX_ARGS    16
 #define PPO_MAX_TOUCH   1024
+#define PPO_MAX_SKBS    512
 
 struct ppo_netdev {
 	struct net_device *dev;
@@ -77,6 +78,18 @@ struct ppo_page {
 	int extra_refs;		/* get_page references the module holds */
 };
 
+/* An skb the sequence made (ppo_skb.c). LIVE: the module holds it; HELD: it sits in the
+ * holder queue (ppo.holder, a socket receive queue's stand-in); CHAINED: on the frag_list of
+ * skb `parent` (skb_gro_receive), reached only through it; FREED: gone, never touched again. */
+enum ppo_skb_state { PPO_SKB_FREED, PPO_SKB_LIVE, PPO_SKB_HELD, PPO_SKB_CHAINED };
+
+struct ppo_skb {
+	struct sk_buff *skb;
+	enum ppo_skb_state state;
+	int parent;		/* CHAINED: the skb whose frag_list holds it */
+	bool gro_p;		/* its GRO control block was set up as a held packet (p) */
+};
+
 /* An op line, split: name, key=value pairs, @context. */
 struct ppo_args {
 	char *name;
@@ -105,6 +118,11 @@ struct ppo_state {
 	int ntouched;
 	int touched_pools[PPO_MAX_POOLS + 1];
 	int ntouched_pools;
+	struct ppo_skb *skbs;	/* [PPO_MAX_SKBS + 1] */
+	int nskbs;
+	struct sk_buff_head holder;	/* stack_hold's queue, in order */
+	int touched_skbs[PPO_MAX_SKBS];
+	int ntouched_skbs;
 	/* the op's own result, a JSON object body (no braces) */
 	char result[512];
 	char err[160];
@@ -149,6 +167,29 @@ bool ppo_pool_reachable(int pool);
 void ppo_touch_page(int page);
 void ppo_touch_pool(int pool);
 int ppo_ctx_of(struct ppo_args *a, enum ppo_ctx def, enum ppo_ctx *out);
+
+/* ppo_skb.c: skbs on pool pages */
+int ppo_skb_build(struct ppo_args *a);
+int ppo_skb_clone(struct ppo_args *a);
+int ppo_skb_expand_head(struct ppo_args *a);
+int ppo_skb_split(struct ppo_args *a);
+int ppo_skb_shift(struct ppo_args *a);
+int ppo_skb_try_coalesce(struct ppo_args *a);
+int ppo_skb_gro_receive(struct ppo_args *a);
+int ppo_skb_segment(struct ppo_args *a);
+int ppo_skb_frag_ref(struct ppo_args *a);
+int ppo_skb_kfree(struct ppo_args *a);
+int ppo_skb_napi_consume(struct ppo_args *a);
+int ppo_skb_defer_free(struct ppo_args *a);
+int ppo_stack_hold(struct ppo_args *a);
+int ppo_stack_release(struct ppo_args *a);
+void ppo_skb_reset(void);
+void ppo_touch_skb(int skb);
+void ppo_touch_live_skbs(void);
+void ppo_touch_skb_pages(void);
+int ppo_page_index(struct page *pg);
+bool ppo_skbs_hold_pool_page(int pool);
+void ppo_skb_features(char *buf, size_t cap);
 
 /* ppo_obs.c: the observation of the last op */
 size_t ppo_observe(char *buf, size_t cap, int rc);

@@ -24,6 +24,7 @@ static struct dentry *ppo_dir;
 
 static int op_reset(struct ppo_args *a)
 {
+	ppo_skb_reset();	/* skbs first: they hold pool pages */
 	ppo_pool_reset();
 	ppo_net_reset();
 	return 0;
@@ -36,6 +37,7 @@ static int op_observe(struct ppo_args *a)
 	for (i = 1; i <= ppo.npages; i++)
 		if (ppo.pages[i].owned || ppo.pages[i].extra_refs)
 			ppo_touch_page(i);
+	ppo_touch_live_skbs();	/* and every skb held, with its pages */
 	return 0;
 }
 
@@ -63,6 +65,20 @@ static const struct ppo_op ops[] = {
 	{ "page_pool_disable_direct_recycling", ppo_pool_disable_direct, "pool" },
 	{ "get_page", ppo_page_get, "page" },
 	{ "put_page", ppo_page_put, "page,force" },
+	{ "skb_build", ppo_skb_build, "frags,head,recycle" },
+	{ "skb_clone", ppo_skb_clone, "skb" },
+	{ "pskb_expand_head", ppo_skb_expand_head, "skb" },
+	{ "skb_split", ppo_skb_split, "skb,at,cut" },
+	{ "skb_shift", ppo_skb_shift, "tgt,skb,count,partial" },
+	{ "skb_try_coalesce", ppo_skb_try_coalesce, "to,from,racing_clone" },
+	{ "skb_gro_receive", ppo_skb_gro_receive, "p,skb" },
+	{ "skb_segment", ppo_skb_segment, "skb" },
+	{ "skb_frag_ref", ppo_skb_frag_ref, "skb,frag" },
+	{ "kfree_skb", ppo_skb_kfree, "skb" },
+	{ "napi_consume_skb", ppo_skb_napi_consume, "skb,budget" },
+	{ "skb_attempt_defer_free", ppo_skb_defer_free, "skb" },
+	{ "stack_hold", ppo_stack_hold, "skb,holder,cpu" },
+	{ "stack_release", ppo_stack_release, "holder,cpu,count" },
 	{ "observe", op_observe, "" },
 	{ "reset", op_reset, "" },
 };
@@ -124,6 +140,7 @@ static ssize_t ctl_write(struct file *f, const char __user *ubuf, size_t len, lo
 	mutex_lock(&ppo_lock);
 	ppo.ntouched = 0;
 	ppo.ntouched_pools = 0;
+	ppo.ntouched_skbs = 0;
 	ppo.err[0] = 0;
 	ppo.result[0] = 0;
 	ppo.ran_cpu = -1;
@@ -147,7 +164,7 @@ static ssize_t obs_read(struct file *f, char __user *ubuf, size_t len, loff_t *p
 
 static ssize_t features_read(struct file *f, char __user *ubuf, size_t len, loff_t *ppos)
 {
-	char buf[768];
+	char buf[1024];
 
 	ppo_obs_features(buf, sizeof(buf));
 	return simple_read_from_buffer(ubuf, len, ppos, buf, strlen(buf));
@@ -161,11 +178,14 @@ static int __init ppo_init(void)
 {
 	obs_buf = vzalloc(OBS_CAP);
 	ppo.pages = vzalloc(sizeof(*ppo.pages) * (PPO_MAX_PAGES + 1));
-	if (!obs_buf || !ppo.pages) {
+	ppo.skbs = vzalloc(sizeof(*ppo.skbs) * (PPO_MAX_SKBS + 1));
+	if (!obs_buf || !ppo.pages || !ppo.skbs) {
 		vfree(obs_buf);
 		vfree(ppo.pages);
+		vfree(ppo.skbs);
 		return -ENOMEM;
 	}
+	skb_queue_head_init(&ppo.holder);
 	ppo_dir = debugfs_create_dir("pporacle", NULL);
 	debugfs_create_file("ctl", 0200, ppo_dir, NULL, &ctl_fops);
 	debugfs_create_file("obs", 0400, ppo_dir, NULL, &obs_fops);
@@ -177,9 +197,11 @@ static void __exit ppo_exit(void)
 {
 	debugfs_remove_recursive(ppo_dir);
 	mutex_lock(&ppo_lock);
+	ppo_skb_reset();
 	ppo_pool_reset();
 	ppo_net_exit();
 	mutex_unlock(&ppo_lock);
+	vfree(ppo.skbs);
 	vfree(ppo.pages);
 	vfree(obs_buf);
 }
@@ -187,4 +209,4 @@ static void __exit ppo_exit(void)
 module_init(ppo_init);
 module_exit(ppo_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("ppsim kernel oracle: runs op sequences on the real page_pool API");
+MODULE_DESCRIPTION("ppsim kernel oracle: runs op sequences on the real page_pool and skb APIs");

@@ -174,6 +174,49 @@ static void obs_page(struct jb *j, int idx)
 	jp(j, "}");
 }
 
+static const char *skb_state_name(enum ppo_skb_state st)
+{
+	switch (st) {
+	case PPO_SKB_LIVE: return "live";
+	case PPO_SKB_HELD: return "held";
+	case PPO_SKB_CHAINED: return "chained";
+	default: return "freed";
+	}
+}
+
+/* An skb the op touched: read only while the module holds it (live or in the holder). */
+static void obs_skb(struct jb *j, int idx)
+{
+	struct ppo_skb *e = &ppo.skbs[idx];
+	struct sk_buff *skb = e->skb, *l;
+	struct skb_shared_info *sh;
+	int f, nlist = 0;
+
+	jp(j, "{\"skb\":%d,\"state\":\"%s\"", idx, skb_state_name(e->state));
+	if (e->state != PPO_SKB_LIVE && e->state != PPO_SKB_HELD) {
+		jp(j, "}");
+		return;
+	}
+	sh = skb_shinfo(skb);
+	skb_walk_frags(skb, l)
+		nlist++;
+	jp(j, ",\"pp_recycle\":%s,\"dataref\":%d,\"nr_frags\":%d,\"cloned\":%s,\"cloned_bit\":%s,"
+	   "\"len\":%u,\"data_len\":%u,\"headlen\":%u,\"head_frag\":%s,\"head_page\":%d,"
+	   "\"frag_list\":%d,\"frags\":[",
+	   skb->pp_recycle ? "true" : "false", atomic_read(&sh->dataref) & SKB_DATAREF_MASK,
+	   sh->nr_frags, skb_cloned(skb) ? "true" : "false", skb->cloned ? "true" : "false",
+	   skb->len, skb->data_len, skb_headlen(skb), skb->head_frag ? "true" : "false",
+	   skb->head_frag ? ppo_page_index(virt_to_head_page(skb->head)) : 0, nlist);
+	for (f = 0; f < sh->nr_frags; f++) {
+		struct page *pg = skb_frag_page(&sh->frags[f]);
+
+		jp(j, "%s{\"page\":%d,\"pfn\":%lu,\"off\":%u,\"size\":%u}", f ? "," : "",
+		   ppo_page_index(pg), pg ? page_to_pfn(pg) : 0UL, skb_frag_off(&sh->frags[f]),
+		   skb_frag_size(&sh->frags[f]));
+	}
+	jp(j, "]}");
+}
+
 size_t ppo_observe(char *buf, size_t cap, int rc)
 {
 	struct jb j = { .b = buf, .cap = cap };
@@ -185,6 +228,7 @@ size_t ppo_observe(char *buf, size_t cap, int rc)
 	   ppo.in_serving_softirq ? "true" : "false", ppo.result);
 	/* one snapshot: no softirq (NAPI poll, release worker's callers) moves pages meanwhile */
 	local_bh_disable();
+	ppo_touch_skb_pages();	/* the pages the op's skbs reference now */
 	jp(&j, ",\"pools\":[");
 	for (i = 1; i <= ppo.npools; i++) {
 		jp(&j, i > 1 ? "," : "");
@@ -194,6 +238,11 @@ size_t ppo_observe(char *buf, size_t cap, int rc)
 	for (i = 0; i < ppo.ntouched; i++) {
 		jp(&j, i ? "," : "");
 		obs_page(&j, ppo.touched[i]);
+	}
+	jp(&j, "],\"skbs\":[");
+	for (i = 0; i < ppo.ntouched_skbs; i++) {
+		jp(&j, i ? "," : "");
+		obs_skb(&j, ppo.touched_skbs[i]);
 	}
 	local_bh_enable();
 	jp(&j, "],\"netdevs\":[");
@@ -209,7 +258,8 @@ size_t ppo_observe(char *buf, size_t cap, int rc)
 		   i > 1 ? "," : "", i, pn->netdev, READ_ONCE(pn->napi.napi_id),
 		   pn->added ? "true" : "false", pn->enabled ? "true" : "false", READ_ONCE(pn->napi.state));
 	}
-	jp(&j, "],\"pages_held\":%d", ppo.npages);
+	jp(&j, "],\"pages_held\":%d,\"skbs_made\":%d,\"holder_len\":%u", ppo.npages, ppo.nskbs,
+	   skb_queue_len(&ppo.holder));
 	if (j.truncated) {
 		/* keep it valid JSON: drop what did not fit */
 		j.len = 0;
@@ -222,7 +272,11 @@ size_t ppo_observe(char *buf, size_t cap, int rc)
 
 void ppo_obs_features(char *buf, size_t cap)
 {
-	scnprintf(buf, cap,
+	char skb[256];
+	size_t n;
+
+	ppo_skb_features(skb, sizeof(skb));
+	n = scnprintf(buf, cap,
 		  "{\"uts_release\":\"%s\",\"version_code\":%u,\"pp_ref_field\":\"%s\",\"param_napi\":%s,"
 		  "\"param_netdev\":%s,\"pool_id\":%s,\"bulk_api\":\"%s\",\"disable_direct_recycling\":%s,"
 		  "\"pp_magic_mask\":\"0x%lx\",\"page_pool_stats\":%s,\"numa_nodes_online\":%u,"
@@ -234,4 +288,7 @@ void ppo_obs_features(char *buf, size_t cap)
 		  LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0) ? "true" : "false",
 		  (unsigned long)PPO_MAGIC_MASK, IS_ENABLED(CONFIG_PAGE_POOL_STATS) ? "true" : "false",
 		  num_online_nodes(), PP_ALLOC_CACHE_SIZE);
+	/* the skb functions the module reaches (ppo_skb.c), before the closing brace */
+	if (n >= 2)
+		scnprintf(buf + n - 2, cap - n + 2, ",\"max_skb_frags\":%d,%s}\n", (int)MAX_SKB_FRAGS, skb);
 }

@@ -81,7 +81,8 @@ static int page_arg(struct ppo_args *a, const char *key, int *idx)
 }
 
 /* A pool may be touched while it is live, or destroyed while the module still owns one of its
- * pages (an in-flight page keeps a destroyed pool allocated). */
+ * pages, or an skb it holds references one of its pages not yet released by the pool (an
+ * in-flight page keeps a destroyed pool allocated; ppo_skb.c ppo_skbs_hold_pool_page). */
 bool ppo_pool_reachable(int pool)
 {
 	int i;
@@ -91,7 +92,7 @@ bool ppo_pool_reachable(int pool)
 	for (i = 1; i <= ppo.npages; i++)
 		if (ppo.pages[i].pool == pool && ppo.pages[i].owned)
 			return true;
-	return false;
+	return ppo_skbs_hold_pool_page(pool);
 }
 
 static int dma_dir_arg(struct ppo_args *a, enum dma_data_direction *dir)
