@@ -62,154 +62,16 @@ TIMEOUT=${TIMEOUT:-$((300 + 5 * ${#SEQS[@]}))}
 DRAIN_WAIT_MS=$(awk -v s="$DRAIN_WAIT" 'BEGIN { if (s !~ /^[0-9]+(\.[0-9]+)?$/) exit 1; printf "%d", s * 1000 }') ||
   { echo "oracle.sh: --drain-wait: seconds, e.g. 5 or 0" >&2; exit 64; }
 
-log() { printf '[oracle %s] %s\n' "$(date +%T)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-# ---- host tools ------------------------------------------------------------------------------
-APT_UPDATED=0
-host_install() {  # host_install PACKAGE... (only those missing)
-  local missing=() p
-  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
-  [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing ${missing[*]}"
-  if [ $APT_UPDATED = 0 ]; then as_root apt-get update -q >/dev/null; APT_UPDATED=1; fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
-}
+LOG_TAG=oracle
+# shellcheck source=scripts/oracle-lib.sh
+. "$ROOT/scripts/oracle-lib.sh"
 host_install qemu-system-x86 busybox-static cpio xz-utils gzip gcc make libc6-dev
+mirror_init
+trap chroot_cleanup EXIT
 
-# ---- the mirror and a private apt per suite ----------------------------------------------------
-SOURCES=/etc/apt/sources.list.d/debian.sources
-[ -r "$SOURCES" ] || die "$SOURCES not readable: the mirror to use is read from it"
-MIRROR=$(awk '/^URIs:/ && $2 !~ /security/ { print $2; exit }' "$SOURCES")
-[ -n "$MIRROR" ] || die "no URIs: line in $SOURCES"
-KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
-
-papt_dir() { echo "$CACHE/apt/$1"; }
-papt_opts() {  # the options of a private apt for suite $1
-  local d; d=$(papt_dir "$1")
-  echo "-o Dir::Etc::sourcelist=$d/sources.list -o Dir::Etc::sourceparts=- -o Dir::State=$d/state" \
-       "-o Dir::State::status=$d/state/status -o Dir::Cache=$d/cache -o Dir::Cache::archives=$d/archives" \
-       "-o APT::Architecture=$ARCH -o Acquire::Languages=none -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
-}
-papt_update() {  # once per suite per day
-  local suite=$1 d; d=$(papt_dir "$suite")
-  mkdir -p "$d/state/lists/partial" "$d/cache" "$d/archives/partial"
-  : >>"$d/state/status"
-  echo "deb [signed-by=$KEYRING] $MIRROR $suite main" >"$d/sources.list"
-  if [ -z "$(find "$d/state" -maxdepth 1 -name updated -mmin -1440 2>/dev/null)" ]; then
-    # shellcheck disable=SC2046
-    apt-get $(papt_opts "$suite") update -q >/dev/null || die "apt-get update of $suite failed"
-    touch "$d/state/updated"
-  fi
-}
-papt() { local suite=$1; shift; # shellcheck disable=SC2046
-  "$@" $(papt_opts "$suite"); }
-
-suite_of() {  # the Debian suite that carries kernel series $1 for this harness
-  case "$1" in
-    6.1) echo bookworm ;;
-    6.12) echo bookworm-backports ;;
-    7.3) echo trixie-backports ;;
-    *) die "no suite known for kernel series $1 (known: 6.1, 6.12, 7.3)" ;;
-  esac
-}
-release_of() { echo "${1%%-*}"; }  # trixie-backports -> trixie
-
-pkg_version() { papt "$1" apt-cache show "$2" 2>/dev/null | awk '/^Version:/ { print $2; exit }'; }
-pkg_exists() { [ -n "$(pkg_version "$1" "$2")" ]; }
-
-resolve_abi() {  # the newest ABI name of series $1 in suite $2, e.g. 6.1.0-50-amd64
-  local series=$1 suite=$2 re best="" bestv="" p v
-  re="^linux-headers-${series//./\\.}\\.[0-9]+(-[0-9]+|\\+deb[0-9]+)-$ARCH\$"
-  for p in $(papt "$suite" apt-cache pkgnames linux-headers- | grep -E "$re" || true); do
-    v=$(pkg_version "$suite" "$p")
-    if [ -z "$bestv" ] || dpkg --compare-versions "$v" gt "$bestv"; then best=$p; bestv=$v; fi
-  done
-  [ -n "$best" ] || die "no linux-headers for $series in $suite"
-  echo "${best#linux-headers-}"
-}
-
-# ---- one kernel: packages, extraction, module, initramfs, boot ---------------------------------
-fetch_kernel() {  # sets KDIR (extracted tree), VMLINUZ, ABI, SUITE
-  local series=$1 img deps p
-  SUITE=$(suite_of "$series")
-  papt_update "$SUITE"
-  ABI=$(resolve_abi "$series" "$SUITE")
-  KDIR="$CACHE/kernels/$ABI"
-  if [ ! -e "$KDIR/.extracted" ]; then
-    if pkg_exists "$SUITE" "linux-binary-$ABI"; then img="linux-binary-$ABI"
-    elif pkg_exists "$SUITE" "linux-image-$ABI-unsigned"; then img="linux-image-$ABI-unsigned"
-    else img="linux-image-$ABI"; fi
-    deps=$(papt "$SUITE" apt-cache depends "linux-headers-$ABI" 2>/dev/null |
-           awk '/Depends:/ { print $2 }' | grep -E '^linux-(headers|kbuild)-' | sort -u || true)
-    mkdir -p "$KDIR/debs" "$KDIR/root"
-    log "$series: downloading $img linux-headers-$ABI $(echo $deps) from $SUITE"
-    (cd "$KDIR/debs" && papt "$SUITE" apt-get download -q "$img" "linux-headers-$ABI" $deps >/dev/null)
-    for p in "$KDIR"/debs/*.deb; do dpkg-deb -x "$p" "$KDIR/root"; done
-    # the headers' Makefile includes the -common tree by absolute path: point it at ours
-    sed -i "s#^include /usr/src/#include $KDIR/root/usr/src/#" "$KDIR/root/usr/src/linux-headers-$ABI/Makefile"
-    touch "$KDIR/.extracted"
-  fi
-  VMLINUZ=$(find "$KDIR/root/boot" "$KDIR/root/usr/lib/modules/$ABI" -maxdepth 1 -name "vmlinuz*" 2>/dev/null | head -1 || true)
-  [ -n "$VMLINUZ" ] || die "no vmlinuz in the packages of $ABI"
-}
-
-kernel_gcc_major() {  # the gcc major the kernel was built with, from its config
-  local c="$KDIR/root/usr/src/linux-headers-$ABI/.config"
-  awk -F= '/^CONFIG_GCC_VERSION=/ { print int($2 / 10000) }' "$c"
-}
-
-CHROOT_MOUNTS=()
-cleanup() {
-  local m
-  for m in "${CHROOT_MOUNTS[@]}"; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
-  CHROOT_MOUNTS=()
-}
-trap cleanup EXIT
-
-ensure_chroot() {  # a chroot of release $1 with gcc-$2 for kbuild trees newer than the host
-  local rel=$1 gccv=$2 dir="$CACHE/chroot/$1-gcc$2"
-  if [ ! -e "$dir/.ready" ]; then
-    host_install mmdebstrap
-    log "making a $rel chroot with gcc-$gccv (mmdebstrap, cached in $dir)"
-    rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
-    as_root mmdebstrap --quiet --variant=minbase \
-      --include="gcc-$gccv,make,libelf-dev,libc6-dev,bc,bison,flex,libssl-dev,xz-utils,kmod,binutils" \
-      "$rel" "$dir" "deb [signed-by=$KEYRING] $MIRROR $rel main" >/dev/null
-    touch "$dir/.ready"
-  fi
-  CHROOT=$dir
-}
-
-build_module() {  # builds pporacle.ko for $ABI into $BUILD
-  local kb="$KDIR/root/usr/src/linux-headers-$ABI" host_gcc kgcc
+build_module() {  # builds pporacle.ko for $ABI into $BUILD/kmod
   BUILD="$CACHE/build/$ABI"
-  rm -rf "$BUILD/kmod"; mkdir -p "$BUILD/kmod"
-  cp "$ORACLE"/kmod/Kbuild "$ORACLE"/kmod/*.c "$ORACLE"/kmod/*.h "$BUILD/kmod/"
-  host_gcc=$(gcc -dumpversion | cut -d. -f1)
-  kgcc=$(kernel_gcc_major)
-  if [ -n "$kgcc" ] && [ "$kgcc" -gt "$host_gcc" ]; then
-    # kbuild's host tools of this kernel need the newer glibc and gcc of its own release
-    ensure_chroot "$(release_of "$SUITE")" "$kgcc"
-    if [ ! -e "$CHROOT/.headers-$ABI" ]; then
-      local p; for p in "$KDIR"/debs/linux-headers-*.deb "$KDIR"/debs/linux-kbuild-*.deb; do dpkg-deb -x "$p" "$CHROOT"; done
-      touch "$CHROOT/.headers-$ABI"
-    fi
-    mkdir -p "$CHROOT/build" "$CHROOT/proc"
-    mount --bind "$BUILD/kmod" "$CHROOT/build"; CHROOT_MOUNTS+=("$CHROOT/build")
-    mountpoint -q "$CHROOT/proc" || { mount -t proc proc "$CHROOT/proc"; CHROOT_MOUNTS+=("$CHROOT/proc"); }  # objtool reads /proc/self/limits
-    chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin make -j1 -C "/usr/src/linux-headers-$ABI" \
-      M=/build CC="gcc-$kgcc" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$BUILD/kmod.log" 2>&1 ||
-      { cleanup; tail -30 "$BUILD/kmod.log" >&2; die "module build for $ABI failed ($BUILD/kmod.log)"; }
-    cleanup
-  else
-    make -j1 -C "$kb" M="$BUILD/kmod" CONFIG_DEBUG_INFO_BTF_MODULES= modules >"$BUILD/kmod.log" 2>&1 ||
-      { tail -30 "$BUILD/kmod.log" >&2; die "module build for $ABI failed ($BUILD/kmod.log)"; }
-  fi
-  [ -e "$BUILD/kmod/pporacle.ko" ] || die "no pporacle.ko for $ABI"
+  build_kmod "$ORACLE/kmod" "$BUILD/kmod" pporacle.ko
 }
 
 build_runner() {  # the static userspace side (netlink client + sequence driver), once
@@ -233,20 +95,10 @@ build_initramfs() {  # $BUILD/initrd.gz: busybox, the runner, the module, init, 
   # the observation channel is a virtio-serial port: a UART moves about 250 KB/s under TCG and
   # a generated corpus writes hundreds of MB. Kernels that build virtio as modules (6.1) get
   # them here, in load order (init.sh loads /lib/virtio.list); the others have them built in.
-  local m f
-  : >"$r/lib/virtio.list"
-  for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_console; do
-    f=$(find "$KDIR/root/lib/modules/$ABI" "$KDIR/root/usr/lib/modules/$ABI" -name "$m.ko*" 2>/dev/null | head -1 || true)
-    [ -n "$f" ] || continue
-    case $f in
-      *.xz) xz -dc "$f" >"$r/lib/$m.ko" ;;
-      *.zst) zstd -qdc "$f" >"$r/lib/$m.ko" ;;
-      *) cp "$f" "$r/lib/$m.ko" ;;
-    esac
-    echo "$m" >>"$r/lib/virtio.list"
-  done
+  copy_kernel_modules "$r/lib" virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev \
+    virtio_pci virtio_console >"$r/lib/virtio.list"
   for s in "${SEQS[@]}"; do cp "$s" "$r/seq/"; done
-  (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) >"$BUILD/initrd.gz"
+  pack_initramfs "$r" "$BUILD/initrd.gz"
 }
 
 # boots $VMLINUZ with $BUILD/initrd.gz; console -> $1, observations -> $2 (the virtio port
