@@ -123,14 +123,16 @@ chroot_cleanup() {
   CHROOT_MOUNTS=()
 }
 
-ensure_chroot() {  # a chroot of release $1 with gcc-$2 for kbuild trees newer than the host
-  local rel=$1 gccv=$2 dir="$CACHE/chroot/$1-gcc$2"
+ensure_chroot() {  # a chroot of release $1 with gcc-$2 (and packages $3, comma-separated) for
+                  # kbuild trees newer than the host
+  local rel=$1 gccv=$2 extra=${3:-} dir="$CACHE/chroot/$1-gcc$2"
+  [ -z "$extra" ] || dir+="-${extra//,/-}"
   if [ ! -e "$dir/.ready" ]; then
     host_install mmdebstrap
-    log "making a $rel chroot with gcc-$gccv (mmdebstrap, cached in $dir)"
+    log "making a $rel chroot with gcc-$gccv${extra:+ and $extra} (mmdebstrap, cached in $dir)"
     rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
     as_root mmdebstrap --quiet --variant=minbase \
-      --include="gcc-$gccv,make,libelf-dev,libc6-dev,bc,bison,flex,libssl-dev,xz-utils,kmod,binutils" \
+      --include="gcc-$gccv,make,libelf-dev,libc6-dev,bc,bison,flex,libssl-dev,xz-utils,kmod,binutils${extra:+,$extra}" \
       "$rel" "$dir" "deb [signed-by=$KEYRING] $MIRROR $rel main" >/dev/null
     touch "$dir/.ready"
   fi
@@ -141,16 +143,19 @@ ensure_chroot() {  # a chroot of release $1 with gcc-$2 for kbuild trees newer t
 # builds them for $ABI ($KDIR) with make -j1 -- on the host when the kernel's CONFIG_GCC_VERSION
 # is not newer than the host gcc, else in a cached chroot of the suite's release with that gcc
 # (7.3: trixie, gcc-14, /proc mounted for objtool). The log is OUT.log; dies unless OUT/KO exists.
+# KMOD_CROSS (e.g. powerpc64le-linux-gnu-) and KMOD_ARCH (powerpc) cross-build: the kbuild tree's
+# host tools must then be the build machine's (linux-kbuild of amd64 extracted over the tree).
 build_kmod() {
   local src=$1 out=$2 ko=$3; shift 3
-  local kb="$KDIR/root/usr/src/linux-headers-$ABI" host_gcc kgcc f mnt
+  local kb="$KDIR/root/usr/src/linux-headers-$ABI" host_gcc kgcc f mnt cross=${KMOD_CROSS:-}
+  [ -z "$cross" ] || set -- ARCH="${KMOD_ARCH:?KMOD_ARCH with KMOD_CROSS}" CROSS_COMPILE="$cross" "$@"
   rm -rf "$out"; mkdir -p "$out"
   for f in "$src"/Kbuild "$src"/*.c "$src"/*.h; do [ -e "$f" ] && cp "$f" "$out/"; done
   host_gcc=$(gcc -dumpversion | cut -d. -f1)
   kgcc=$(kernel_gcc_major)
   if [ -n "$kgcc" ] && [ "$kgcc" -gt "$host_gcc" ]; then
     # kbuild's host tools of this kernel need the newer glibc and gcc of its own release
-    ensure_chroot "$(release_of "$SUITE")" "$kgcc"
+    ensure_chroot "$(release_of "$SUITE")" "$kgcc" "${cross:+gcc-$kgcc-${cross%-}}"
     if [ ! -e "$CHROOT/.headers-$ABI" ]; then
       local p; for p in "$KDIR"/debs/linux-headers-*.deb "$KDIR"/debs/linux-kbuild-*.deb; do dpkg-deb -x "$p" "$CHROOT"; done
       touch "$CHROOT/.headers-$ABI"
@@ -160,7 +165,7 @@ build_kmod() {
     mount --bind "$out" "$CHROOT$mnt"; CHROOT_MOUNTS+=("$CHROOT$mnt")
     mountpoint -q "$CHROOT/proc" || { mount -t proc proc "$CHROOT/proc"; CHROOT_MOUNTS+=("$CHROOT/proc"); }  # objtool reads /proc/self/limits
     chroot "$CHROOT" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin make -j1 -C "/usr/src/linux-headers-$ABI" \
-      M="$mnt" CC="gcc-$kgcc" CONFIG_DEBUG_INFO_BTF_MODULES= "$@" modules >"$out.log" 2>&1 ||
+      M="$mnt" CC="${cross}gcc-$kgcc" CONFIG_DEBUG_INFO_BTF_MODULES= "$@" modules >"$out.log" 2>&1 ||
       { chroot_cleanup; rmdir "$CHROOT$mnt" 2>/dev/null; tail -30 "$out.log" >&2; die "module build for $ABI failed ($out.log)"; }
     chroot_cleanup
     rmdir "$CHROOT$mnt" 2>/dev/null || true
