@@ -87,7 +87,7 @@ NEED_PPC=0
 for c in "${CELL_LIST[@]}"; do
   IFS=: read -r k i a <<<"$c"
   case "$k" in 6.1|6.12|7.*) ;; *) echo "oracle-crash.sh: kernel $k: 6.1, 6.12 or 7.x" >&2; exit 64 ;; esac
-  case "$i" in amd|intel) [ "$k" != 7.2 ] || { echo "oracle-crash.sh: no x86 7.2 here" >&2; exit 64; } ;;
+  case "$i" in amd|intel) ;;
                ppc-ddw) NEED_PPC=1 ;;
                *) echo "oracle-crash.sh: iommu $i: amd, intel or ppc-ddw" >&2; exit 64 ;; esac
   case "$a" in unbind|remove) ;; remove-phb) [ "$i" = ppc-ddw ] || { echo "oracle-crash.sh: remove-phb is pseries (ppc-ddw)" >&2; exit 64; } ;;
@@ -340,11 +340,26 @@ for c in "${CELL_LIST[@]}"; do
   IFS=: read -r series iommu action <<<"$c"
   platform=x86; [ "$iommu" != ppc-ddw ] || platform=pseries
   if [ -z "${PREPARED[$series-$platform]:-}" ]; then
-    t0=$(now); prepare "$series" "$platform"
+    # in a subshell, so that a kernel that cannot be fetched or built fails its cells, not the run
+    t0=$(now); plog="$OUT/prepare-$series-$platform.log"; rm -f "$plog.result"
+    set +e
+    (set -e; prepare "$series" "$platform"; echo "$ABI|$KDIR|$VMLINUZ|$BUILD_DIR" >"$plog.result") >"$plog" 2>&1
+    set -e
+    cat "$plog" >&2
+    if [ -s "$plog.result" ]; then
+      PREPARED[$series-$platform]=$(cat "$plog.result")
+    else
+      PREPARED[$series-$platform]="FAILED|$(grep -a 'error:' "$plog" | tail -1 | sed 's/.*error: //')"
+    fi
     T_PREPARE=$(awk -v a="$T_PREPARE" -v b="$(since "$t0")" 'BEGIN { print a + b }')
-    PREPARED[$series-$platform]="$ABI|$KDIR|$VMLINUZ|$BUILD_DIR"
   fi
   IFS='|' read -r ABI KDIR VMLINUZ BUILD_DIR <<<"${PREPARED[$series-$platform]}"
+  if [ "$ABI" = FAILED ]; then
+    line="crash-story $series $iommu $action: FAILED: the $platform kernel could not be prepared: ${KDIR:-see $OUT/prepare-$series-$platform.log}"
+    FAILED=1; log "$line"; RESULTS+=("$line")
+    printf '%s\t%s\t-\t-\t-\t-\tFAILED\t0\t0\t-\t-\t-\n' "$c" "$series" >>"$OUT/cells.tsv"
+    continue
+  fi
   console="$OUT/console-$series-$iommu-$action.log"
   boots=0; boot_total=0
   for try in 1 2; do

@@ -101,7 +101,8 @@ fetch_kernel() {  # fetch_kernel SERIES: sets SUITE, ABI, KDIR (extracted tree),
            awk '/Depends:/ { print $2 }' | grep -E '^linux-(headers|kbuild)-' | sort -u || true)
     mkdir -p "$KDIR/debs" "$KDIR/root"
     log "$series: downloading $img linux-headers-$ABI $(echo $deps) from $SUITE"
-    (cd "$KDIR/debs" && papt "$SUITE" apt-get download -q "$img" "linux-headers-$ABI" $deps >/dev/null)
+    (cd "$KDIR/debs" && papt "$SUITE" apt-get download -q "$img" "linux-headers-$ABI" $deps >/dev/null) ||
+      die "$series: cannot download $img linux-headers-$ABI $(echo $deps) ($ARCH) from $SUITE"
     for p in "$KDIR"/debs/*.deb; do dpkg-deb -x "$p" "$KDIR/root"; done
     # the headers' Makefile includes the -common tree by absolute path: point it at ours
     sed -i "s#^include /usr/src/#include $KDIR/root/usr/src/#" "$KDIR/root/usr/src/linux-headers-$ABI/Makefile"
