@@ -211,8 +211,9 @@ absl::Status Loader::LoadLab(const YAML::Node& n, const std::string& profile, La
   if (n["iommu"]) {
     absl::StatusOr<std::string> v = r_.String(n["iommu"], "lab.iommu");
     if (!v.ok()) return v.status();
-    if (*v != "intel" && *v != "ppc-ddw" && *v != "passthrough") {
-      return r_.Expected(n["iommu"], "lab.iommu", "intel, ppc-ddw or passthrough");
+    sim::IommuModel model;
+    if (!sim::ParseIommuModel(*v, &model).ok()) {
+      return r_.Expected(n["iommu"], "lab.iommu", "intel, amd, arm-smmu, ppc-ddw or passthrough");
     }
     lab->iommu_model = *v;
   }

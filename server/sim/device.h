@@ -62,9 +62,9 @@ struct DriverConfig {
 class Device {
  public:
   Device(DeviceId id, std::string name, uint32_t numa_node, IommuModel model, bool strict,
-         bool needs_sync, uint32_t cpus)
+         bool needs_sync, uint32_t cpus, uint32_t dma_mask_bits = 64)
       : id(id), name(std::move(name)), numa_node(numa_node), needs_sync(needs_sync),
-        domain(model, strict, cpus) {}
+        dma_mask_bits(dma_mask_bits), domain(model, strict, cpus, dma_mask_bits) {}
 
   const DeviceId id;
   const std::string name;
@@ -72,6 +72,7 @@ class Device {
   // dma_dev_need_sync(): false for cache-coherent devices (the x86 default), so the pool
   // skips sync-for-device (kernel/skb-and-iommu.md §4.1).
   const bool needs_sync;
+  const uint32_t dma_mask_bits;
   DeviceState state = DeviceState::kPresent;
   IommuDomain domain;
   DmaDebug dma_debug;
@@ -89,6 +90,8 @@ class Device {
   std::vector<PoolId> rx_pools;   // current pools, one per RX queue, while up
   std::optional<Pfn> pp_hold;     // netdevsim's held page
 
+  // The removal took the PCI host bridge with it (pseries DLPAR of the slot and its PHB).
+  bool phb_removed = false;
   Nanos removal_started = -1;
   Nanos removal_finished = -1;
 
@@ -99,13 +102,15 @@ class Device {
 // Lifecycle operations. Each validates first and changes nothing when it returns an error.
 absl::StatusOr<Device*> AddDevice(Machine& m, std::string name, uint32_t numa_node,
                                   std::optional<IommuModel> model, std::optional<bool> strict,
-                                  bool needs_sync);
+                                  bool needs_sync, uint32_t dma_mask_bits = 64);
 absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg);
 absl::Status NetdevOpen(Machine& m, Device& dev);
 absl::Status NetdevStop(Machine& m, Device& dev);
 absl::Status UnbindDriver(Machine& m, Device& dev);
-// device_del: unbinds first if a driver is bound (hot unplug runs the driver's remove).
-absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise);
+// device_del: unbinds first if a driver is bound (hot unplug runs the driver's remove). The
+// device's IOMMU domain (iommu_release_device) or its DDW is freed; `phb` (ppc-ddw only) also
+// removes the host bridge, whose default TCE window is freed then and only then.
+absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise, bool phb = false);
 // netdevsim pp_hold debugfs write (kernel/page-pool.md §8): -ENETDOWN if not running.
 absl::StatusOr<std::optional<Pfn>> NsimPpHold(Machine& m, Device& dev, bool hold);
 

@@ -12,15 +12,46 @@ namespace ppsim::sim {
 
 namespace {
 
-// The kernel's words for a call into a freed domain (kernel/page-pool.md §4.4).
+// The kernel's words for a call into a freed domain (kernel/page-pool.md §4.4; the oracle's
+// edu and pseries rigs saw both on 6.1.176).
 std::string TeardownCrashText(const Device& dev, absl::string_view call) {
   if (dev.domain.model() == IommuModel::kPpcDdw) {
-    return absl::StrCat(call, " after DLPAR removal deleted the DDW and its TCE table: "
-                        "tce_freemulti_pSeriesLP: plpar_tce_stuff failed (rc -4), then oops");
+    return absl::StrCat(call, " after DLPAR removal freed the ",
+                        dev.phb_removed ? "PHB's default TCE window" : "device's DDW",
+                        ": tce_freemulti_pSeriesLP: plpar_tce_stuff failed (rc -4), then "
+                        "BUG: Unable to handle kernel data access in __bitmap_clear <- "
+                        "__iommu_free <- iommu_unmap_page");
   }
   return absl::StrCat(call, " after device_del freed the IOMMU group and domain: "
-                      "Unable to handle kernel NULL pointer dereference in "
-                      "iommu_get_dma_domain");
+                      "BUG: kernel NULL pointer dereference in iommu_get_dma_domain <- "
+                      "iommu_dma_unmap_page");
+}
+
+// Whether a call after device_del still reaches iommu-dma, which dereferences the device's
+// IOMMU group (gone with the device), or is dma-direct's, which for an unmap with
+// DMA_ATTR_SKIP_CPU_SYNC (page_pool's) does nothing (kernel/dma/direct.h:dma_direct_unmap_page).
+bool StillIommuDma(IommuReleaseRule rule, IommuModel model) {
+  switch (rule) {
+    case IommuReleaseRule::kDriverOps:
+      // 6.1 drivers/iommu/intel/iommu.c:intel_iommu_release_device ends with
+      // set_dma_ops(dev, NULL); amd_iommu_release_device and arm_smmu_release_device leave
+      // iommu_dma_ops in place.
+      return model != IommuModel::kIntel;
+    case IommuReleaseRule::kDmaIommuKept:
+      return true;  // b5c58b2fdc42: dev->dma_iommu, set at probe, cleared by nobody
+    case IommuReleaseRule::kDmaIommuCleared:
+      return false;  // 280e5a301005: iommu_deinit_device clears dev->dma_iommu
+  }
+  return true;
+}
+
+std::string ReleasedToDirectText(const Machine& m, const Device& dev, absl::string_view call) {
+  const bool intel_ops = m.profile.iommu_release_rule == IommuReleaseRule::kDriverOps;
+  return absl::StrCat(call, " for removed device ", dev.name, ": ",
+                      intel_ops ? "intel_iommu_release_device cleared its DMA ops"
+                                : "iommu_release_device cleared dev->dma_iommu (280e5a301005)",
+                      ", so the call went to dma-direct and did nothing; the IOVA died with the "
+                      "domain (no crash, but the driver used a device it no longer has)");
 }
 
 // Returns false when the call must not touch the domain (it is freed).
@@ -43,17 +74,32 @@ bool CheckLifecycle(Machine& m, Device& dev, absl::string_view call, const DmaCa
       }
       return true;
     case DeviceState::kRemoved:
-      if (dev.domain.translated()) {
-        ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kTeardown)];
-        m.Log(LogLevel::kCrit, TeardownCrashText(dev, call), caller.pool, dev.id);
-        m.Violate(ViolationId::kPP001,
-                  absl::StrCat(TeardownCrashText(dev, call), " (device ", dev.name, ")"), where);
-      } else {
+      if (!dev.domain.translated()) {
         m.Violate(ViolationId::kPP002,
                   absl::StrCat(call, " for removed device ", dev.name,
                                " (dma-direct: harmless here, but the device is gone)"),
                   where);
+        return false;
       }
+      if (!dev.domain.freed()) {
+        // pseries, default window, PHB kept: the TCE table lives on the PHB node and the call
+        // reaches it as before (the oracle's pseries rig: clean on 6.1.176).
+        m.Violate(ViolationId::kPP002,
+                  absl::StrCat(call, " for removed device ", dev.name,
+                               ": the PHB's default TCE window outlives the device, so the call "
+                               "still reaches its table (no crash)"),
+                  where);
+        return true;
+      }
+      if (dev.domain.iommu_dma() && !StillIommuDma(m.profile.iommu_release_rule,
+                                                   dev.domain.model())) {
+        m.Violate(ViolationId::kPP002, ReleasedToDirectText(m, dev, call), where);
+        return false;
+      }
+      ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kTeardown)];
+      m.Log(LogLevel::kCrit, TeardownCrashText(dev, call), caller.pool, dev.id);
+      m.Violate(ViolationId::kPP001,
+                absl::StrCat(TeardownCrashText(dev, call), " (device ", dev.name, ")"), where);
       return false;
     case DeviceState::kPresent:
     case DeviceState::kUnbound:
@@ -179,11 +225,29 @@ void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
       touch(t.pfn);  // passthrough: the bus address is the page; nothing checks it
       return;
     case IommuDomain::TranslationKind::kNone: {
-      // The IOMMU blocks the access and logs a fault (kernel/skb-and-iommu.md §4.4).
-      const std::string text = absl::StrFormat(
-          "DMAR: [DMA %s NO_PASID] Request device [%s] fault addr 0x%x [fault reason 0x%02x] "
-          "PTE %s access is not set",
-          rw, dev.name, addr, write ? 5 : 6, rw);
+      // The IOMMU blocks the access and logs a fault in its driver's words
+      // (kernel/skb-and-iommu.md §4.4; drivers/iommu/amd/iommu.c:amd_iommu_report_page_fault,
+      // drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_evtq_thread).
+      std::string text;
+      switch (dev.domain.model()) {
+        case IommuModel::kAmd:
+          text = absl::StrFormat(
+              "AMD-Vi: Event logged [IO_PAGE_FAULT device=%s domain=0x%04x address=0x%x "
+              "flags=0x%04x]",
+              dev.name, dev.id, addr, write ? 0x0030 : 0x0010);
+          break;
+        case IommuModel::kArmSmmu:
+          text = absl::StrFormat(
+              "arm-smmu-v3: event 0x10 received: F_TRANSLATION %s of IOVA 0x%x by %s",
+              write ? "write" : "read", addr, dev.name);
+          break;
+        default:
+          text = absl::StrFormat(
+              "DMAR: [DMA %s NO_PASID] Request device [%s] fault addr 0x%x [fault reason "
+              "0x%02x] PTE %s access is not set",
+              rw, dev.name, addr, write ? 5 : 6, rw);
+          break;
+      }
       m.Log(LogLevel::kErr, text, 0, dev.id);
       ++dev.iommu_faults[static_cast<int>(IommuFaultKind::kUnmappedIova)];
       m.Violate(ViolationId::kPP003,

@@ -118,6 +118,12 @@ class PageEventLog {
     }
     return out;
   }
+  // Every event appended after index `after` that the ring still holds, oldest first.
+  template <class Fn>
+  void ForEachAfter(uint64_t after, Fn fn) const {
+    const uint64_t oldest = next_ > capacity_ ? next_ - capacity_ : 1;
+    for (uint64_t i = after + 1 > oldest ? after + 1 : oldest; i < next_; ++i) fn(Get(i));
+  }
   uint64_t size() const { return next_ - 1; }
   size_t host_bytes() const { return ring_.capacity() * sizeof(PageEvent); }
 

@@ -2,8 +2,12 @@
 
 namespace ppsim::sim {
 
-IommuDomain::IommuDomain(IommuModel model, bool strict, uint32_t cpus)
-    : model_(model), strict_(strict), iova_(cpus), flush_queues_(cpus) {}
+IommuDomain::IommuDomain(IommuModel model, bool strict, uint32_t cpus, uint32_t dma_mask_bits)
+    : model_(model), strict_(strict), ddw_(dma_mask_bits >= 64), iova_(cpus),
+      flush_queues_(cpus) {
+  // The default window's entry 0 is reserved so that no device sees bus address 0.
+  if (!ddw_) ddw_next_ = kPageSize;
+}
 
 DmaAddr IommuDomain::Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu) {
   DmaAddr addr = 0;
@@ -11,11 +15,16 @@ DmaAddr IommuDomain::Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu) {
     case IommuModel::kPassthrough:
       addr = pfn << kPageShift;
       break;
-    case IommuModel::kPpcDdw:
+    case IommuModel::kPpcDdw: {
+      const DmaAddr next = ddw_next_ + IovaAllocator::RoundedPages(size) * kPageSize;
+      if (!ddw_ && next > kDefaultWindowSize) return 0;  // the 2 GiB window is full
       addr = ddw_next_;
-      ddw_next_ += IovaAllocator::RoundedPages(size) * kPageSize;
+      ddw_next_ = next;
       break;
+    }
     case IommuModel::kIntel:
+    case IommuModel::kAmd:
+    case IommuModel::kArmSmmu:
       addr = iova_.Alloc(size, cpu);
       break;
   }
@@ -33,7 +42,7 @@ IommuDomain::UnmapResult IommuDomain::Unmap(DmaAddr addr, uint16_t cpu) {
   r.mapping = it->second;
   mappings_.erase(it);
   mapped_pages_ -= IovaAllocator::RoundedPages(r.mapping.size);
-  if (model_ != IommuModel::kIntel) return r;  // passthrough: nothing; DDW: next-fit, no reuse
+  if (!iommu_dma()) return r;  // passthrough: nothing; TCE windows: next-fit, no reuse
   if (strict_) {
     iova_.Free(addr, r.mapping.size, cpu);
     return r;

@@ -4,9 +4,13 @@
 // most-recently-freed-first reuse and invalidate either strictly (the IOVA is free again as
 // soon as unmap returns) or lazily: an unmapped IOVA waits in its CPU's 256-entry flush queue,
 // and until the domain-wide IOTLB flush (queue full, or 10 ms after the first queued entry)
-// the device can still reach the old page through the stale IOTLB entry. `ppc-ddw` is a TCE
-// window whose entries are allocated next-fit from a hint, so they are not reused within a
-// lab's lifetime. `passthrough` does not translate at all.
+// the device can still reach the old page through the stale IOTLB entry. `amd` and `arm-smmu`
+// domains are iommu-dma domains too and behave alike here; they differ from `intel` in what a
+// call after device removal reaches (dma_api.cc). `ppc-ddw` is a TCE window whose entries are
+// allocated next-fit from a hint, so they are not reused within a lab's lifetime: a dynamic DMA
+// window for a 64-bit DMA mask, else the PHB's default 32-bit window (2 GiB from bus address 0,
+// entry 0 reserved: arch/powerpc/kernel/iommu.c:iommu_init_table). `passthrough` does not
+// translate at all.
 //
 // The domain knows nothing of drivers or of the checker: the DMA API layer (dma_api.h) decides
 // what a call means for the device's lifecycle and reports violations.
@@ -35,13 +39,21 @@ class IommuDomain {
   static constexpr uint32_t kFlushQueueSize = 256;        // IOVA_FQ_SIZE
   static constexpr Nanos kFlushTimeout = 10 * kMillisecond;  // IOVA_FQ_TIMEOUT
   static constexpr DmaAddr kDdwWindowBase = DmaAddr{1} << 59;
+  static constexpr DmaAddr kDefaultWindowSize = DmaAddr{2} << 30;
 
-  IommuDomain(IommuModel model, bool strict, uint32_t cpus);
+  IommuDomain(IommuModel model, bool strict, uint32_t cpus, uint32_t dma_mask_bits = 64);
 
   IommuModel model() const { return model_; }
   bool strict() const { return strict_; }
   bool translated() const { return model_ != IommuModel::kPassthrough; }
-  bool lazy() const { return model_ == IommuModel::kIntel && !strict_; }
+  // intel, amd, arm-smmu: an iommu-dma domain with an IOVA allocator and a flush queue.
+  bool iommu_dma() const {
+    return model_ == IommuModel::kIntel || model_ == IommuModel::kAmd ||
+           model_ == IommuModel::kArmSmmu;
+  }
+  bool lazy() const { return iommu_dma() && !strict_; }
+  // ppc-ddw with a DMA mask below 64 bits: the PHB's default window, which outlives the device.
+  bool ppc_default_window() const { return model_ == IommuModel::kPpcDdw && !ddw_; }
 
   // Returns the bus address, or 0 when the IOVA space is exhausted.
   DmaAddr Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu);
@@ -83,9 +95,10 @@ class IommuDomain {
   };
   IommuModel model_;
   bool strict_;
+  bool ddw_ = true;
   bool freed_ = false;
   IovaAllocator iova_;
-  DmaAddr ddw_next_ = kDdwWindowBase;
+  DmaAddr ddw_next_ = kDdwWindowBase;  // the next TCE, in whichever window this device has
   absl::flat_hash_map<DmaAddr, IovaMapping> mappings_;
   uint64_t mapped_pages_ = 0;
   std::vector<std::vector<Queued>> flush_queues_;  // per CPU

@@ -66,11 +66,20 @@ absl::string_view DirectRecycleRuleName(DirectRecycleRule r) {
   return "?";
 }
 
+absl::string_view IommuReleaseRuleName(IommuReleaseRule r) {
+  switch (r) {
+    case IommuReleaseRule::kDriverOps: return "driver-ops";
+    case IommuReleaseRule::kDmaIommuKept: return "dma-iommu-kept";
+    case IommuReleaseRule::kDmaIommuCleared: return "dma-iommu-cleared";
+  }
+  return "?";
+}
+
 std::span<const KernelProfile> BuiltinProfiles() {
   // Each era's switches follow the version table of kernel/skb-and-iommu.md §1.4.
   // v6.1, v6.12 and v7.3 are Debian's builds of those kernels, stable backports included, as
   // the kernel oracle (tests/oracle/) observed them: 6.1.176, 6.12.95, 7.3.4.
-  static const std::array<KernelProfile, 9> kProfiles = [] {
+  static const std::array<KernelProfile, 12> kProfiles = [] {
     KernelProfile v514{.name = "v5.14", .default_strategy = "legacy",
                        .stalled_warn_all_pools = true, .pp_ref_count_name = "(none)"};
     v514.coalesce_rule = CoalesceRule::kAnyMix;
@@ -81,6 +90,8 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v514.direct_recycle_rule = DirectRecycleRule::kCallerOnly;
     v514.has_disable_direct_recycling = false;
     v514.free_checks_pages = false;
+    v514.iommu_release_rule = IommuReleaseRule::kDriverOps;
+    v514.release_retry_stops_on_negative = false;
     KernelProfile v610 = v514;
     v610.name = "v6.1.0";  // 6.1 as released, before the stable backports below
     v610.pp_ref_count_name = "pp_frag_count";
@@ -91,6 +102,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     // (7d2c89b32587) as stable backports: the oracle's skb probe saw both refusals on it.
     v61.coalesce_rule = CoalesceRule::kSameNoClonedPp;
     v61.gro_refuses_pp_mix = true;
+    v61.release_retry_stops_on_negative = true;  // 43130d02baa1 in 6.1.y (probe changelog)
     KernelProfile v68 = v61;
     v68.name = "v6.8";
     v68.stalled_warn_all_pools = false;
@@ -100,6 +112,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v68.direct_recycle_rule = DirectRecycleRule::kSkbNapiSafe;
     v68.has_disable_direct_recycling = true;
     v68.free_checks_pages = true;
+    v68.release_retry_stops_on_negative = false;  // upstream 6.8
     KernelProfile v612 = v68;
     v612.name = "v6.12";
     v612.direct_recycle_rule = DirectRecycleRule::kNapiLocal;
@@ -110,6 +123,10 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v612.default_strategy = "dma-tracking";
     v612.pp_magic_has_dma_index = true;
     v612.destroy_unmap_clears_dma_addr = true;
+    // 6.12 made iommu-dma a device flag (b5c58b2fdc42) that release left set; Debian's 6.12.26+
+    // carries 280e5a301005, which clears it. Upstream 6.12.0-6.12.25: dma-iommu-kept.
+    v612.iommu_release_rule = IommuReleaseRule::kDmaIommuCleared;
+    v612.release_retry_stops_on_negative = true;  // 43130d02baa1 in 6.12.y
     KernelProfile v615 = v612;
     v615.name = "v6.15";
     v615.napi_id_at_enable = true;
@@ -117,13 +134,22 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v73.name = "v7.3";
     v73.netlink_napi_id_live = true;  // 67e4bb2ced0f, 6.14
     v73.destroy_unmap_clears_dma_addr = false;  // 24ef02f934ee
-    KernelProfile ppc = v615;
-    ppc.name = "v6.15-ppc64";
-    ppc.arch = Arch::kPpc64;
+    // Debian's ppc64el builds of the same trees (pseries; tests/oracle probes booted 6.1.176,
+    // 6.12.95 and 7.2.11 under QEMU pseries). Only the architecture differs: PP_SIGNATURE's
+    // poison delta and the DMA index width. 7.2 has everything 7.3's profile names, 24ef02f934ee
+    // included (merged through net during the 7.2 rcs).
+    auto ppc64 = [](KernelProfile p, const char* name) {
+      p.name = name;
+      p.arch = Arch::kPpc64;
+      return p;
+    };
     KernelProfile x32 = v615;
     x32.name = "v6.15-32bit";
     x32.arch = Arch::kX86_32;
-    return std::array<KernelProfile, 9>{v514, v610, v61, v68, v612, v615, v73, ppc, x32};
+    return std::array<KernelProfile, 12>{
+        v514, v610, v61, v68, v612, v615, v73,
+        ppc64(v61, "v6.1-ppc64"), ppc64(v612, "v6.12-ppc64"), ppc64(v73, "v7.2-ppc64"),
+        ppc64(v615, "v6.15-ppc64"), x32};
   }();
   return kProfiles;
 }
@@ -133,7 +159,11 @@ struct BoolSwitch {
   ProfileSwitchInfo info;
   bool KernelProfile::*field;
 };
-constexpr std::array<BoolSwitch, 14> kBoolSwitches = {{
+constexpr std::array<BoolSwitch, 15> kBoolSwitches = {{
+    {{"release_retry_stops_on_negative",
+      "the release worker stops at a negative inflight (43130d02baa1); before, it retried and "
+      "WARNed every second forever"},
+     &KernelProfile::release_retry_stops_on_negative},
     {{"pp_magic_has_dma_index",
       "pp_magic carries the DMA-tracking index and the mask hides it (ee62ce7a1d90 and its "
       "stable backports)"},
@@ -187,6 +217,11 @@ std::span<const ProfileSwitchInfo> ProfileSwitches() {
     v.push_back({"direct_recycle_rule",
                  "when a put may use the alloc cache without allow_direct: caller-only, "
                  "skb-napi-safe, napi-local"});
+    v.push_back({"iommu_release_rule",
+                 "where a late dma_unmap goes after device removal: driver-ops (before "
+                 "b5c58b2fdc42: Intel clears the device's DMA ops, AMD and arm-smmu keep "
+                 "iommu-dma), dma-iommu-kept (until 280e5a301005: every vendor keeps it), "
+                 "dma-iommu-cleared"});
     v.push_back({"default_strategy", "teardown strategy for pools that pick none"});
     return v;
   }();
@@ -233,6 +268,11 @@ absl::Status KernelProfile::ApplySwitch(absl::string_view sw, absl::string_view 
     return SetEnum(sw, value, {DirectRecycleRule::kCallerOnly, DirectRecycleRule::kSkbNapiSafe,
                                DirectRecycleRule::kNapiLocal},
                    DirectRecycleRuleName, &direct_recycle_rule);
+  }
+  if (sw == "iommu_release_rule") {
+    return SetEnum(sw, value, {IommuReleaseRule::kDriverOps, IommuReleaseRule::kDmaIommuKept,
+                               IommuReleaseRule::kDmaIommuCleared},
+                   IommuReleaseRuleName, &iommu_release_rule);
   }
   if (sw == "default_strategy") {
     default_strategy = std::string(value);

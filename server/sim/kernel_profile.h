@@ -40,6 +40,22 @@ enum class DirectRecycleRule : uint8_t {
 };
 absl::string_view DirectRecycleRuleName(DirectRecycleRule r);
 
+// Where a dma_unmap_page goes after the device was removed (device_del ->
+// iommu_release_device): the IOMMU core and the vendor driver decide whether the device still
+// points at iommu-dma, whose unmap looks up the device's IOMMU group, gone with the device.
+enum class IommuReleaseRule : uint8_t {
+  kDriverOps,        // before b5c58b2fdc42 (6.12): dev->dma_ops; Intel's release_device sets
+                     // them to NULL (6.1 drivers/iommu/intel/iommu.c:intel_iommu_release_device)
+                     // and the late unmap is dma-direct's; AMD (amd_iommu_release_device) and
+                     // arm-smmu-v3 (arm_smmu_release_device) keep iommu_dma_ops: NULL
+                     // dereference in iommu_get_dma_domain (6.1.176 + QEMU amd-iommu observed)
+  kDmaIommuKept,     // b5c58b2fdc42 (6.12, "dma-mapping: direct calls for dma-iommu") until
+                     // 280e5a301005: dev->dma_iommu is never cleared, every vendor oopses
+  kDmaIommuCleared,  // 280e5a301005 (6.15-rc2, "iommu: Clear iommu-dma ops on cleanup"; Debian
+                     // 6.12.26): every vendor's late unmap is dma-direct's, a no-op
+};
+absl::string_view IommuReleaseRuleName(IommuReleaseRule r);
+
 struct KernelProfile {
   std::string name;
   Arch arch = Arch::kX86_64;
@@ -81,6 +97,10 @@ struct KernelProfile {
   // (6.12.95, 7.3.4 observed). Before, an order-0 free skipped the checks without DEBUG_VM: the
   // page went back to the free lists silently, the pool still counting it (6.1.176 observed).
   bool free_checks_pages = true;
+  IommuReleaseRule iommu_release_rule = IommuReleaseRule::kDmaIommuCleared;
+  // The release worker stops at a negative inflight (43130d02baa1, 6.15, in 6.1.y and 6.12.y
+  // stable); before, only 0 stopped it and a negative count WARNed every second forever.
+  bool release_retry_stops_on_negative = true;
 
   // ---- skb rules (kernel/skb-and-iommu.md §1–§2) -----------------------------------------
   // skb_release_data clears pp_recycle on every exit, so only the last clone recycles
@@ -125,7 +145,8 @@ struct ProfileSwitchInfo {
 };
 std::span<const ProfileSwitchInfo> ProfileSwitches();
 
-// Built-in profiles: v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3 (x86-64), v6.15-ppc64, v6.15-32bit.
+// Built-in profiles: v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3 (x86-64); v6.1-ppc64,
+// v6.12-ppc64, v7.2-ppc64, v6.15-ppc64 (pseries); v6.15-32bit.
 std::span<const KernelProfile> BuiltinProfiles();
 absl::StatusOr<KernelProfile> FindProfile(absl::string_view name);
 

@@ -11,19 +11,22 @@ absl::string_view IommuModelName(IommuModel m) {
     case IommuModel::kIntel: return "intel";
     case IommuModel::kPpcDdw: return "ppc-ddw";
     case IommuModel::kPassthrough: return "passthrough";
+    case IommuModel::kAmd: return "amd";
+    case IommuModel::kArmSmmu: return "arm-smmu";
   }
   return "?";
 }
 
 absl::Status ParseIommuModel(absl::string_view name, IommuModel* out) {
-  for (IommuModel m : {IommuModel::kIntel, IommuModel::kPpcDdw, IommuModel::kPassthrough}) {
+  for (IommuModel m : {IommuModel::kIntel, IommuModel::kAmd, IommuModel::kArmSmmu,
+                       IommuModel::kPpcDdw, IommuModel::kPassthrough}) {
     if (IommuModelName(m) == name) {
       *out = m;
       return absl::OkStatus();
     }
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "iommu_model: unknown model \"", name, "\"; expected intel, ppc-ddw or passthrough"));
+      "iommu_model: unknown model \"", name, "\"; expected intel, amd, arm-smmu, ppc-ddw or passthrough"));
 }
 
 absl::Status LabConfig::Validate() const {

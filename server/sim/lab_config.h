@@ -17,10 +17,15 @@
 namespace ppsim::sim {
 
 // IOMMU models (design.md §3.3, kernel/skb-and-iommu.md §4).
+// The translated vendors differ in what a late unmap after device removal reaches
+// (KernelProfile::iommu_release_rule).
 enum class IommuModel : uint8_t {
-  kIntel = 0,        // translated DMA domain; strict or lazy (flush queue) invalidation
-  kPpcDdw = 1,       // pSeries dynamic DMA window: TCE table deleted by DLPAR removal
+  kIntel = 0,        // VT-d DMA domain; strict or lazy (flush queue) invalidation
+  kPpcDdw = 1,       // pSeries TCE tables: a dynamic DMA window owned by the device's node
+                     // (64-bit mask) or the PHB's default 32-bit window
   kPassthrough = 2,  // no translation: bus address = physical address, never checked
+  kAmd = 3,          // AMD-Vi DMA domain, iommu-dma like intel
+  kArmSmmu = 4,      // arm-smmu-v3 DMA domain, iommu-dma like intel (the hns3 thread's arm64)
 };
 absl::string_view IommuModelName(IommuModel m);
 absl::Status ParseIommuModel(absl::string_view name, IommuModel* out);

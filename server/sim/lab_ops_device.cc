@@ -18,7 +18,8 @@ absl::StatusOr<OpResult> Lab::Do(const op::AddDevice& o) {
   }
   std::optional<bool> strict;
   if (o.strict >= 0) strict = o.strict == 1;
-  absl::StatusOr<Device*> dev = AddDevice(*m_, o.name, o.numa_node, model, strict, o.needs_sync);
+  absl::StatusOr<Device*> dev = AddDevice(*m_, o.name, o.numa_node, model, strict, o.needs_sync,
+                                            o.dma_mask_bits);
   if (!dev.ok()) return dev.status();
   return OpResult{.device = (*dev)->id};
 }
@@ -117,14 +118,14 @@ absl::StatusOr<OpResult> Lab::Do(const op::UnbindDriver& o) {
 absl::StatusOr<OpResult> Lab::Do(const op::RemoveDevice& o) {
   absl::StatusOr<Device*> dev = DeviceArg(o.device);
   if (!dev.ok()) return dev.status();
-  if (absl::Status s = RemoveDevice(*m_, **dev, false); !s.ok()) return s;
+  if (absl::Status s = RemoveDevice(*m_, **dev, false, o.phb); !s.ok()) return s;
   return OpResult{.device = o.device};
 }
 
 absl::StatusOr<OpResult> Lab::Do(const op::SurpriseRemove& o) {
   absl::StatusOr<Device*> dev = DeviceArg(o.device);
   if (!dev.ok()) return dev.status();
-  if (absl::Status s = RemoveDevice(*m_, **dev, true); !s.ok()) return s;
+  if (absl::Status s = RemoveDevice(*m_, **dev, true, o.phb); !s.ok()) return s;
   return OpResult{.device = o.device};
 }
 

@@ -51,9 +51,12 @@ struct AddDevice {
   std::string iommu_model;  // "" = the lab's
   int32_t strict = -1;      // -1 = the lab's, 0 = lazy, 1 = strict
   bool needs_sync = false;  // dma_dev_need_sync(); false for coherent devices
+  // The driver's DMA mask. On ppc-ddw, 64 gets a dynamic DMA window owned by the device's node
+  // and 32 the PHB's default 32-bit TCE window (arch/powerpc/platforms/pseries/iommu.c).
+  uint32_t dma_mask_bits = 64;
   template <class S, class V> static void Fields(S& s, V&& v) {
     v("name", s.name); v("numa_node", s.numa_node); v("iommu_model", s.iommu_model);
-    v("strict", s.strict); v("needs_sync", s.needs_sync);
+    v("strict", s.strict); v("needs_sync", s.needs_sync); v("dma_mask_bits", s.dma_mask_bits);
   }
 };
 struct BindDriver {
@@ -87,9 +90,22 @@ struct BindDriver {
 PPSIM_DEVICE_OP(NetdevUp, "netdev_up")
 PPSIM_DEVICE_OP(NetdevDown, "netdev_down")
 PPSIM_DEVICE_OP(UnbindDriver, "unbind_driver")
-PPSIM_DEVICE_OP(RemoveDevice, "remove_device")
-PPSIM_DEVICE_OP(SurpriseRemove, "surprise_remove")
 #undef PPSIM_DEVICE_OP
+// Device removal; `phb` also removes its PCI host bridge, as a pseries DLPAR removal of the
+// slot does (drmgr: remove_slot, then the PHB's device-tree node), which frees the PHB's
+// default TCE window with it.
+#define PPSIM_REMOVE_OP(Type, name)                                              \
+  struct Type {                                                                  \
+    static constexpr absl::string_view kName = name;                              \
+    DeviceId device = 0;                                                         \
+    bool phb = false;                                                            \
+    template <class S, class V> static void Fields(S& s, V&& v) {                \
+      v("device", s.device); v("phb", s.phb);                                    \
+    }                                                                            \
+  };
+PPSIM_REMOVE_OP(RemoveDevice, "remove_device")
+PPSIM_REMOVE_OP(SurpriseRemove, "surprise_remove")
+#undef PPSIM_REMOVE_OP
 // A NAPI poll of one RX queue: ____napi_schedule records the CPU in napi->list_owner and
 // napi_complete_done resets it to -1 (docs/kernel/page-pool.md §3.4). Ops in between, in softirq
 // on that CPU, run inside the poll: the only place page_pool_napi_local() holds.

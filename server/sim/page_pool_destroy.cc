@@ -90,9 +90,13 @@ void PagePool::ReleaseRetry(Machine& m) {
   const ExecContext saved = m.ctx;
   m.ctx = ExecContext{CtxKind::kWorkqueue, 0};
   const int32_t inflight = Release(m);
-  if (inflight > 0) {
+  // Before 43130d02baa1 (6.15; Debian's 6.1.176 and 6.12.95 carry it) the worker stopped only
+  // at exactly 0: a negative count was retried, and WARNed, every DEFER_TIME forever.
+  const bool again =
+      inflight > 0 || (inflight < 0 && !m.profile.release_retry_stops_on_negative);
+  if (again) {
     const Nanos waited = m.clock.now() - defer_start_;
-    if (!stalled_reported_ && waited >= DEFER_WARN_INTERVAL) {
+    if (inflight > 0 && !stalled_reported_ && waited >= DEFER_WARN_INTERVAL) {
       stalled_reported_ = true;
       m.Violate(ViolationId::kPP012,
                 absl::StrFormat("pool %d destroyed %d s ago still has %d pages in flight (%s "
@@ -105,17 +109,23 @@ void PagePool::ReleaseRetry(Machine& m) {
     }
     if (m.clock.now() >= defer_warn_ &&
         (visibility() == Visibility::kInvisible || m.profile.stalled_warn_all_pools)) {
+      // Before page_pool netlink (6.8) the line had no id (6.1.176 observed: "stalled pool
+      // shutdown 2 inflight 60 sec").
       m.Log(LogLevel::kWarn,
-            absl::StrFormat("page_pool_release_retry() stalled pool shutdown: id %u, %d inflight "
-                            "%d sec",
-                            id_, inflight, static_cast<int>(waited / kSecond)),
+            m.profile.stalled_warn_all_pools
+                ? absl::StrFormat("page_pool_release_retry() stalled pool shutdown %d inflight "
+                                  "%d sec",
+                                  inflight, static_cast<int>(waited / kSecond))
+                : absl::StrFormat("page_pool_release_retry() stalled pool shutdown: id %u, %d "
+                                  "inflight %d sec",
+                                  id_, inflight, static_cast<int>(waited / kSecond)),
             id_);
       defer_warn_ = m.clock.now() + DEFER_WARN_INTERVAL;
     }
     retry_timer_ = m.clock.Schedule(m.clock.now() + DEFER_TIME, "page_pool_release_retry",
                                     [this, &m] { ReleaseRetry(m); });
   }
-  // inflight <= 0: freed, or an accounting bug — never retried again (§4.1).
+  // Otherwise freed, or (43130d02baa1) an accounting bug that is never retried again (§4.1).
   m.ctx = saved;
 }
 

@@ -50,7 +50,8 @@ constexpr std::array<CatalogEntry, kViolationCount> kCatalog = {{
      "a teardown held a BH-disabling lock: a latency warning from 10 ms, a crash (soft lockup) "
      "from 20 s"},
     {ViolationId::kPP014, "PP014", "removal-blocked", Severity::kWarning,
-     "device removal waited past the hung-task threshold (120 s)"},
+     "device removal held by the TCE wait for its full 120 s (no hung-task report: the wait "
+     "sleeps in msleep(50))"},
     {ViolationId::kPP015, "PP015", "pool-use-after-free", Severity::kCrash,
      "a page returned into a pool struct that was already freed"},
     {ViolationId::kPP016, "PP016", "wrong-pool-return", Severity::kCorruption,

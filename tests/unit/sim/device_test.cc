@@ -71,7 +71,9 @@ TEST(DeviceTest, RejectedOpsChangeNothing) {
       op::SurpriseRemove{.device = removed},
       op::DeviceDma{.device = removed, .iova = 0x1000},
       op::AddDevice{.numa_node = 3},
-      op::AddDevice{.iommu_model = "amd"},
+      op::AddDevice{.iommu_model = "sparc-iommu"},
+      op::AddDevice{.dma_mask_bits = 16},
+      op::RemoveDevice{.device = idle, .phb = true},  // an intel device has no pseries PHB
   };
   for (const OpBody& body : rejected) {
     const Op op{.body = body};
@@ -193,7 +195,7 @@ TEST(DeviceTest, RebindAfterUnbindReusesTheDomain) {
 // kernel/page-pool.md §4.4: once the domain serves a new driver, a late unmap by the old
 // driver's pool tears down someone else's mapping space: PP002 although the device is bound.
 TEST(DeviceTest, LateUnmapAfterRebindIsDmaApiAfterUnbind) {
-  InflightStory s = StartInflightStory([] { LabConfig c; c.profile = "v6.8"; return c; }(), "legacy");
+  InflightStory s = StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "legacy");
   s.Unbind();
   MustApply(*s.lab, op::BindDriver{.device = s.dev, .flags = 1});
   const uint64_t before = s.lab->violation_count(ViolationId::kPP002);

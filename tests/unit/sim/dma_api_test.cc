@@ -3,6 +3,8 @@
 // as the pool makes them; the device's accesses go through the device_dma op.
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "server/sim/device.h"
@@ -88,49 +90,126 @@ TEST(DmaApiTest, MapUnmapSyncAfterUnbindArePP002) {
   EXPECT_EQ(d.Count(ViolationId::kPP001), 0u);
 }
 
-// kernel/page-pool.md §4.4: after device_del the domain (Intel: NULL deref in
-// iommu_get_dma_domain) or the DDW's TCE table (pSeries: plpar_tce_stuff failed) is gone; every
-// call is the crash, and nothing is touched.
+// After device_del, a late call (page_pool's release worker unmapping a page that came back)
+// crashes where the kernel's device still points into freed IOMMU state, and is a harmless
+// PP002 where it does not. The cells are the oracle's crash rigs (tests/oracle README, 6.1.176
+// under QEMU: amd-iommu 12/12 oops in iommu_get_dma_domain, intel-iommu 0/10; pseries: PHB
+// removal 5/5 oops in __iommu_free, device-only removal clean) and the release paths of the
+// drivers: 6.1 intel_iommu_release_device ends with set_dma_ops(dev, NULL); amd and arm-smmu-v3
+// keep iommu_dma_ops; b5c58b2fdc42 (6.12) moved iommu-dma to dev->dma_iommu, left set until
+// 280e5a301005 (6.15-rc2, Debian 6.12.26) cleared it in iommu_deinit_device.
 struct RemovedCase {
+  const char* name;
+  const char* profile;
   IommuModel model;
-  const char* kernel_text;
+  uint32_t dma_mask_bits;
+  bool phb;
+  const char* crash_text;  // nullptr: no crash, PP002 only
+  std::vector<std::pair<std::string, std::string>> switches = {};
 };
 class DmaApiAfterRemovalTest : public ::testing::TestWithParam<RemovedCase> {};
 
-TEST_P(DmaApiAfterRemovalTest, EveryCallIsPP001WithTheKernelsWords) {
-  DmaLab d = MakeDmaLab(GetParam().model);
+TEST_P(DmaApiAfterRemovalTest, LateCallsCrashExactlyWhereTheKernelDoes) {
+  const RemovedCase& c = GetParam();
+  DmaLab d;
+  d.lab = testing::MakeLab(LabConfig{.iommu_model = c.model, .profile = c.profile,
+                                     .profile_switches = c.switches});
+  ASSERT_NE(d.lab, nullptr);
+  d.dev = MustApply(*d.lab, op::AddDevice{.dma_mask_bits = c.dma_mask_bits}).device;
+  MustApply(*d.lab, op::BindDriver{.device = d.dev, .flags = 0, .up = false});
   const Pfn a = d.NewPage().pfn;
   const DmaAddr addr = d.Map(a);
-  MustApply(*d.lab, op::RemoveDevice{.device = d.dev});
+  ASSERT_NE(addr, 0u);
+  MustApply(*d.lab, op::RemoveDevice{.device = d.dev, .phb = c.phb});
   d.lab->TakeEvents();
 
   d.Unmap(addr, a);
+  if (c.crash_text == nullptr) {
+    EXPECT_EQ(d.Count(ViolationId::kPP001), 0u);
+    ASSERT_EQ(d.Count(ViolationId::kPP002), 1u);
+    EXPECT_EQ(d.Last(ViolationId::kPP002).pfn, a);
+    for (const Event& e : d.lab->TakeEvents()) {
+      EXPECT_FALSE(e.kind == EventKind::kKernelLog && e.level == LogLevel::kCrit) << e.text;
+    }
+    return;
+  }
   ASSERT_EQ(d.Count(ViolationId::kPP001), 1u);
   const Violation& v = d.Last(ViolationId::kPP001);
   EXPECT_EQ(v.severity, Severity::kCrash);
   EXPECT_EQ(v.pfn, a);
   EXPECT_EQ(v.device, d.dev);
-  EXPECT_TRUE(Contains(v.message, GetParam().kernel_text)) << v.message;
+  EXPECT_TRUE(Contains(v.message, c.crash_text)) << v.message;
   bool logged = false;
   for (const Event& e : d.lab->TakeEvents()) {
     logged |= e.kind == EventKind::kKernelLog && e.level == LogLevel::kCrit &&
-              Contains(e.text, GetParam().kernel_text);
+              Contains(e.text, c.crash_text);
   }
   EXPECT_TRUE(logged);
-
   EXPECT_EQ(d.Map(d.NewPage().pfn), 0u) << "a removed device maps nothing";
   d.SyncForCpu(addr, a);
   EXPECT_EQ(d.Count(ViolationId::kPP001), 3u);
   EXPECT_EQ(d.Count(ViolationId::kPP002), 0u);
 }
 
+constexpr const char* kNullDomain = "iommu_get_dma_domain";
+constexpr const char* kTceFree = "__iommu_free";
 INSTANTIATE_TEST_SUITE_P(
-    Models, DmaApiAfterRemovalTest,
-    ::testing::Values(RemovedCase{IommuModel::kIntel, "iommu_get_dma_domain"},
-                      RemovedCase{IommuModel::kPpcDdw, "plpar_tce_stuff failed"}),
-    [](const ::testing::TestParamInfo<RemovedCase>& info) {
-      return info.param.model == IommuModel::kIntel ? std::string("intel") : std::string("ppc_ddw");
-    });
+    VendorsAndEras, DmaApiAfterRemovalTest,
+    ::testing::Values(
+        RemovedCase{"v61_amd_oops", "v6.1", IommuModel::kAmd, 64, false, kNullDomain},
+        RemovedCase{"v61_arm_smmu_oops", "v6.1", IommuModel::kArmSmmu, 64, false, kNullDomain},
+        RemovedCase{"v61_intel_clean", "v6.1", IommuModel::kIntel, 64, false, nullptr},
+        RemovedCase{"v68_arm_smmu_oops", "v6.8", IommuModel::kArmSmmu, 64, false, kNullDomain},
+        RemovedCase{"v612_prebackport_intel_oops", "v6.12", IommuModel::kIntel, 64, false,
+                    kNullDomain, {{"iommu_release_rule", "dma-iommu-kept"}}},
+        RemovedCase{"v612_amd_clean", "v6.12", IommuModel::kAmd, 64, false, nullptr},
+        RemovedCase{"v615_arm_smmu_clean", "v6.15", IommuModel::kArmSmmu, 64, false, nullptr},
+        RemovedCase{"v73_intel_clean", "v7.3", IommuModel::kIntel, 64, false, nullptr},
+        RemovedCase{"v61ppc_ddw_oops", "v6.1-ppc64", IommuModel::kPpcDdw, 64, false,
+                    "plpar_tce_stuff failed"},
+        RemovedCase{"v61ppc_default_window_phb_oops", "v6.1-ppc64", IommuModel::kPpcDdw, 32, true,
+                    kTceFree},
+        RemovedCase{"v61ppc_default_window_phb_kept_clean", "v6.1-ppc64", IommuModel::kPpcDdw,
+                    32, false, nullptr},
+        // The iommu-dma release rule is not pseries': its dma_iommu_ops unmap into the table.
+        RemovedCase{"v612ppc_default_window_phb_oops", "v6.12-ppc64", IommuModel::kPpcDdw, 32,
+                    true, kTceFree}),
+    [](const ::testing::TestParamInfo<RemovedCase>& info) { return std::string(info.param.name); });
+
+TEST(DmaApiTest, PhbRemovalIsRefusedOffPseries) {
+  DmaLab d = MakeDmaLab(IommuModel::kAmd);
+  absl::StatusOr<OpResult> r =
+      d.lab->Apply(Op{testing::kProcessCpu0, op::RemoveDevice{.device = d.dev, .phb = true}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(std::string(r.status().message()), "phb: true")) << r.status();
+  EXPECT_EQ(d.device().state, DeviceState::kBound) << "a refused op changes nothing";
+}
+
+TEST(DmaApiTest, DmaMaskOutOfRangeIsRefusedNamingTheField) {
+  std::unique_ptr<Lab> lab = testing::MakeLab();
+  absl::StatusOr<OpResult> r =
+      lab->Apply(Op{testing::kProcessCpu0, op::AddDevice{.dma_mask_bits = 65}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(Contains(std::string(r.status().message()), "dma_mask_bits: 65")) << r.status();
+}
+
+// arch/powerpc/kernel/iommu.c:iommu_init_table reserves entry 0 of a window at bus address 0;
+// the default window is 32-bit, the DDW far above 4 GiB.
+TEST(DmaApiTest, PpcDefaultWindowMapsBelow4GiBAndNeverAtZero) {
+  for (uint32_t bits : {32u, 64u}) {
+    DmaLab d;
+    d.lab = testing::MakeLab(LabConfig{.iommu_model = IommuModel::kPpcDdw});
+    d.dev = MustApply(*d.lab, op::AddDevice{.dma_mask_bits = bits}).device;
+    MustApply(*d.lab, op::BindDriver{.device = d.dev, .flags = 0, .up = false});
+    const DmaAddr addr = d.Map(d.NewPage().pfn);
+    ASSERT_NE(addr, 0u);
+    if (bits == 32) {
+      EXPECT_LT(addr, DmaAddr{1} << 32);
+    } else {
+      EXPECT_GE(addr, IommuDomain::kDdwWindowBase);
+    }
+  }
+}
 
 // skb-and-iommu.md §4.5: "On dma-direct systems a late unmap is usually a no-op" — still the
 // contract breach, never the crash.

@@ -43,6 +43,7 @@ constexpr BoolField kBools[] = {
     {"destroy_unmap_clears_dma_addr", &KernelProfile::destroy_unmap_clears_dma_addr},
     {"stalled_warn_all_pools", &KernelProfile::stalled_warn_all_pools},
     {"free_checks_pages", &KernelProfile::free_checks_pages},
+    {"release_retry_stops_on_negative", &KernelProfile::release_retry_stops_on_negative},
 };
 
 TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued) {
@@ -51,7 +52,8 @@ TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued)
     EXPECT_FALSE(s.what.empty()) << s.name;
     EXPECT_TRUE(listed.insert(std::string(s.name)).second) << "listed twice: " << s.name;
   }
-  std::set<std::string> expected = {"coalesce_rule", "default_strategy", "direct_recycle_rule"};
+  std::set<std::string> expected = {"coalesce_rule", "default_strategy", "direct_recycle_rule",
+                                    "iommu_release_rule"};
   for (const BoolField& b : kBools) expected.insert(b.name);
   EXPECT_EQ(listed, expected);
 }

@@ -3,6 +3,7 @@
 #include "server/sim/kernel_profile.h"
 
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
@@ -21,12 +22,49 @@ KernelProfile Profile(absl::string_view name) {
 
 TEST(KernelProfileTest, BuiltinProfilesAreFoundByName) {
   for (const char* name : {"v5.14", "v6.1.0", "v6.1", "v6.8", "v6.12", "v6.15", "v7.3",
-                           "v6.15-ppc64", "v6.15-32bit"}) {
+                           "v6.1-ppc64", "v6.12-ppc64", "v7.2-ppc64", "v6.15-ppc64",
+                           "v6.15-32bit"}) {
     absl::StatusOr<KernelProfile> p = FindProfile(name);
     ASSERT_TRUE(p.ok()) << name;
     EXPECT_EQ(p->name, name);
   }
-  EXPECT_EQ(BuiltinProfiles().size(), 9u);
+  EXPECT_EQ(BuiltinProfiles().size(), 12u);
+}
+
+// Debian's ppc64el kernels are the same trees as the x86 ones of their era: every switch but
+// the architecture matches (the oracle's pseries rig booted 6.1.176, 6.12.95 and 7.2.11).
+TEST(KernelProfileTest, PpcProfilesAreTheirErasOnPpc64) {
+  for (auto [ppc, x86] : {std::pair{"v6.1-ppc64", "v6.1"}, std::pair{"v6.12-ppc64", "v6.12"},
+                          std::pair{"v7.2-ppc64", "v7.3"}}) {
+    const KernelProfile p = Profile(ppc), x = Profile(x86);
+    EXPECT_EQ(p.arch, Arch::kPpc64) << ppc;
+    EXPECT_EQ(p.default_strategy, x.default_strategy) << ppc;
+    EXPECT_EQ(p.pp_ref_on_every_page, x.pp_ref_on_every_page) << ppc;
+    EXPECT_EQ(p.free_checks_pages, x.free_checks_pages) << ppc;
+    EXPECT_EQ(p.destroy_unmap_clears_dma_addr, x.destroy_unmap_clears_dma_addr) << ppc;
+    EXPECT_EQ(p.PpSignature(), 0x5deadbeef0000040ULL) << ppc;
+  }
+  EXPECT_EQ(Profile("v6.1-ppc64").DmaIndexBits(), 0u) << "no DMA tracking on 6.1";
+  EXPECT_EQ(Profile("v6.12-ppc64").DmaIndexBits(), 21u) << "Debian 6.12.95's backport";
+}
+
+// b5c58b2fdc42 (6.12) and 280e5a301005 (6.15-rc2, Debian 6.12.26): where a late unmap after
+// device_del goes (docs/kernel/skb-and-iommu.md §4.5).
+TEST(KernelProfileTest, IommuReleaseRulePerEra) {
+  for (const char* old : {"v5.14", "v6.1.0", "v6.1", "v6.8", "v6.1-ppc64"}) {
+    EXPECT_EQ(Profile(old).iommu_release_rule, IommuReleaseRule::kDriverOps) << old;
+  }
+  for (const char* fixed : {"v6.12", "v6.15", "v7.3", "v7.2-ppc64"}) {
+    EXPECT_EQ(Profile(fixed).iommu_release_rule, IommuReleaseRule::kDmaIommuCleared) << fixed;
+  }
+  KernelProfile p = Profile("v6.12");
+  ASSERT_TRUE(p.ApplySwitch("iommu_release_rule", "dma-iommu-kept").ok());
+  EXPECT_EQ(p.iommu_release_rule, IommuReleaseRule::kDmaIommuKept);
+  const absl::Status bad = p.ApplySwitch("iommu_release_rule", "cleared");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(std::string(bad.message()).find("driver-ops, dma-iommu-kept, dma-iommu-cleared"),
+            std::string::npos)
+      << bad;
 }
 
 TEST(KernelProfileTest, PpSignaturePerArchitecture) {

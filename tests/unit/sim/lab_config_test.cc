@@ -97,16 +97,18 @@ TEST(LabConfigTest, PageEventLogCapacityTooSmall) {
 }
 
 TEST(LabConfigTest, IommuModelNamesRoundTrip) {
-  for (IommuModel m : {IommuModel::kIntel, IommuModel::kPpcDdw, IommuModel::kPassthrough}) {
+  for (IommuModel m : {IommuModel::kIntel, IommuModel::kAmd, IommuModel::kArmSmmu,
+                       IommuModel::kPpcDdw, IommuModel::kPassthrough}) {
     IommuModel parsed = IommuModel::kIntel;
     ASSERT_TRUE(ParseIommuModel(IommuModelName(m), &parsed).ok()) << IommuModelName(m);
     EXPECT_EQ(parsed, m);
   }
   IommuModel out = IommuModel::kPpcDdw;
-  const absl::Status s = ParseIommuModel("amd", &out);
+  const absl::Status s = ParseIommuModel("sparc-iommu", &out);
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(s.message()), HasSubstr("iommu_model"));
-  EXPECT_THAT(std::string(s.message()), HasSubstr("amd"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("sparc-iommu"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("arm-smmu"));
   EXPECT_EQ(out, IommuModel::kPpcDdw);  // untouched on error
 }
 

@@ -17,7 +17,7 @@ using testing::StartInflightStory;
 // The page leaves the driver inside an skb that the IPv4 defrag queue holds for ipfrag_time
 // (30 s, stack_holder.h). Unbind destroys the pool with the page in flight.
 InflightStory DefragStory(const std::string& strategy) {
-  InflightStory s = StartInflightStory(LabConfig{.profile = "v6.8"}, strategy);
+  InflightStory s = StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, strategy);
   const uint32_t skb =
       MustApply(*s.lab, op::SkbBuild{.frags = {{.page = s.held.page}}}, kNapiCpu0).skbs.at(0);
   MustApply(*s.lab, op::StackHold{.skb = skb, .holder = "defrag", .cpu = 0}, kNapiCpu0);
@@ -70,7 +70,7 @@ TEST(LabTeardownTimingsTest, LegacyDrainRoundsUpToTheNextRetryTick) {
 
 // Nothing in flight: destroy frees the pool at once (§4.1 step 5), no detach.
 TEST(LabTeardownTimingsTest, PoolFreedAtDestroyWasNeverDetached) {
-  InflightStory s = StartInflightStory(LabConfig{.profile = "v6.8"}, "legacy");
+  InflightStory s = StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "legacy");
   s.ReturnHeld();
   s.Unbind();
   const PoolInfo p = s.Pool();

@@ -28,7 +28,7 @@ uint64_t FaultAux(FaultSite site, bool fired) {
 // The legacy late unmap (kernel/page-pool.md §4.3–§4.4) raised from the retry worker: the
 // record names the op whose time advance ran the worker and the worker's virtual time.
 TEST(MachineViolationTest, CarriesOpIndexTimeAndTheLast16PageEventsNewestFirst) {
-  InflightStory s = StartInflightStory(LabConfig{.profile = "v6.8"}, "legacy");
+  InflightStory s = StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "legacy");
   for (int i = 0; i < 10; ++i) {  // 20 more events on the page than the record keeps
     MustApply(*s.lab, op::GetPage{.page = s.held.page});
     MustApply(*s.lab, op::PutPage{.page = s.held.page});

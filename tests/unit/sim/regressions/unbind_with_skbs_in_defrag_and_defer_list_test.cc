@@ -45,7 +45,13 @@ struct Story {
   PoolState State(PoolId id) const { return testing::Pool(*lab, id).state; }
 };
 
-LabConfig X86() { return LabConfig{.profile = "v6.15"}; }
+// arm-smmu (the hns3 report's hardware) on v6.15 with 6.12-6.14's IOMMU release rule
+// (b5c58b2fdc42 without 280e5a301005): the kernels the fixes were proposed against, where the
+// late unmap after device_del still reaches iommu-dma.
+LabConfig X86() {
+  return LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15",
+                   .profile_switches = {{"iommu_release_rule", "dma-iommu-kept"}}};
+}
 LabConfig Ppc() { return LabConfig{.iommu_model = IommuModel::kPpcDdw, .profile = "v6.15-ppc64"}; }
 
 // Both skbs out in the stack, then the surprise removal (driver remove, then device_del), or

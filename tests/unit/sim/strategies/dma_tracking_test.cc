@@ -119,18 +119,25 @@ TEST(DmaTrackingStrategyTest, Ppc64ProfileOverDdwHasNoLateUnmap) {
 }
 
 // §5d "When PP_DMA_INDEX_BITS = 0, tracking is skipped and the legacy late-unmap behaviour
-// returns (since 95920c2ed02b)".
+// returns (since 95920c2ed02b)". v6.15 has 280e5a301005, so the late unmap after removal is
+// dma-direct's no-op (PP002); with 6.12-6.14's release rule it is the oops again.
 TEST(DmaTrackingStrategyTest, ThirtyTwoBitProfileBringsLegacyLateUnmapBack) {
-  InflightStory s = Start("v6.15-32bit");
-  ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 0u);
-  EXPECT_EQ(s.Pool().strategy, "dma-tracking");
-  s.Unbind();
-  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP005), 1u);
-  EXPECT_EQ(s.Device().mapped, 1u);
-  s.Remove();
-  s.ReturnHeld();
-  Advance(*s.lab, 2 * kSecond);
-  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 1u);
+  for (const bool kept : {false, true}) {
+    SCOPED_TRACE(kept ? "dma-iommu-kept" : "v6.15 as released");
+    LabConfig cfg{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15-32bit"};
+    if (kept) cfg.profile_switches = {{"iommu_release_rule", "dma-iommu-kept"}};
+    InflightStory s = StartInflightStory(cfg, "");
+    ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 0u);
+    EXPECT_EQ(s.Pool().strategy, "dma-tracking");
+    s.Unbind();
+    EXPECT_EQ(s.lab->violation_count(ViolationId::kPP005), 1u);
+    EXPECT_EQ(s.Device().mapped, 1u);
+    s.Remove();
+    s.ReturnHeld();
+    Advance(*s.lab, 2 * kSecond);
+    EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), kept ? 1u : 0u);
+    EXPECT_EQ(s.lab->violation_count(ViolationId::kPP002), kept ? 0u : 1u);
+  }
 }
 
 // §5d "xa_alloc failure (ENOMEM ...) makes the page mapping fail. The page is unmapped and

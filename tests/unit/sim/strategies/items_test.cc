@@ -20,7 +20,7 @@ using testing::PageEventSince;
 using testing::StartInflightStory;
 
 InflightStory Start(uint32_t pool_size = 0) {
-  return StartInflightStory(LabConfig{.profile = "v6.8"}, "items", pool_size);
+  return StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "items", pool_size);
 }
 
 // pool_size 256 → 2*256 + 128 + 512 = 1152 items: 1152 pages can be in flight (the story

@@ -14,7 +14,7 @@ using testing::PageEventSince;
 using testing::StartInflightStory;
 using testing::ViolationsOf;
 
-InflightStory Start() { return StartInflightStory(LabConfig{.profile = "v6.8"}, "legacy"); }
+InflightStory Start() { return StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "legacy"); }
 
 // Control: nothing in flight, so destroy frees the pool synchronously (§4.1 step 5: no
 // detach_time is ever visible) and dma-debug finds no pending mapping at unbind.

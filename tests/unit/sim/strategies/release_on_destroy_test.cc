@@ -18,7 +18,7 @@ using testing::PageEventSince;
 using testing::StartInflightStory;
 
 InflightStory Start() {
-  return StartInflightStory(LabConfig{.profile = "v6.8"}, "release-on-destroy");
+  return StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "release-on-destroy");
 }
 
 // §5f Benefit: "the pool and the driver are fully decoupled immediately; no stalled-pool

@@ -23,7 +23,7 @@ constexpr uint64_t kGiB = uint64_t{1} << 30;
 constexpr uint64_t k12_3TB = uint64_t{12'300'000'000'000} / kPageSize * kPageSize;
 
 InflightStory StartScan(uint64_t ram_bytes, CostModel cost = {}) {
-  return StartInflightStory(LabConfig{.ram_bytes = ram_bytes, .profile = "v6.8", .cost = cost},
+  return StartInflightStory(LabConfig{.ram_bytes = ram_bytes, .iommu_model = IommuModel::kArmSmmu, .profile = "v6.8", .cost = cost},
                             "scan");
 }
 

@@ -90,7 +90,12 @@ TEST(TceWaitStrategyTest, HolderOutlasting120sBlocksRemovalThenOopses) {
   const Violation& blocked = *ViolationsOf(*s.lab, ViolationId::kPP014)[0];
   EXPECT_EQ(blocked.time, removal_start + 120 * kSecond);
   EXPECT_EQ(blocked.device, s.dev);
-  EXPECT_EQ(CountLogs(s.lab->TakeEvents(), "TCEs still mapped even after 120 seconds"), 1u);
+  const std::vector<Event> log = s.lab->TakeEvents();
+  EXPECT_EQ(CountLogs(log, "TCEs still mapped even after 120 seconds"), 1u);
+  // msleep(50) keeps drmgr runnable: the hung-task detector never fires (issue 13 item 8), and
+  // the table is freed in use, which mainline's iommu_table_free warns about.
+  EXPECT_EQ(CountLogs(log, "blocked for more than"), 0u);
+  EXPECT_EQ(CountLogs(log, "iommu_table_free: Unexpected TCEs (1 still mapped)"), 1u);
   EXPECT_EQ(s.Device().state, DeviceState::kRemoved) << "gave up and freed the table anyway";
   EXPECT_EQ(s.Device().removal_latency, 120 * kSecond);
   EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 0u);
