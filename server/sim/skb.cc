@@ -150,6 +150,7 @@ SkbId SkbBuild(Machine& m, const std::vector<FragSpec>& frags, std::optional<Pfn
   SkbShared& sh = Shared(m, Get(m, id));
   for (const FragSpec& fs : frags) {
     sh.frags.push_back({fs.pfn, fs.offset, fs.len, IsPp(m, fs.pfn) ? FragRef::kPp : FragRef::kPage});
+    Get(m, id).len += fs.len;  // skb_add_rx_frag
     Attach(m, id, fs.pfn);
   }
   if (head_page) {
@@ -168,6 +169,7 @@ SkbId SkbClone(Machine& m, SkbId id) {
   s.id = c;
   s.shinfo = src.shinfo;
   s.pp_recycle = src.pp_recycle;  // copied (§2: skb_clone)
+  s.len = src.len;
   s.alloc_cpu = m.ctx.cpu;
   ++Shared(m, src).dataref;
   m.digest.Mix(uint64_t{0x5c} << 56 | uint64_t{id} << 24 | c);

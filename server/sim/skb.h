@@ -55,6 +55,11 @@ struct Skb {
   // pskb_expand_head puts there), 0 = none. A chained skb belongs to its list's head: it is
   // released with it and no op may name it on its own.
   uint32_t on_frag_list = 0;
+  // skb->len. The model's skbs carry no linear data, so it is the bytes of their frags and of
+  // their frag_list, kept the kernel's way: an op that empties an skb of its frags does not
+  // always shorten it (skb_try_coalesce leaves from->len as it was, net/core/skbuff.c
+  // skb_try_coalesce, for the caller's kfree_skb_partial). Observed by the kernel oracle.
+  uint32_t len = 0;
 };
 
 // A frag as a builder gives it: the page handle's reference moves into the skb.

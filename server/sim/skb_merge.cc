@@ -52,6 +52,7 @@ bool SkbTryCoalesce(Machine& m, SkbId to_id, SkbId from_id, std::optional<SkbId>
     Attach(m, to_id, fr.pfn);
   }
   if (!cloned_now) f.frags.clear();
+  Get(m, to_id).len += from.len;  // from->len stays: the caller frees it (kfree_skb_partial)
   m.digest.Mix(uint64_t{0x5f} << 56 | uint64_t{to_id} << 24 | from_id);
   return true;
 }
@@ -62,6 +63,7 @@ bool SkbGroReceive(Machine& m, SkbId p_id, SkbId skb_id) {
   if (m.profile.gro_refuses_pp_mix && p.pp_recycle != skb.pp_recycle) return false;  // -ETOOMANYREFS
   SkbShared& ps = Shared(m, p);
   SkbShared& ss = Shared(m, skb);
+  p.len += skb.len;  // p->len += skb_gro_len(skb) on both paths (net/core/gro.c skb_gro_receive)
   if (ps.frags.size() + ss.frags.size() <= MAX_SKB_FRAGS) {
     for (const SkbFrag& fr : ss.frags) {
       ps.frags.push_back(fr);  // moved: no reference changes (NAPI_GRO_FREE)

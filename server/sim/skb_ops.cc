@@ -1,5 +1,7 @@
 // skb operations that reshape one skb: expand, trim, split, shift, segment
 // (kernel/skb-and-iommu.md §2 table, §2.1 B1, B5, B7).
+#include <algorithm>
+
 #include "absl/container/flat_hash_map.h"
 #include "server/sim/machine.h"
 #include "server/sim/page_pool.h"
@@ -63,6 +65,7 @@ void PskbTrim(Machine& m, SkbId id, uint32_t keep) {
   while (sh.frags.size() > keep) {
     const SkbFrag fr = sh.frags.back();
     sh.frags.pop_back();
+    s.len -= std::min(s.len, fr.len);
     PageUnref(m, fr.pfn, fr.ref, s.pp_recycle, "skb_frag_unref (trim)");
   }
 }
@@ -88,6 +91,11 @@ SkbId SkbSplit(Machine& m, SkbId id, uint32_t at, uint32_t cut) {
     Attach(m, n, sh.frags[i].pfn);
   }
   sh.frags.resize(first_moved);
+  // skb_split(skb, skb1, len): skb1 gets skb->len - len, skb keeps len.
+  uint32_t moved = 0;
+  for (const SkbFrag& fr : nsh.frags) moved += fr.len;
+  Get(m, n).len = moved;
+  Get(m, id).len -= std::min(Get(m, id).len, moved);
   return n;
 }
 
@@ -103,9 +111,11 @@ bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t p
   SkbShared& f = Shared(m, skb);
   const uint32_t needed = count + (partial > 0 ? 1 : 0);
   if (t.frags.size() + needed > MAX_SKB_FRAGS || needed > f.frags.size()) return false;
+  uint32_t shifted = 0;  // skb_shift moves shiftlen bytes of len from skb to tgt
   for (uint32_t i = 0; i < count && !f.frags.empty(); ++i) {
     SkbFrag fr = f.frags.front();
     f.frags.erase(f.frags.begin());
+    shifted += fr.len;
     if (!t.frags.empty() && t.frags.back().pfn == fr.pfn &&
         t.frags.back().offset + t.frags.back().len == fr.offset) {
       t.frags.back().len += fr.len;  // skb_can_coalesce: merged, skb's ref dropped
@@ -124,7 +134,10 @@ bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t p
     Attach(m, tgt_id, fr.pfn);
     fr.offset += n;
     fr.len -= n;
+    shifted += n;
   }
+  tgt.len += shifted;
+  skb.len -= std::min(skb.len, shifted);
   return true;
 }
 
@@ -141,6 +154,7 @@ std::vector<SkbId> SkbSegment(Machine& m, SkbId id) {
     const SkbId n = NewSkb(m, pp);
     const FragRef ref = TakeFragRef(m, Get(m, id), fr.pfn);
     Shared(m, Get(m, n)).frags.push_back({fr.pfn, fr.offset, fr.len, ref});
+    Get(m, n).len = fr.len;
     Attach(m, n, fr.pfn);
     segs.push_back(n);
   }

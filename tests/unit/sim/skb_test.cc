@@ -358,5 +358,38 @@ TEST(SkbTest, AnSkbChainedOnAFragListIsReachedOnlyThroughItsHead) {
   EXPECT_NE(f.P(p.back()).state, FrameState::kPoolOut) << "its page went back to the pool";
 }
 
+// skb->len as the kernel keeps it (Skb::len; the kernel oracle's skb sequences observe it):
+// skb_add_rx_frag adds each frag's size, skb_split(skb, skb1, len) leaves len and gives skb1
+// the rest, skb_shift moves shiftlen, skb_try_coalesce adds from->len to `to` and leaves
+// from->len as it was for the caller's kfree_skb_partial, skb_gro_receive adds the merged
+// skb's len to p (net/core/skbuff.c skb_add_rx_frag, skb_split, skb_shift, skb_try_coalesce;
+// net/core/gro.c skb_gro_receive; Debian 6.12.95, observed in
+// tests/oracle/observed/6.12/skb-coalesce.json op 4 and skb-split.json op 3).
+TEST(SkbTest, LenFollowsTheKernelsSkbLen) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(6);
+  const uint32_t a = f.Op1(op::SkbBuild{.frags = {{.page = p[0].page, .len = 1024},
+                                                  {.page = p[1].page, .offset = 1024}}});
+  EXPECT_EQ(f.S(a).len, 1024u + 3072u);
+  const uint32_t b = f.Op1(op::SkbSplit{.skb = a, .at = 0, .cut = 512});
+  EXPECT_EQ(f.S(a).len, 512u);
+  EXPECT_EQ(f.S(b).len, 512u + 3072u);
+  const uint32_t c = f.Build({p[2]}, /*recycle=*/false);  // skb_split's skb1 is not pp either
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = c, .from = b}), 1u);
+  EXPECT_EQ(f.S(c).len, 4096u + 3584u);
+  EXPECT_TRUE(f.Sh(b).frags.empty());
+  EXPECT_EQ(f.S(b).len, 3584u) << "skb_try_coalesce leaves from->len to the caller";
+  const uint32_t d = f.Build({p[3], p[4]});
+  EXPECT_EQ(f.Value(op::SkbShift{.tgt = c, .skb = d, .count = 1, .partial = 100}), 1u);
+  EXPECT_EQ(f.S(c).len, 7680u + 4196u);
+  EXPECT_EQ(f.S(d).len, 4096u - 100u);
+  const uint32_t e = f.Build({p[5]}, /*recycle=*/false);
+  const uint32_t clone = f.Op1(op::SkbClone{.skb = e});
+  EXPECT_EQ(f.S(clone).len, 4096u);
+  f.Free(clone);
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = c, .skb = e}), 1u);
+  EXPECT_EQ(f.S(c).len, 11876u + 4096u);
+}
+
 }  // namespace
 }  // namespace ppsim::sim
