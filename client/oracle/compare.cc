@@ -83,6 +83,31 @@ std::vector<Field> Flatten(const OpObs& o) {
     f.Add(obj, "page", "same_pfn_as",
           p.same_pfn_as == 0 ? "none" : absl::StrCat("page ", p.same_pfn_as));
   }
+  std::vector<int> skbs;
+  for (const SkbObs& s : o.skbs) skbs.push_back(s.skb);
+  std::sort(skbs.begin(), skbs.end());
+  f.Add("", "op", "skbs observed", skbs.empty() ? "none" : absl::StrJoin(skbs, ","));
+  for (const SkbObs& s : o.skbs) {
+    const std::string obj = absl::StrCat("skb ", s.skb);
+    f.Add(obj, "skb", "state", s.state);
+    if (s.state != "live" && s.state != "held") continue;
+    f.Add(obj, "skb", "pp_recycle", B(s.pp_recycle));
+    f.Add(obj, "skb", "dataref", absl::StrCat(s.dataref));
+    f.Add(obj, "skb", "cloned", B(s.cloned));
+    f.Opt(obj, "skb", "cloned_bit", s.cloned_bit);
+    f.Add(obj, "skb", "len", absl::StrCat(s.len));
+    f.Add(obj, "skb", "data_len", absl::StrCat(s.data_len));
+    f.Add(obj, "skb", "headlen", absl::StrCat(s.headlen));
+    f.Add(obj, "skb", "head_page", s.head_page == 0 ? "none" : absl::StrCat("page ", s.head_page));
+    f.Add(obj, "skb", "frag_list", absl::StrCat(s.frag_list));
+    f.Add(obj, "skb", "nr_frags", absl::StrCat(s.nr_frags));
+    std::vector<std::string> frags;
+    for (const FragObs& fr : s.frags) {
+      frags.push_back(absl::StrCat(fr.page == 0 ? "?" : absl::StrCat("page ", fr.page), "+",
+                                   fr.off, ":", fr.size));
+    }
+    f.Add(obj, "skb", "frags", frags.empty() ? "none" : absl::StrJoin(frags, ", "));
+  }
   if (o.netlink) {
     std::vector<int> listed;
     for (const NetlinkObs& n : *o.netlink) listed.push_back(n.pool);
@@ -233,12 +258,16 @@ Comparison Compare(const std::vector<OpObs>& kernel, const std::vector<OpObs>& m
 const std::vector<NotCompared>& FieldsNeverCompared() {
   static const auto* kFields = new std::vector<NotCompared>{
       {"pool.id, page.pfn, netdev ifindex, napi_id", "kernel ids: mapped through the sequence's "
-       "indices (page.same_pfn_as compares frame reuse)"},
+       "indices (page.same_pfn_as compares frame reuse through the pool)"},
+      {"which free frame the page allocator hands out", "page.same_pfn_as starts over when a "
+       "frame enters a pool from the page allocator (page_pool_state_hold): the allocator's "
+       "choice depends on every allocation in the machine, not on the sequence"},
       {"pool.ptr, page.pp_magic", "pointers and poison bits; page.signature is compared"},
       {"pool.detach_time_raw, netlink detach-time value", "wall time; compared as set or not"},
       {"pool.user_napi_id", "6.12's copy of the NAPI id; the netlink napi-id is compared"},
-      {"page.owned, page.extra_refs, pages_held", "the module's bookkeeping, which the "
-       "translation keeps the same way"},
+      {"page.owned, page.extra_refs, pages_held, skbs_made, holder_len", "the module's "
+       "bookkeeping, which the translation keeps the same way"},
+      {"skb frag pfn", "kernel ids: frags are compared by page index"},
       {"op err, cpu, in_serving_softirq, result, uptime_s, op_ms", "the module's report of the "
        "call, not kernel state (err is shown with a divergence in rc)"},
       {"netdevs, napis", "harness objects: the model has no netdev or NAPI ops of their own"},

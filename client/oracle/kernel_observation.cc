@@ -136,6 +136,30 @@ absl::StatusOr<KernelRun> ParseKernelObservation(absl::string_view path, absl::s
   run.kernel = Str(doc, "kernel").value_or("");
   run.debian_version = Str(doc, "debian_version").value_or("");
   run.series = Str(doc, "series").value_or("");
+SkbObs ReadSkb(const json& p) {
+  SkbObs o;
+  o.skb = static_cast<int>(Int(p, "skb").value_or(0));
+  o.state = Str(p, "state").value_or("?");
+  o.pp_recycle = Bool(p, "pp_recycle").value_or(false);
+  o.dataref = Int(p, "dataref").value_or(0);
+  o.nr_frags = Int(p, "nr_frags").value_or(0);
+  o.cloned = Bool(p, "cloned").value_or(false);
+  o.cloned_bit = Bool(p, "cloned_bit");
+  o.len = Int(p, "len").value_or(0);
+  o.data_len = Int(p, "data_len").value_or(0);
+  o.headlen = Int(p, "headlen").value_or(0);
+  o.head_page = static_cast<int>(Int(p, "head_page").value_or(0));
+  o.frag_list = Int(p, "frag_list").value_or(0);
+  if (const json* frags = Get(p, "frags"); frags != nullptr && frags->is_array()) {
+    for (const json& f : *frags) {
+      o.frags.push_back({.page = static_cast<int>(Int(f, "page").value_or(0)),
+                         .off = Int(f, "off").value_or(0),
+                         .size = Int(f, "size").value_or(0)});
+    }
+  }
+  return o;
+}
+
   run.sequence = Str(doc, "sequence").value_or("");
   const json* obs = Get(doc, "observations");
   if (run.kernel.empty() || obs == nullptr || !obs->is_array()) {
@@ -181,6 +205,9 @@ absl::StatusOr<KernelRun> ParseKernelObservation(absl::string_view path, absl::s
       out.flags = {.warn = Bool(*f, "warn").value_or(false),
                    .bug = Bool(*f, "bug").value_or(false),
                    .stalled = Bool(*f, "stalled").value_or(false),
+    if (const json* skbs = Get(*kmod, "skbs"); skbs != nullptr && skbs->is_array()) {
+      for (const json& s : *skbs) out.skbs.push_back(ReadSkb(s));
+    }
                    .bad_page = Bool(*f, "bad_page").value_or(false),
                    .oops = Bool(*f, "oops").value_or(false)};
     }

@@ -23,6 +23,7 @@ OpObs ModelRun::Observe(const OracleOp& o, int index, const absl::Status& status
     seen.push_back(page);
     obs.pages.push_back(ObservePage(page));
   }
+  for (int skb : touched_skbs_) obs.skbs.push_back(ObserveSkb(skb));
   obs.netlink = ObserveNetlink();
   obs.flags = ObserveLog();
   return obs;
@@ -41,7 +42,7 @@ PoolObs ModelRun::ObservePool(int index) {
     ++o.held;
     if (m.memory.At(page.handle.pfn).dma_addr != 0) ++o.held_dma_nonzero;
   }
-  o.readable = map_.Reachable(index);
+  o.readable = Reachable(index);
   if (!o.readable) return o;
   o.cache = pool->cache_count();
   o.ring = pool->ring_count();
@@ -74,10 +75,40 @@ PageObs ModelRun::ObservePage(int index) {
   o.pfmemalloc = f.pfmemalloc();
   o.nid = m.memory.NodeOf(pfn);
   o.dma_nonzero = f.dma_addr != 0;
-  if (map_.Reachable(e.pool)) {  // ppo_obs.c obs_page reads `where` only then
+  if (Reachable(e.pool)) {  // ppo_obs.c obs_page reads `where` only then
     o.where = f.pool == pool && f.state == sim::FrameState::kPoolCache  ? "cache"
               : f.pool == pool && f.state == sim::FrameState::kPoolRing ? "ring"
                                                                          : "out";
+  }
+  return o;
+}
+
+// ppo_obs.c obs_skb. The model's skbs have no linear data (nor do the module's: ppo_skb.c
+// empty_linear): data_len is len and headlen 0.
+SkbObs ModelRun::ObserveSkb(int index) {
+  sim::Machine& m = lab_->machine();
+  SkbObs o;
+  o.skb = index;
+  auto it = m.skbs.find(skbs_[index - 1]);
+  if (it == m.skbs.end()) {
+    o.state = "freed";
+    return o;
+  }
+  const sim::Skb& skb = it->second;
+  o.state = skb.on_frag_list != 0 ? "chained" : skb.holder != 0 ? "held" : "live";
+  if (o.state == "chained") return o;
+  const sim::SkbShared& sh = m.shinfos.at(skb.shinfo);
+  o.pp_recycle = skb.pp_recycle;
+  o.dataref = sh.dataref;
+  o.nr_frags = static_cast<int64_t>(sh.frags.size());
+  o.cloned = sh.dataref > 1;
+  o.len = skb.len;
+  o.data_len = o.len;
+  o.headlen = 0;
+  o.head_page = sh.head_frag ? PageIndexOfPfn(sh.head_pfn) : 0;
+  o.frag_list = static_cast<int64_t>(sh.frag_list.size());
+  for (const sim::SkbFrag& f : sh.frags) {
+    o.frags.push_back({.page = PageIndexOfPfn(f.pfn), .off = f.offset, .size = f.len});
   }
   return o;
 }

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/sim/machine.h"
 
 namespace ppsim::oracle {
 
@@ -60,6 +62,7 @@ absl::StatusOr<std::unique_ptr<ModelRun>> ModelRun::Create(const std::string& pr
 
 absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
   std::vector<int> touched;
+  touched_skbs_.clear();
   const absl::Status s = Do(o, touched);
   if (poll_.has_value()) {  // the poll callback returns: napi_complete_done
     const absl::Status done = Model(sim::ExecContext{sim::CtxKind::kSoftirq, 0},
@@ -98,15 +101,23 @@ absl::Status ModelRun::Do(const OracleOp& o, std::vector<int>& touched) {
     return PoolControl(o);
   }
   if (n == "get_page" || n == "put_page") return PageRef(o, touched);
-  if (n == "advance_time") {
-    const absl::Status s = Model({}, sim::op::AdvanceTime{.ns = o.DurationNs("ns")});
-    if (!s.ok()) return s;
-    touched = map_.HeldPages();  // the runner sleeps, then sends `observe`
+  if (n == "advance_time" || n == "observe") {
+    if (n == "advance_time") {  // the runner sleeps, then sends `observe`
+      const absl::Status s = Model({}, sim::op::AdvanceTime{.ns = o.DurationNs("ns")});
+      if (!s.ok()) return s;
+    }
+    touched = map_.HeldPages();  // ppo_main.c op_observe: held pages, then every skb held
+    for (size_t i = 0; i < skbs_.size(); ++i) {
+      auto it = lab_->machine().skbs.find(skbs_[i]);
+      if (it != lab_->machine().skbs.end() && it->second.on_frag_list == 0) {
+        TouchSkb(static_cast<int>(i) + 1, touched);
+      }
+    }
     return absl::OkStatus();
   }
-  if (n == "observe") {
-    touched = map_.HeldPages();  // ppo_main.c op_observe
-    return absl::OkStatus();
+  if (absl::StartsWith(n, "skb_") || n == "pskb_expand_head" || n == "kfree_skb" ||
+      n == "napi_consume_skb" || absl::StartsWith(n, "stack_")) {
+    return SkbOp(o, touched);
   }
   return absl::UnimplementedError(absl::StrCat("no translation for ", n));
 }
@@ -316,7 +327,7 @@ absl::Status ModelRun::Put(const OracleOp& o, std::vector<int>& touched) {
   }
   const bool named = pool != 0;
   if (!named) pool = (*page)->pool;
-  if (!map_.Reachable(pool)) return Refused(absl::StrCat("pool ", pool, " may be freed already"));
+  if (!Reachable(pool)) return Refused(absl::StrCat("pool ", pool, " may be freed already"));
   touched.push_back(static_cast<int>(index));
   absl::StatusOr<sim::ExecContext> ctx = Context(o, OracleCtx::kProcess, pool);
   if (!ctx.ok()) return ctx.status();
@@ -399,7 +410,7 @@ absl::StatusOr<sim::ExecContext> ModelRun::Context(const OracleOp& o, OracleCtx 
   const OracleCtx c = o.ctx == OracleCtx::kDefault ? def : o.ctx;
   if (c == OracleCtx::kProcess) return sim::ExecContext{sim::CtxKind::kProcess, 0};
   if (c == OracleCtx::kNapi) {
-    const int napi = map_.pool(pool).napi;
+    const int napi = pool == 0 ? 0 : map_.pool(pool).napi;
     if (napi == 0) return absl::InvalidArgumentError("@napi: the op's pool has no napi");
     const NapiEntry* entry = map_.Napi(napi).value();
     if (!entry->enabled) {
@@ -420,6 +431,318 @@ absl::StatusOr<sim::ExecContext> ModelRun::Context(const OracleOp& o, OracleCtx 
     poll_ = poll;
   }
   return sim::ExecContext{sim::CtxKind::kSoftirq, 0};
+}
+
+// ---- skbs (tests/oracle/kmod/ppo_skb.c) ------------------------------------------------------
+
+int ModelRun::PageIndexOfPfn(sim::Pfn pfn) const {
+  for (int p = map_.pages(); p >= 1; --p) {
+    if (map_.page(p).handle.pfn == pfn) return p;
+  }
+  return 0;
+}
+
+std::vector<int> ModelRun::SkbPages(sim::SkbId id) {
+  std::vector<int> out;
+  sim::Machine& m = lab_->machine();
+  auto it = m.skbs.find(id);
+  if (it == m.skbs.end()) return out;
+  const sim::SkbShared& sh = m.shinfos.at(it->second.shinfo);
+  if (sh.head_frag) {
+    if (int p = PageIndexOfPfn(sh.head_pfn)) out.push_back(p);
+  }
+  for (const sim::SkbFrag& f : sh.frags) {
+    if (int p = PageIndexOfPfn(f.pfn)) out.push_back(p);
+  }
+  return out;
+}
+
+int ModelRun::SkbPool(sim::SkbId id) {
+  sim::Machine& m = lab_->machine();
+  auto it = m.skbs.find(id);
+  if (it == m.skbs.end()) return 0;
+  const sim::SkbShared& sh = m.shinfos.at(it->second.shinfo);
+  int page = sh.frags.empty() ? 0 : PageIndexOfPfn(sh.frags[0].pfn);
+  if (page == 0 && sh.head_frag) page = PageIndexOfPfn(sh.head_pfn);
+  return page == 0 ? 0 : map_.page(page).pool;
+}
+
+// ppo_touch_skb: the skb, and the pages it references now.
+void ModelRun::TouchSkb(int index, std::vector<int>& touched) {
+  if (std::find(touched_skbs_.begin(), touched_skbs_.end(), index) == touched_skbs_.end()) {
+    touched_skbs_.push_back(index);
+  }
+  for (int p : SkbPages(skbs_[index - 1])) touched.push_back(p);
+}
+
+bool ModelRun::Reachable(int pool) {
+  if (map_.Reachable(pool)) return true;
+  sim::Machine& m = lab_->machine();
+  const sim::PoolId id = map_.pool(pool).id;
+  for (const auto& [sid, skb] : m.skbs) {
+    if (skb.on_frag_list != 0) continue;  // the module walks the skbs it holds
+    const sim::SkbShared& sh = m.shinfos.at(skb.shinfo);
+    std::vector<sim::Pfn> pfns;
+    if (sh.head_frag) pfns.push_back(sh.head_pfn);
+    for (const sim::SkbFrag& f : sh.frags) pfns.push_back(f.pfn);
+    for (sim::Pfn pfn : pfns) {
+      const sim::Frame* f = m.memory.Peek(pfn);
+      if (f != nullptr && f->refcount > 0 && m.IsPpPage(*f) && f->pool == id) return true;
+    }
+  }
+  return false;
+}
+
+absl::StatusOr<sim::SkbId> ModelRun::SkbArg(const OracleOp& o, absl::string_view key,
+                                            bool allow_held) {
+  const int64_t index = o.Int(key, 0);
+  if (index == 0) return absl::InvalidArgumentError(absl::StrCat(key, ": required"));
+  if (index < 0 || index > static_cast<int64_t>(skbs_.size())) {
+    return absl::NotFoundError(absl::StrCat(key, ": ", index, " is not one of this sequence's (1..",
+                                            skbs_.size(), ")"));
+  }
+  const sim::SkbId id = skbs_[index - 1];
+  sim::Machine& m = lab_->machine();
+  auto it = m.skbs.find(id);
+  if (it == m.skbs.end()) return Refused(absl::StrCat(key, ": skb ", index, " was freed"));
+  if (it->second.on_frag_list != 0) {
+    return Refused(absl::StrCat(key, ": skb ", index, " is chained on a frag_list"));
+  }
+  if (!allow_held && it->second.holder != 0) {
+    return Refused(absl::StrCat(key, ": skb ", index, " is in the holder; release it first"));
+  }
+  return id;
+}
+
+// ppo_skb.c ppo_skb_build: the pages must be owned (their pool reference moves in), at most
+// MAX_SKB_FRAGS frags, each within its page, no page twice.
+absl::Status ModelRun::SkbBuild(const OracleOp& o) {
+  const std::vector<OracleFrag> frags = o.Frags("frags");
+  const int64_t head = o.Int("head", 0);
+  if (frags.size() > sim::MAX_SKB_FRAGS) {
+    return absl::InvalidArgumentError("frags: more than MAX_SKB_FRAGS");
+  }
+  if (frags.empty() && head == 0) {
+    return absl::InvalidArgumentError("frags: an skb needs at least one frag or a page head");
+  }
+  sim::op::SkbBuild b{.recycle = o.Bool("recycle", true)};
+  std::vector<int> given;
+  for (size_t i = 0; i < frags.size(); ++i) {
+    absl::StatusOr<PageEntry*> page = map_.Page(frags[i].page, "frags");
+    if (!page.ok()) return page.status();
+    const int64_t bytes = int64_t{4096} << lab_->machine().memory.At((*page)->handle.pfn).order;
+    const int64_t len = frags[i].len != 0 ? frags[i].len
+                        : frags[i].off < bytes ? bytes - frags[i].off : 0;
+    if (len == 0 || frags[i].off + len > bytes) {
+      return absl::InvalidArgumentError(absl::StrCat("frags[", i, "]: exceeds the page"));
+    }
+    for (int g : given) {
+      if (g == frags[i].page) return absl::InvalidArgumentError("frags: a page given twice");
+    }
+    if (frags[i].page == head) return absl::InvalidArgumentError("frags: the head page");
+    given.push_back(static_cast<int>(frags[i].page));
+    b.frags.push_back({.page = (*page)->handle, .offset = static_cast<uint32_t>(frags[i].off),
+                       .len = static_cast<uint32_t>(len)});
+  }
+  if (head != 0) {
+    absl::StatusOr<PageEntry*> page = map_.Page(head, "head");
+    if (!page.ok()) return page.status();
+    given.push_back(static_cast<int>(head));
+    b.head = (*page)->handle;
+  }
+  for (int g : given) {
+    const PageEntry& e = map_.page(g);
+    if (!e.owned) {
+      return Refused(absl::StrCat("page ", g, ": the module holds no pool reference to it"));
+    }
+    if (!Reachable(e.pool)) return Refused(absl::StrCat("page ", g, "'s pool may be freed"));
+  }
+  const int pool = map_.page(given[0]).pool;
+  absl::StatusOr<sim::ExecContext> ctx = Context(o, OracleCtx::kBh, pool);
+  if (!ctx.ok()) return ctx.status();
+  sim::OpResult r;
+  if (absl::Status s = Model(*ctx, std::move(b), &r); !s.ok()) return s;
+  for (int g : given) map_.Page(g).value()->owned = false;
+  for (sim::SkbId id : r.skbs) skbs_.push_back(id);
+  touched_skbs_.push_back(static_cast<int>(skbs_.size()));
+  return absl::OkStatus();
+}
+
+absl::Status ModelRun::SkbOp(const OracleOp& o, std::vector<int>& touched) {
+  const std::string& n = o.name;
+  struct Finish {  // after the op: the pages of every touched skb (ppo_touch_skb_pages)
+    ModelRun* run;
+    std::vector<int>* touched;
+    ~Finish() {
+      const std::vector<int> skbs = run->touched_skbs_;
+      for (int s : skbs) run->TouchSkb(s, *touched);
+    }
+  } finish{this, &touched};
+  if (n == "skb_build") return SkbBuild(o);
+  sim::Machine& m = lab_->machine();
+  auto index_of = [&](sim::SkbId id) {
+    for (size_t i = 0; i < skbs_.size(); ++i) {
+      if (skbs_[i] == id) return static_cast<int>(i) + 1;
+    }
+    return 0;
+  };
+  auto touch = [&](sim::SkbId id) { TouchSkb(index_of(id), touched); };
+  auto made = [&](const sim::OpResult& r) {
+    for (sim::SkbId id : r.skbs) {
+      skbs_.push_back(id);
+      touched_skbs_.push_back(static_cast<int>(skbs_.size()));
+    }
+  };
+  auto ctx_for = [&](sim::SkbId id, OracleCtx def) { return Context(o, def, SkbPool(id)); };
+  if (n == "stack_release") {
+    const std::string* h = o.Find("holder");
+    if ((h != nullptr && *h != "socket") || o.Int("cpu", 0) != 0) {
+      return Refused("holder: only holder=socket on cpu 0 (one queue)");
+    }
+    // the skbs it releases, in order (stack_holder.cc StackRelease: FIFO)
+    for (const auto& [key, holder] : m.holders) {
+      if (holder.kind != sim::HolderKind::kSocket || holder.cpu != 0) continue;
+      const int64_t count = o.Int("count", 0);
+      int64_t k = 0;
+      for (sim::SkbId id : holder.skbs) {
+        if (count != 0 && k++ >= count) break;
+        touch(id);
+      }
+    }
+    return Model({}, sim::op::StackRelease{.holder = "socket", .cpu = 0,
+                                          .count = static_cast<uint32_t>(o.Int("count", 0))});
+  }
+  const bool two = n == "skb_shift" || n == "skb_try_coalesce" || n == "skb_gro_receive";
+  const char* k1 = n == "skb_shift" ? "tgt" : n == "skb_try_coalesce" ? "to"
+                   : n == "skb_gro_receive" ? "p" : "skb";
+  const char* k2 = n == "skb_try_coalesce" ? "from" : "skb";
+  absl::StatusOr<sim::SkbId> a = SkbArg(o, k1, n == "skb_frag_ref");
+  if (!a.ok()) return a.status();
+  sim::SkbId b = 0;
+  if (two) {
+    absl::StatusOr<sim::SkbId> bs = SkbArg(o, k2, false);
+    if (!bs.ok()) return bs.status();
+    if (*bs == *a) return absl::InvalidArgumentError(absl::StrCat(k2, ": the same skb as ", k1));
+    b = *bs;
+  }
+  const sim::SkbShared& sh = m.shinfos.at(m.skbs.at(*a).shinfo);
+  if (n == "skb_frag_ref") {
+    const int64_t frag = o.Int("frag", 0);
+    if (frag < 0 || frag >= static_cast<int64_t>(sh.frags.size())) {
+      return absl::InvalidArgumentError(absl::StrCat("frag: ", frag, " out of range"));
+    }
+    const int page = PageIndexOfPfn(sh.frags[frag].pfn);
+    if (page == 0) return absl::NotFoundError("frag: not one of this sequence's pages");
+    touch(*a);
+    sim::OpResult r;
+    if (absl::Status s = Model({}, sim::op::SkbFragRef{.skb = *a,
+                                                       .frag = static_cast<uint32_t>(frag)}, &r);
+        !s.ok()) {
+      return s;
+    }
+    ++map_.Page(page).value()->extra_refs;  // the holder's reference: put_page gives it back
+    touched.push_back(page);
+    return absl::OkStatus();
+  }
+  if (n == "stack_hold") {
+    const std::string* h = o.Find("holder");
+    if ((h != nullptr && *h != "socket") || o.Int("cpu", 0) != 0) {
+      return Refused("holder: only holder=socket on cpu 0 (one queue)");
+    }
+    const absl::Status s = Model({}, sim::op::StackHold{.skb = *a, .holder = "socket", .cpu = 0});
+    touch(*a);
+    return s;
+  }
+  touch(*a);
+  if (b != 0) touch(b);
+  if (n == "skb_clone" || n == "pskb_expand_head" || n == "kfree_skb" ||
+      n == "skb_attempt_defer_free") {
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kProcess);
+    if (!ctx.ok()) return ctx.status();
+    sim::OpBody body = sim::op::KfreeSkb{.skb = *a};
+    if (n == "skb_clone") body = sim::op::SkbClone{.skb = *a};
+    if (n == "pskb_expand_head") body = sim::op::PskbExpandHead{.skb = *a};
+    if (n == "skb_attempt_defer_free") body = sim::op::SkbDeferFree{.skb = *a};
+    sim::OpResult r;
+    const absl::Status s = Model(*ctx, std::move(body), &r);
+    if (s.ok()) made(r);
+    return s;
+  }
+  if (n == "napi_consume_skb") {
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kNapi);
+    if (!ctx.ok()) return ctx.status();
+    return Model(*ctx, sim::op::NapiConsumeSkb{.skb = *a,
+                                               .budget = static_cast<uint32_t>(o.Int("budget", 64))});
+  }
+  if (n == "skb_split") {
+    const int64_t at = o.Int("at", 0), cut = o.Int("cut", 0);
+    if (at < 0 || at >= static_cast<int64_t>(sh.frags.size())) {
+      return absl::InvalidArgumentError(absl::StrCat("at: ", at, " out of range"));
+    }
+    if (cut < 0 || cut >= sh.frags[at].len) {
+      return absl::InvalidArgumentError(absl::StrCat("cut: ", cut, " out of range"));
+    }
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kProcess);
+    if (!ctx.ok()) return ctx.status();
+    sim::OpResult r;
+    const absl::Status s = Model(*ctx, sim::op::SkbSplit{.skb = *a,
+                                                         .at = static_cast<uint32_t>(at),
+                                                         .cut = static_cast<uint32_t>(cut)},
+                                 &r);
+    if (s.ok()) made(r);
+    return s;
+  }
+  if (n == "skb_shift") {
+    const int64_t count = o.Int("count", 1), partial = o.Int("partial", 0);
+    const sim::SkbShared& from = m.shinfos.at(m.skbs.at(b).shinfo);
+    if (count < 0 || partial < 0 || (count == 0 && partial == 0)) {
+      return absl::InvalidArgumentError("count: shifts nothing");
+    }
+    if (count + (partial > 0 ? 1 : 0) > static_cast<int64_t>(from.frags.size())) {
+      return absl::InvalidArgumentError("count: more frags than the skb has");
+    }
+    if (partial > 0 && partial >= from.frags[count].len) {
+      return absl::InvalidArgumentError("partial: not less than the frag");
+    }
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kProcess);
+    if (!ctx.ok()) return ctx.status();
+    return Model(*ctx, sim::op::SkbShift{.tgt = *a, .skb = b,
+                                         .count = static_cast<uint32_t>(count),
+                                         .partial = static_cast<uint32_t>(partial)});
+  }
+  if (n == "skb_try_coalesce") {
+    if (o.Int("racing_clone", 0) != 0) {
+      return Refused("racing_clone: another CPU freeing a clone meanwhile cannot be made on one CPU");
+    }
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kProcess);
+    if (!ctx.ok()) return ctx.status();
+    return Model(*ctx, sim::op::SkbTryCoalesce{.to = *a, .from = b});
+  }
+  if (n == "skb_gro_receive") {
+    if (m.skbs.at(*a).shinfo == m.skbs.at(b).shinfo) {
+      return absl::InvalidArgumentError("skb: clones sharing one data area");
+    }
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kBh);
+    if (!ctx.ok()) return ctx.status();
+    return Model(*ctx, sim::op::SkbGroReceive{.p = *a, .skb = b});
+  }
+  if (n == "skb_segment") {
+    // ppo_skb.c ppo_skb_segment: no frag_list, at least one frag, all of one size
+    if (!sh.frag_list.empty()) return Refused("skb_segment: a frag_list the module does not set up");
+    if (sh.frags.empty()) return absl::InvalidArgumentError("skb_segment: no frags");
+    for (const sim::SkbFrag& f : sh.frags) {
+      if (f.len != sh.frags[0].len) {
+        return absl::InvalidArgumentError("skb_segment: frags of different sizes");
+      }
+    }
+    absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kProcess);
+    if (!ctx.ok()) return ctx.status();
+    sim::OpResult r;
+    const absl::Status s = Model(*ctx, sim::op::SkbSegment{.skb = *a}, &r);
+    if (s.ok()) made(r);
+    return s;
+  }
+  return absl::UnimplementedError(absl::StrCat("no translation for ", n));
 }
 
 }  // namespace ppsim::oracle

@@ -17,6 +17,11 @@
 //   netdev_unregister        unbind_driver (pools still alive move to lo)
 //   add_device               add_device
 //   page_pool_*, get_page, put_page, advance_time: the model op of the same name
+//   skb ops (skb_build, skb_clone, pskb_expand_head, skb_split, skb_shift, skb_try_coalesce,
+//   skb_gro_receive, skb_segment, skb_frag_ref, kfree_skb, napi_consume_skb,
+//   skb_attempt_defer_free, stack_hold, stack_release): the model op of the same name, skbs
+//   named by index in creation order as the module names them (tests/oracle/kmod/ppo_skb.c);
+//   a page given to skb_build moves the sequence's pool reference into the skb.
 // Contexts: @process is process context on CPU 0; @bh is softirq on CPU 0 outside any NAPI poll
 // (BH disabled: in_softirq() holds, no list_owner is this CPU); @napi is the same inside a poll
 // of the pool's NAPI: napi_schedule before the op, napi_complete_done after it, as the module's
@@ -80,6 +85,21 @@ class ModelRun {
   absl::Status PutBulk(const OracleOp& op, std::vector<int>& touched);
   absl::Status PoolControl(const OracleOp& op);
   absl::Status PageRef(const OracleOp& op, std::vector<int>& touched);
+  // skbs (model_run.cc, after the page_pool ops)
+  absl::Status SkbOp(const OracleOp& op, std::vector<int>& touched);
+  absl::Status SkbBuild(const OracleOp& op);
+  // The model id of skb `index`, refused as ppo_skb.c skb_arg refuses (freed, chained, held).
+  absl::StatusOr<sim::SkbId> SkbArg(const OracleOp& op, absl::string_view key, bool allow_held);
+  // The pool (index) whose NAPI an @napi skb op runs in: that of the skb's first frag page,
+  // else its head page (ppo_skb.c skb_pool); 0 when none.
+  int SkbPool(sim::SkbId id);
+  // The pages an skb references (head page, frags) by index, the latest allocation of each frame.
+  std::vector<int> SkbPages(sim::SkbId id);
+  int PageIndexOfPfn(sim::Pfn pfn) const;
+  void TouchSkb(int index, std::vector<int>& touched);
+  // ppo_pool.c ppo_pool_reachable: live, or destroyed with a page the sequence owns or a page
+  // of a held skb that the pool has not released.
+  bool Reachable(int pool);
 
   // The op's context for the model; refused like ppo_run_ctx when @napi cannot run.
   absl::StatusOr<sim::ExecContext> Context(const OracleOp& op, OracleCtx def, int pool);
@@ -90,6 +110,7 @@ class ModelRun {
                 const std::vector<int>& touched);
   PoolObs ObservePool(int pool);
   PageObs ObservePage(int page);
+  SkbObs ObserveSkb(int skb);
   std::vector<NetlinkObs> ObserveNetlink() const;
   LogFlags ObserveLog();
 
@@ -102,6 +123,9 @@ class ModelRun {
   };
   std::optional<Poll> poll_;
   IndexMap map_;
+  std::vector<sim::SkbId> skbs_;     // index - 1 → the model's skb id
+  std::vector<int> touched_skbs_;    // of the current op, in order
+
 };
 
 }  // namespace ppsim::oracle

@@ -42,6 +42,29 @@ struct PageObs {
   int same_pfn_as = 0;        // the lowest earlier page index on the same frame, 0 = none
 };
 
+// A paged fragment of an skb: the page by its index (the latest allocation of that frame).
+struct FragObs {
+  int page = 0;  // 0: not one of the sequence's pages
+  int64_t off = 0;
+  int64_t size = 0;
+};
+
+// An skb the op touched (tests/oracle/kmod/ppo_skb.c): the skbs it named and made. Fields
+// other than `state` only while the sequence holds it (live, or in the holder).
+struct SkbObs {
+  int skb = 0;                 // index, in the order the sequence made them
+  std::string state;           // live | held | chained | freed
+  bool pp_recycle = false;
+  int64_t dataref = 0;         // skb_shinfo(skb)->dataref & SKB_DATAREF_MASK
+  int64_t nr_frags = 0;
+  bool cloned = false;         // skb_cloned(): the data is shared with a clone
+  std::optional<bool> cloned_bit;  // skb->cloned (kernel only: it stays set after the clone goes)
+  int64_t len = 0, data_len = 0, headlen = 0;
+  int head_page = 0;           // the head's pool page (build_skb), 0: a slab head or none
+  int64_t frag_list = 0;       // skbs chained on its frag_list
+  std::vector<FragObs> frags;
+};
+
 // One entry of the netlink page-pool-get dump, for a pool of the sequence.
 struct NetlinkObs {
   int pool = 0;
@@ -65,6 +88,7 @@ struct OpObs {
   std::string err;         // why, when refused
   std::vector<PoolObs> pools;
   std::vector<PageObs> pages;  // the pages the op touched (every held one for destroy/observe)
+  std::vector<SkbObs> skbs;    // the skbs the op touched (every held one for observe)
   std::optional<std::vector<NetlinkObs>> netlink;  // nullopt: no netdev netlink family
   LogFlags flags;
 };

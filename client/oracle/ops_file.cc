@@ -16,7 +16,9 @@ namespace ppsim::oracle {
 
 namespace {
 
-enum class Kind { kIndex, kInt, kBool, kDuration, kDmaDir, kNetdev, kIndexList, kString };
+enum class Kind {
+  kIndex, kInt, kBool, kDuration, kDmaDir, kNetdev, kIndexList, kString, kFragList
+};
 
 struct FieldSpec {
   absl::string_view name;
@@ -55,6 +57,25 @@ const std::vector<OpSpec>& OpTable() {
       {"page_pool_disable_direct_recycling", {{"pool", Kind::kIndex}}},
       {"get_page", {{"page", Kind::kIndex}}},
       {"put_page", {{"page", Kind::kIndex}, {"force", Kind::kBool}}},
+      // skbs (tests/oracle/kmod/ppo_skb.c), with the model's op and field names
+      {"skb_build", {{"frags", Kind::kFragList}, {"head", Kind::kIndex}, {"recycle", Kind::kBool}}},
+      {"skb_clone", {{"skb", Kind::kIndex}}},
+      {"pskb_expand_head", {{"skb", Kind::kIndex}}},
+      {"skb_split", {{"skb", Kind::kIndex}, {"at", Kind::kInt}, {"cut", Kind::kInt}}},
+      {"skb_shift",
+       {{"tgt", Kind::kIndex}, {"skb", Kind::kIndex}, {"count", Kind::kInt},
+        {"partial", Kind::kInt}}},
+      {"skb_try_coalesce",
+       {{"to", Kind::kIndex}, {"from", Kind::kIndex}, {"racing_clone", Kind::kIndex}}},
+      {"skb_gro_receive", {{"p", Kind::kIndex}, {"skb", Kind::kIndex}}},
+      {"skb_segment", {{"skb", Kind::kIndex}}},
+      {"skb_frag_ref", {{"skb", Kind::kIndex}, {"frag", Kind::kInt}}},
+      {"kfree_skb", {{"skb", Kind::kIndex}}},
+      {"napi_consume_skb", {{"skb", Kind::kIndex}, {"budget", Kind::kInt}}},
+      {"skb_attempt_defer_free", {{"skb", Kind::kIndex}}},
+      {"stack_hold", {{"skb", Kind::kIndex}, {"holder", Kind::kString}, {"cpu", Kind::kInt}}},
+      {"stack_release",
+       {{"holder", Kind::kString}, {"cpu", Kind::kInt}, {"count", Kind::kInt}}},
       {"observe", {}},
       {"advance_time", {{"ns", Kind::kDuration}}},
   };
@@ -94,6 +115,31 @@ bool IsDmaDir(absl::string_view v) {
   return n && *n >= 0 && *n <= 3;  // enum dma_data_direction's own numbers
 }
 
+}  // namespace
+
+// ppo_skb.c parse_frags: PAGE[+OFFSET][:LEN], the page a 1-based index.
+std::optional<OracleFrag> ParseFrag(absl::string_view t) {
+  OracleFrag f;
+  if (size_t colon = t.find(':'); colon != absl::string_view::npos) {
+    const std::optional<int64_t> len = ParseInt(t.substr(colon + 1));
+    if (!len || *len < 0) return std::nullopt;
+    f.len = *len;
+    t = t.substr(0, colon);
+  }
+  if (size_t plus = t.find('+'); plus != absl::string_view::npos) {
+    const std::optional<int64_t> off = ParseInt(t.substr(plus + 1));
+    if (!off || *off < 0) return std::nullopt;
+    f.off = *off;
+    t = t.substr(0, plus);
+  }
+  const std::optional<int64_t> page = ParseInt(t);
+  if (!page || *page < 1) return std::nullopt;
+  f.page = *page;
+  return f;
+}
+
+namespace {
+
 // What is wrong with `value` for a field of `kind`, or "" when nothing.
 std::string CheckValue(Kind kind, absl::string_view value) {
   switch (kind) {
@@ -131,6 +177,14 @@ std::string CheckValue(Kind kind, absl::string_view value) {
     }
     case Kind::kString:
       return "";
+    case Kind::kFragList: {
+      int n = 0;
+      for (absl::string_view t : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+        if (!ParseFrag(t)) return absl::StrCat("\"", t, "\" is not PAGE[+OFFSET][:LEN]");
+        ++n;
+      }
+      return n > 0 ? "" : "is empty (a comma-separated list of PAGE[+OFFSET][:LEN])";
+    }
   }
   return "unknown kind";
 }
@@ -236,6 +290,16 @@ std::vector<int64_t> OracleOp::IntList(absl::string_view key) const {
   if (v == nullptr) return out;
   for (absl::string_view t : absl::StrSplit(*v, ',', absl::SkipEmpty())) {
     if (std::optional<int64_t> i = ParseInt(t)) out.push_back(*i);
+  }
+  return out;
+}
+
+std::vector<OracleFrag> OracleOp::Frags(absl::string_view key) const {
+  std::vector<OracleFrag> out;
+  const std::string* v = Find(key);
+  if (v == nullptr) return out;
+  for (absl::string_view t : absl::StrSplit(*v, ',', absl::SkipEmpty())) {
+    if (std::optional<OracleFrag> f = ParseFrag(t)) out.push_back(*f);
   }
   return out;
 }

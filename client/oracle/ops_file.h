@@ -28,6 +28,14 @@ namespace ppsim::oracle {
 // Where an op runs (tests/oracle/kmod/ppo_net.c ppo_run_ctx).
 enum class OracleCtx { kDefault, kProcess, kBh, kNapi };
 
+// A frag of skb_build's frags=: PAGE[+OFFSET][:LEN] (len 0: to the end of the page).
+struct OracleFrag {
+  int64_t page = 0;
+  int64_t off = 0;
+  int64_t len = 0;
+};
+std::optional<OracleFrag> ParseFrag(absl::string_view text);
+
 struct OracleOp {
   int line = 0;        // 1-based line in the file
   std::string text;    // the op as the runner sends it: words joined by one space, no comment
@@ -43,6 +51,8 @@ struct OracleOp {
   int64_t DurationNs(absl::string_view key) const;
   // page_pool_put_page_bulk's pages=1,2,3.
   std::vector<int64_t> IntList(absl::string_view key) const;
+  // skb_build's frags=2,3+2048:1024.
+  std::vector<OracleFrag> Frags(absl::string_view key) const;
 };
 
 struct OpsFile {

@@ -98,6 +98,29 @@ TEST(OpsFileTest, BadLineNamesFileLineAndField) {
   }
 }
 
+// skb_build's frags as tests/oracle/kmod/ppo_skb.c parse_frags reads them: PAGE[+OFF][:LEN].
+TEST(OpsFileTest, SkbBuildFragsAsTheModuleReadsThem) {
+  absl::StatusOr<OpsFile> f =
+      ParseOpsFile("x.ops", "skb_build head=1 frags=2,3+2048:1024,4:512 recycle=false @process\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  const std::vector<OracleFrag> frags = f->ops[0].Frags("frags");
+  ASSERT_EQ(frags.size(), 3u);
+  EXPECT_EQ(frags[0].page, 2);
+  EXPECT_EQ(frags[0].len, 0) << "0: to the end of the page";
+  EXPECT_EQ(frags[1].page, 3);
+  EXPECT_EQ(frags[1].off, 2048);
+  EXPECT_EQ(frags[1].len, 1024);
+  EXPECT_EQ(frags[2].off, 0);
+  EXPECT_EQ(frags[2].len, 512);
+  EXPECT_FALSE(f->ops[0].Bool("recycle", true));
+  EXPECT_EQ(f->ops[0].ctx, OracleCtx::kProcess);
+  EXPECT_FALSE(ParseFrag("0").has_value()) << "pages are 1-based";
+  EXPECT_FALSE(ParseFrag("2+x").has_value());
+  absl::StatusOr<OpsFile> bad = ParseOpsFile("x.ops", "skb_build frags=2,+1\n");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), HasSubstr("frags"));
+}
+
 TEST(OpsFileTest, UnreadableFileIsNotFound) {
   absl::StatusOr<OpsFile> f = ReadOpsFile("/nonexistent/x.ops");
   EXPECT_TRUE(absl::IsNotFound(f.status())) << f.status();
