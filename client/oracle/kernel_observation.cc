@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "client/oracle/read_file.h"
@@ -21,6 +23,23 @@ const json* Get(const json& o, const char* key) {
   auto it = o.find(key);
   return it == o.end() ? nullptr : &*it;
 }
+// The frames page_pool_state_hold reported during the op: `pfn=0x...` on every kernel (6.1
+// prints page=, 6.12 and 7.3 netmem=, all three print the pfn; include/trace/events/page_pool.h).
+std::vector<uint64_t> HeldPfns(const json& o) {
+  std::vector<uint64_t> out;
+  const auto it = o.find("trace");
+  if (it == o.end() || !it->is_array()) return out;
+  for (const json& line : *it) {
+    if (!line.is_string()) continue;
+    const std::string& s = line.get_ref<const std::string&>();
+    if (s.find("page_pool_state_hold:") == std::string::npos) continue;
+    const size_t at = s.find("pfn=");
+    if (at == std::string::npos) continue;
+    out.push_back(std::strtoull(s.c_str() + at + 4, nullptr, 0));
+  }
+  return out;
+}
+
 std::optional<int64_t> Int(const json& o, const char* key) {
   const json* v = Get(o, key);
   if (v == nullptr || !v->is_number_integer()) return std::nullopt;
@@ -117,25 +136,6 @@ PageObs ReadPage(const json& p) {
   return o;
 }
 
-absl::Status Malformed(absl::string_view path, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
-}
-
-}  // namespace
-
-std::string KernelRun::Version() const {
-  const std::string& v = debian_version.empty() ? kernel : debian_version;
-  return v.substr(0, v.find_first_of(debian_version.empty() ? "+-" : "-"));
-}
-
-absl::StatusOr<KernelRun> ParseKernelObservation(absl::string_view path, absl::string_view text) {
-  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) return Malformed(path, "not a JSON object");
-  KernelRun run;
-  run.path = std::string(path);
-  run.kernel = Str(doc, "kernel").value_or("");
-  run.debian_version = Str(doc, "debian_version").value_or("");
-  run.series = Str(doc, "series").value_or("");
 SkbObs ReadSkb(const json& p) {
   SkbObs o;
   o.skb = static_cast<int>(Int(p, "skb").value_or(0));
@@ -160,6 +160,25 @@ SkbObs ReadSkb(const json& p) {
   return o;
 }
 
+absl::Status Malformed(absl::string_view path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+}
+
+}  // namespace
+
+std::string KernelRun::Version() const {
+  const std::string& v = debian_version.empty() ? kernel : debian_version;
+  return v.substr(0, v.find_first_of(debian_version.empty() ? "+-" : "-"));
+}
+
+absl::StatusOr<KernelRun> ParseKernelObservation(absl::string_view path, absl::string_view text) {
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Malformed(path, "not a JSON object");
+  KernelRun run;
+  run.path = std::string(path);
+  run.kernel = Str(doc, "kernel").value_or("");
+  run.debian_version = Str(doc, "debian_version").value_or("");
+  run.series = Str(doc, "series").value_or("");
   run.sequence = Str(doc, "sequence").value_or("");
   const json* obs = Get(doc, "observations");
   if (run.kernel.empty() || obs == nullptr || !obs->is_array()) {
@@ -186,6 +205,9 @@ SkbObs ReadSkb(const json& p) {
     if (const json* pages = Get(*kmod, "pages"); pages != nullptr && pages->is_array()) {
       for (const json& p : *pages) out.pages.push_back(ReadPage(p));
     }
+    if (const json* skbs = Get(*kmod, "skbs"); skbs != nullptr && skbs->is_array()) {
+      for (const json& s : *skbs) out.skbs.push_back(ReadSkb(s));
+    }
     if (const json* nl = Get(o, "netlink"); nl != nullptr && nl->is_array()) {
       out.netlink.emplace();
       for (const json& e : *nl) {
@@ -205,12 +227,10 @@ SkbObs ReadSkb(const json& p) {
       out.flags = {.warn = Bool(*f, "warn").value_or(false),
                    .bug = Bool(*f, "bug").value_or(false),
                    .stalled = Bool(*f, "stalled").value_or(false),
-    if (const json* skbs = Get(*kmod, "skbs"); skbs != nullptr && skbs->is_array()) {
-      for (const json& s : *skbs) out.skbs.push_back(ReadSkb(s));
-    }
                    .bad_page = Bool(*f, "bad_page").value_or(false),
                    .oops = Bool(*f, "oops").value_or(false)};
     }
+    out.held_pfns = HeldPfns(o);
     run.ops.push_back(std::move(out));
   }
   LinkSamePfns(run.ops);

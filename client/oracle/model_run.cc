@@ -63,6 +63,7 @@ absl::StatusOr<std::unique_ptr<ModelRun>> ModelRun::Create(const std::string& pr
 absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
   std::vector<int> touched;
   touched_skbs_.clear();
+  const uint64_t events_before = lab_->machine().page_events.size();
   const absl::Status s = Do(o, touched);
   if (poll_.has_value()) {  // the poll callback returns: napi_complete_done
     const absl::Status done = Model(sim::ExecContext{sim::CtxKind::kSoftirq, 0},
@@ -76,7 +77,12 @@ absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
         absl::StrCat("line ", o.line, ": ", o.text, ": the model cannot express it: ",
                      s.message()));
   }
-  return Observe(o, index, s, touched);
+  OpObs obs = Observe(o, index, s, touched);
+  // page_pool_state_hold's counterpart: the frames that entered a pool during the op.
+  lab_->machine().page_events.ForEachAfter(events_before, [&](const sim::PageEvent& e) {
+    if (e.kind == sim::PageEventKind::kPoolHold) obs.held_pfns.push_back(e.pfn);
+  });
+  return obs;
 }
 
 absl::Status ModelRun::Do(const OracleOp& o, std::vector<int>& touched) {

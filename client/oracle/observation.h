@@ -39,7 +39,10 @@ struct PageObs {
   int64_t nid = 0;
   bool dma_nonzero = false;
   std::optional<std::string> where;  // cache | ring | out, while the pool is readable
-  int same_pfn_as = 0;        // the lowest earlier page index on the same frame, 0 = none
+  // The lowest earlier page index on the same frame in the same life (since the frame last
+  // entered a pool from the page allocator): the page came back through the pool. 0 = none,
+  // including a frame the page allocator handed out again.
+  int same_pfn_as = 0;
 };
 
 // A paged fragment of an skb: the page by its index (the latest allocation of that frame).
@@ -91,9 +94,12 @@ struct OpObs {
   std::vector<SkbObs> skbs;    // the skbs the op touched (every held one for observe)
   std::optional<std::vector<NetlinkObs>> netlink;  // nullopt: no netdev netlink family
   LogFlags flags;
+  // Frames that entered a pool during the op (page_pool_state_hold: taken from the page
+  // allocator), in that side's own pfns: each starts a new life of the frame.
+  std::vector<uint64_t> held_pfns;
 };
 
-// Fills every page's same_pfn_as from the pfns seen so far, in op order.
+// Fills every page's same_pfn_as from the pfns seen so far and the holds, in op order.
 void LinkSamePfns(std::vector<OpObs>& ops);
 
 }  // namespace ppsim::oracle
