@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
-# The kernel oracle as a CI stage (prepared, not wired into scripts/test.sh): the hand-written
+# The kernel oracle as a CI stage (scripts/test.sh starts it beside the asan build): the hand-written
 # sequences (tests/oracle/sequences/) plus a fixed-seed slice of the generated corpus
 # (ppctl oracle-gen), run by scripts/oracle.sh on Debian's 6.1, 6.12 and 7.3 under QEMU, then
 # compared with the model by `ppctl oracle`, kernel by kernel.
 #
-#   scripts/oracle-ci.sh [--ppctl PATH] [--generated N] [--seed S] [--work DIR]
+#   scripts/oracle-ci.sh [--ppctl PATH] [--generated N] [--seed S] [--work DIR] [--full]
 #     --ppctl      default build/release/client/ppctl/ppctl (must exist: build it first)
 #     --generated  generated sequences per kernel, default 60 (seeds S..S+N-1); 0 = none
 #     --seed       default 1
 #     --work       where sequences, observations and logs go (default a new mktemp -d)
+#     --full       500 generated sequences and every crash-story cell (x86 and pseries)
 #
-# Prints one line per kernel, ppctl oracle's summary of the hand-written sequences
-#   oracle 6.12.95: 13 sequences, 171 ops, 0 divergences
-# then, per kernel, the generated slice's summary and first-divergence classes (reported, not
-# gating until the page allocator model matches: see the compare loop)
-# or `oracle <series>: FAILED ...` saying why, then the stage's times. Exit 0 only when every
-# kernel ran completely and every hand-written sequence agrees with the model; 1 on a divergence or a
-# failure. Nothing is skipped: no root, no QEMU that apt can install, no mirror, a kernel that
+# After the sequences, the crash stories (scripts/oracle-crash.sh): 6.1 behind AMD's IOMMU
+# (the oops), 6.1 behind Intel's (clean), 6.12 behind AMD's (clean) and pseries 6.1 with its PHB
+# removed (the oops); every cell must agree with the model.
+#
+# Prints one line per kernel, ppctl oracle's summary of every sequence (hand-written and
+# generated)
+#   oracle 6.12.95: 81 sequences, 8153 ops, 0 divergences
+# with the first divergences by class when there are some, or `oracle <series>: FAILED ...`
+# saying why, then one line per crash-story cell and the stage's times. Exit 0 only when every
+# kernel ran completely and every sequence and cell agrees with the model; 1 on a divergence or
+# a failure. Nothing is skipped: no root, no QEMU that apt can install, no mirror, a kernel that
 # does not boot or finish, a sequence without an observation: each is a failure that says so.
 #
 # The three kernels run at the same time (one QEMU each, -smp 1): most of a boot's time is the
@@ -30,6 +35,7 @@ PPCTL="$ROOT/build/release/client/ppctl/ppctl"
 GENERATED=60
 SEED=1
 WORK=""
+FULL=0
 KERNELS=(6.1 6.12 7.3)
 
 usage() {
@@ -42,6 +48,7 @@ while [ $# -gt 0 ]; do
     --generated) GENERATED=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
+    --full) GENERATED=500; FULL=1; shift ;;
     -h|--help) usage 0 ;;
     *) echo "oracle-ci: unknown argument $1" >&2; usage ;;
   esac
@@ -96,31 +103,37 @@ for k in "${KERNELS[@]}"; do
   fi
   BOOT[$k]=$(sed -n 's/^oracle .*boot+run \([0-9.]*\)s.*/\1/p' "$WORK/log/oracle-$k.log")
   # ppctl oracle: 0 agree, 1 a divergence, 64 a missing observation or an op the model cannot
-  # express; its last line is the summary. The hand-written sequences gate; the generated ones
-  # are compared and their first divergences counted by class, printed, not gating yet: the
-  # page allocator's reuse order (pcp high/batch) and the netlink dump after unregister are
-  # open classes (tests/oracle/README.md, "The corpus").
-  HAND=()
-  for f in "$WORK"/seq/*.ops; do [[ $(basename "$f") == gen-* ]] || HAND+=("$f"); done
-  if [ "$GENERATED" -gt 0 ]; then
-    "$PPCTL" oracle --classes --observed "$WORK/out/$k" "$WORK"/seq/gen-*.ops \
-      >"$WORK/log/compare-gen-$k.log" 2>&1
-    GEN_LINES+=("generated, not gating: $(grep -E '^oracle [0-9]' "$WORK/log/compare-gen-$k.log" | tail -1)")
-    while IFS= read -r l; do GEN_LINES+=("$l"); done < <(sed -n '/^first divergences by kind/,/^oracle /p' "$WORK/log/compare-gen-$k.log" | grep '^  ')
-  fi
-  "$PPCTL" oracle --classes --observed "$WORK/out/$k" "${HAND[@]}" \
+  # express; its last line is the summary. Every sequence gates, hand-written and generated;
+  # the first divergences are listed by class.
+  "$PPCTL" oracle --classes --observed "$WORK/out/$k" "$WORK"/seq/*.ops \
     >"$WORK/log/compare-$k.log" 2>&1
   rc=$?
   summary=$(grep -E '^oracle [0-9]' "$WORK/log/compare-$k.log" | tail -1)
   case $rc in
     0) LINES+=("$summary") ;;
-    1) LINES+=("$summary (first divergences in $WORK/log/compare-$k.log)"); STATUS=1 ;;
+    1) LINES+=("$summary (first divergences in $WORK/log/compare-$k.log)"); STATUS=1
+       while IFS= read -r l; do GEN_LINES+=("$l"); done < <(sed -n '/^first divergences by kind/,/^oracle /p' "$WORK/log/compare-$k.log" | grep '^  ') ;;
     *) LINES+=("oracle $k: FAILED: ppctl oracle exit $rc: $(grep 'ppctl oracle:' "$WORK/log/compare-$k.log" | head -1) (${summary:-no summary})")
        STATUS=1 ;;
   esac
 done
 T_BOOTS=$(since "$T")
+
+# The crash stories, one cell at a time (each boot is one QEMU, -smp 1).
+T=$(now)
+if [ "$FULL" = 1 ]; then CRASH_ARGS=(--arch all --kernels 6.1,6.12); else
+  CRASH_ARGS=(--cells 6.1:amd:remove,6.1:intel:remove,6.12:amd:remove,6.1:ppc-ddw:remove-phb); fi
+if "$ROOT/scripts/oracle-crash.sh" "${CRASH_ARGS[@]}" --ppctl "$PPCTL" --out "$WORK/crash" \
+    >"$WORK/log/crash.log" 2>&1; then
+  :
+else
+  STATUS=1
+  grep -q '^crash-story' "$WORK/log/crash.log" ||
+    LINES+=("oracle crash stories: FAILED: $(tail -1 "$WORK/log/crash.log") (log $WORK/log/crash.log)")
+fi
+while IFS= read -r l; do LINES+=("$l"); done < <(grep -E '^crash-story' "$WORK/log/crash.log")
+T_CRASH=$(since "$T")
 for l in "${LINES[@]}"; do echo "$l"; done
 for l in "${GEN_LINES[@]}"; do echo "$l"; done
-echo "oracle-ci: $NSEQ sequences per kernel ($GENERATED generated, seeds $SEED..$((SEED + GENERATED - 1))); fetch ${T_FETCH}s, modules+boots+compare ${T_BOOTS}s (boot+run: 6.1 ${BOOT[6.1]:-?}s, 6.12 ${BOOT[6.12]:-?}s, 7.3 ${BOOT[7.3]:-?}s), total $(since "$T0")s; work dir $WORK"
+echo "oracle-ci: $NSEQ sequences per kernel ($GENERATED generated, seeds $SEED..$((SEED + GENERATED - 1))); fetch ${T_FETCH}s, modules+boots+compare ${T_BOOTS}s, crash stories ${T_CRASH}s (boot+run: 6.1 ${BOOT[6.1]:-?}s, 6.12 ${BOOT[6.12]:-?}s, 7.3 ${BOOT[7.3]:-?}s), total $(since "$T0")s; work dir $WORK"
 exit $STATUS
