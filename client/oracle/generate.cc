@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "client/oracle/generate_skb.h"
 #include "client/oracle/index_map.h"
 #include "server/sim/prng.h"
 
@@ -51,6 +52,29 @@ const std::vector<GenKindInfo>& GenKinds() {
       {"observe", "observe", 2},
       {"advance_time", "advance_time of 100..300 ms or 1.3..1.5 s, once, in --sleep-share of "
                        "the sequences", 0},
+      // skbs: about a third of the ops once pages are out. Frees keep up with builds.
+      {"skb_build", "skb_build of 1..17 owned pages (whole, halves, quarters, eighths), a page "
+                    "head in one in four, marked for recycle (@bh: napi_build_skb)", 6},
+      {"skb_build_napi", "skb_build @napi (its first page's pool on an enabled NAPI)", 3},
+      {"skb_build_process", "skb_build @process (build_skb)", 1},
+      {"skb_clone", "skb_clone of a live skb without a frag_list", 2},
+      {"pskb_expand_head", "pskb_expand_head of a live skb without a frag_list (cloned or not)",
+       1.5},
+      {"skb_split", "skb_split: a pp skb inside its last frag, an unmarked one anywhere", 1.5},
+      {"skb_shift", "skb_shift between two uncloned skbs of one pp_recycle: whole frags and a "
+                    "part of the next", 1.5},
+      {"skb_try_coalesce", "skb_try_coalesce, then kfree_skb of from (any pp_recycle mix)", 2},
+      {"skb_gro_receive", "skb_gro_receive of an uncloned skb with frags into an uncloned p "
+                          "(@bh, or @napi), merging or chaining", 2.5},
+      {"skb_segment", "skb_segment of an skb whose frags have one size (never a GRO p)", 1.5},
+      {"skb_frag_ref", "skb_frag_ref of a live or held skb's frag (at most 3 extra references "
+                       "per page; put_page gives them back)", 1.5},
+      {"kfree_skb", "kfree_skb (@process)", 5},
+      {"napi_consume_skb", "napi_consume_skb @napi, every page's pool live, the first's NAPI "
+                           "enabled", 4},
+      {"skb_attempt_defer_free", "skb_attempt_defer_free (one CPU: freed at once)", 1},
+      {"stack_hold", "stack_hold (the socket queue)", 1.5},
+      {"stack_release", "stack_release of 1..all held skbs (FIFO)", 1.5},
   };
   return kKinds;
 }
@@ -71,6 +95,10 @@ constexpr int kMaxPages = 4096;
 constexpr int kMaxHeld = 192;
 constexpr int kMaxBulk = 16;
 constexpr int kMaxExtraRefs = 3;
+// skbs: the module's table holds 512 a sequence (ppo.h PPO_MAX_SKBS); `observe` reports every
+// skb not freed.
+constexpr int kMaxSkbs = 200;
+constexpr int kMaxLiveSkbs = 24;
 
 bool DefaultWeights(const GenerateOptions& o) {
   for (const auto& [name, w] : o.weights) {
@@ -114,6 +142,7 @@ class Generator {
   GeneratedSequence Run() {
     const int target =
         o_.min_ops + static_cast<int>(rng_.Uniform(o_.max_ops - o_.min_ops + 1));
+    target_ = target;
     int sleep_at = -1;
     if (rng_.Bernoulli(o_.sleep_share) && target >= 2) {
       sleep_at = target / 4 + static_cast<int>(rng_.Uniform(target - target / 4));
@@ -188,7 +217,7 @@ class Generator {
         return Pools([&](const PoolEntry& p) { return p.live && NapiOn(p); });
       case K::kAlloc:
       case K::kAllocNapi:
-        if (held_.size() >= kMaxHeld || map_.pages() >= kMaxPages) return {};
+        if (HeldAndInSkbs() >= kMaxHeld || map_.pages() >= kMaxPages) return {};
         return Pools([&](const PoolEntry& p) {
           return p.live && (k == K::kAlloc || NapiOn(p));
         });
@@ -228,6 +257,11 @@ class Generator {
         return {0};
       case K::kAdvanceTime:
         return {};
+      case K::kSkbBuild: case K::kSkbBuildNapi: case K::kSkbBuildProcess: case K::kSkbClone:
+      case K::kSkbExpandHead: case K::kSkbSplit: case K::kSkbShift: case K::kSkbCoalesce:
+      case K::kSkbGro: case K::kSkbSegment: case K::kSkbFragRef: case K::kKfreeSkb:
+      case K::kNapiConsumeSkb: case K::kSkbDeferFree: case K::kStackHold: case K::kStackRelease:
+        return SkbSubjects(k);
     }
     return {};
   }
@@ -296,6 +330,11 @@ class Generator {
         return Line(k, "observe");
       case K::kAdvanceTime:
         return;
+      case K::kSkbBuild: case K::kSkbBuildNapi: case K::kSkbBuildProcess: case K::kSkbClone:
+      case K::kSkbExpandHead: case K::kSkbSplit: case K::kSkbShift: case K::kSkbCoalesce:
+      case K::kSkbGro: case K::kSkbSegment: case K::kSkbFragRef: case K::kKfreeSkb:
+      case K::kNapiConsumeSkb: case K::kSkbDeferFree: case K::kStackHold: case K::kStackRelease:
+        return EmitSkb(k, subject);
     }
   }
 
@@ -335,8 +374,7 @@ class Generator {
     const uint64_t r = rng_.Uniform(10);
     if (r >= 6) count = 5 + static_cast<int>(rng_.Uniform(12));
     if (r == 9) count = 17 + static_cast<int>(rng_.Uniform(54));
-    count = std::min({count, kMaxHeld - static_cast<int>(held_.size()),
-                      kMaxPages - map_.pages()});
+    count = std::min({count, kMaxHeld - HeldAndInSkbs(), kMaxPages - map_.pages()});
     for (int i = 0; i < count; ++i) held_.push_back(map_.AddPage({.pool = pool}));
     Line(k, absl::StrCat("page_pool_alloc_pages pool=", pool, " count=", count,
                          k == GenKind::kAllocNapi ? " @napi" : ""));
@@ -452,12 +490,303 @@ class Generator {
     return out;
   }
 
+  // ---- skbs ----
+
+  // Pages the sequence holds, and the references its skbs hold (what `observe` reports).
+  int HeldAndInSkbs() const { return static_cast<int>(held_.size()) + skbs_.PageCount(); }
+  bool SkbRoom(int more) const {
+    return skbs_.count() + more <= kMaxSkbs && skbs_.LiveCount() + more <= kMaxLiveSkbs;
+  }
+  bool NoList(int s) const { return skbs_.data(s).frag_list.empty(); }
+  int Frags(int s) const { return static_cast<int>(skbs_.data(s).frags.size()); }
+  // The pool an @napi skb op polls the NAPI of: its first frag's page's, else its head page's
+  // (ppo_skb.c skb_pool).
+  int SkbPool(int s) const {
+    const ShadowData& d = skbs_.data(s);
+    const int page = d.frags.empty() ? d.head : d.frags[0].page;
+    return page == 0 ? 0 : map_.page(page).pool;
+  }
+  bool PoolsLive(int s) const {
+    const std::vector<int> pages = skbs_.Pages(s);
+    return std::all_of(pages.begin(), pages.end(),
+                       [&](int p) { return map_.pool(map_.page(p).pool).live; });
+  }
+  template <class Pred>
+  std::vector<int> Skbs(Pred pred) const {
+    std::vector<int> out;
+    for (int s = 1; s <= skbs_.count(); ++s) {
+      if (pred(s)) out.push_back(s);
+    }
+    return out;
+  }
+  std::vector<int> Live() const {
+    return Skbs([&](int s) { return skbs_.Live(s); });
+  }
+  std::vector<int> Owned() {
+    return Held([](const PageEntry& g, const PoolEntry&) { return g.owned; });
+  }
+  // Partners of a two-skb op, by the rules in generate.h.
+  std::vector<int> ShiftPartners(int tgt) const {
+    return Skbs([&](int s) {
+      return s != tgt && skbs_.Live(s) && !skbs_.Cloned(s) && NoList(s) && Frags(s) > 0 &&
+             skbs_.skb(s).pp == skbs_.skb(tgt).pp;
+    });
+  }
+  std::vector<int> CoalescePartners(int to) const {
+    return Skbs([&](int s) { return s != to && skbs_.Live(s) && NoList(s); });
+  }
+  std::vector<int> GroPartners(int p) const {
+    return Skbs([&](int s) {
+      return s != p && skbs_.Live(s) && !skbs_.Cloned(s) && NoList(s) && Frags(s) > 0;
+    });
+  }
+  bool OneFragSize(int s) const {
+    const std::vector<ShadowFrag>& f = skbs_.data(s).frags;
+    return std::all_of(f.begin(), f.end(), [&](const ShadowFrag& x) { return x.len == f[0].len; });
+  }
+
+  std::vector<int> SkbSubjects(GenKind k) {
+    using K = GenKind;
+    switch (k) {
+      case K::kSkbBuild:
+      case K::kSkbBuildProcess:
+        return Unit(SkbRoom(1) && !Owned().empty());
+      case K::kSkbBuildNapi: {
+        if (!SkbRoom(1)) return {};
+        std::vector<int> pools;
+        for (int page : Owned()) {
+          const int pool = map_.page(page).pool;
+          if (NapiOn(map_.pool(pool)) &&
+              std::find(pools.begin(), pools.end(), pool) == pools.end()) {
+            pools.push_back(pool);
+          }
+        }
+        std::sort(pools.begin(), pools.end());
+        return pools;
+      }
+      case K::kSkbClone:
+        if (!SkbRoom(1)) return {};
+        return Skbs([&](int s) { return skbs_.Live(s) && NoList(s); });
+      case K::kSkbExpandHead:
+        return Skbs([&](int s) { return skbs_.Live(s) && NoList(s); });
+      case K::kSkbSplit:
+        if (!SkbRoom(1)) return {};
+        return Skbs([&](int s) {
+          if (!skbs_.Live(s) || skbs_.Cloned(s) || !NoList(s) || Frags(s) == 0) return false;
+          return !skbs_.skb(s).pp || skbs_.data(s).frags.back().len >= 2;
+        });
+      case K::kSkbShift:
+        return Skbs([&](int s) {
+          return skbs_.Live(s) && !skbs_.Cloned(s) && NoList(s) && !ShiftPartners(s).empty();
+        });
+      case K::kSkbCoalesce:  // two lines: the coalesce and the free of `from`
+        if (static_cast<int>(out_.lines.size()) + 2 > target_) return {};
+        return Skbs([&](int s) {
+          return skbs_.Live(s) && NoList(s) && !CoalescePartners(s).empty();
+        });
+      case K::kSkbGro:
+        return Skbs([&](int s) {
+          return skbs_.Live(s) && !skbs_.Cloned(s) && !GroPartners(s).empty();
+        });
+      case K::kSkbSegment:
+        return Skbs([&](int s) {
+          return skbs_.Live(s) && NoList(s) && !skbs_.skb(s).gro_p && Frags(s) > 0 &&
+                 OneFragSize(s) && SkbRoom(Frags(s));
+        });
+      case K::kSkbFragRef:
+        return Skbs([&](int s) {
+          const ShadowSkb& b = skbs_.skb(s);
+          if (b.state != ShadowState::kLive && b.state != ShadowState::kHeld) return false;
+          for (const ShadowFrag& f : skbs_.data(s).frags) {
+            if (map_.page(f.page).extra_refs < kMaxExtraRefs) return true;
+          }
+          return false;
+        });
+      case K::kKfreeSkb:
+      case K::kSkbDeferFree:
+      case K::kStackHold:
+        return Live();
+      case K::kNapiConsumeSkb:
+        return Skbs([&](int s) {
+          const int pool = skbs_.Live(s) ? SkbPool(s) : 0;
+          return pool != 0 && map_.pool(pool).live && NapiOn(map_.pool(pool)) && PoolsLive(s);
+        });
+      case K::kStackRelease:
+        return Unit(skbs_.held() > 0);
+      default:
+        return {};
+    }
+  }
+
+  void EmitSkb(GenKind k, int s) {
+    using K = GenKind;
+    switch (k) {
+      case K::kSkbBuild:
+      case K::kSkbBuildNapi:
+      case K::kSkbBuildProcess:
+        return SkbBuild(k, k == K::kSkbBuildNapi ? s : 0);
+      case K::kSkbClone:
+        skbs_.Clone(s);
+        return Line(k, absl::StrCat("skb_clone skb=", s));
+      case K::kSkbExpandHead:
+        skbs_.ExpandHead(s);
+        return Line(k, absl::StrCat("pskb_expand_head skb=", s));
+      case K::kSkbSplit: {
+        const std::vector<ShadowFrag>& f = skbs_.data(s).frags;
+        int at = static_cast<int>(f.size()) - 1, cut = 0;
+        if (!skbs_.skb(s).pp) at = static_cast<int>(rng_.Uniform(f.size()));
+        if (skbs_.skb(s).pp || (f[at].len >= 2 && rng_.Uniform(2) == 0)) cut = CutIn(f[at].len);
+        skbs_.Split(s, at, cut);
+        return Line(k, absl::StrCat("skb_split skb=", s, " at=", at,
+                                    cut != 0 ? absl::StrCat(" cut=", cut) : ""));
+      }
+      case K::kSkbShift: {
+        const int from = Pick(ShiftPartners(s));
+        const std::vector<ShadowFrag>& f = skbs_.data(from).frags;
+        int count = static_cast<int>(rng_.Uniform(f.size() + 1)), partial = 0;
+        if (count < static_cast<int>(f.size()) && f[count].len >= 2 &&
+            (count == 0 || rng_.Uniform(2) == 0)) {
+          partial = CutIn(f[count].len);
+        }
+        if (count == 0 && partial == 0) count = 1;
+        skbs_.Shift(s, from, count, partial);
+        return Line(k, absl::StrCat("skb_shift tgt=", s, " skb=", from, " count=", count,
+                                    partial != 0 ? absl::StrCat(" partial=", partial) : ""));
+      }
+      case K::kSkbCoalesce: {
+        const int from = Pick(CoalescePartners(s));
+        skbs_.Coalesce(s, from);
+        Line(k, absl::StrCat("skb_try_coalesce to=", s, " from=", from));
+        skbs_.Free(from);  // tcp_try_coalesce's caller: kfree_skb_partial
+        return Line(k, absl::StrCat("kfree_skb skb=", from));
+      }
+      case K::kSkbGro: {
+        const int skb = Pick(GroPartners(s));
+        const int pool = SkbPool(s);
+        const bool napi = pool != 0 && NapiOn(map_.pool(pool)) && rng_.Uniform(2) == 0;
+        skbs_.Gro(s, skb);
+        return Line(k, absl::StrCat("skb_gro_receive p=", s, " skb=", skb, napi ? " @napi" : ""));
+      }
+      case K::kSkbSegment:
+        skbs_.Segment(s);
+        return Line(k, absl::StrCat("skb_segment skb=", s));
+      case K::kSkbFragRef: {
+        std::vector<int> frags;
+        const std::vector<ShadowFrag>& f = skbs_.data(s).frags;
+        for (size_t i = 0; i < f.size(); ++i) {
+          if (map_.page(f[i].page).extra_refs < kMaxExtraRefs) frags.push_back(static_cast<int>(i));
+        }
+        const int frag = Pick(frags);
+        const int page = f[frag].page;
+        PageEntry* g = map_.Page(page).value();
+        if (g->extra_refs++ == 0 && !g->owned) held_.push_back(page);  // put_page names it
+        return Line(k, absl::StrCat("skb_frag_ref skb=", s, " frag=", frag));
+      }
+      case K::kKfreeSkb:
+      case K::kNapiConsumeSkb:
+      case K::kSkbDeferFree: {
+        skbs_.Free(s);
+        const char* op = k == K::kKfreeSkb         ? "kfree_skb"
+                         : k == K::kNapiConsumeSkb ? "napi_consume_skb"
+                                                   : "skb_attempt_defer_free";
+        return Line(k, absl::StrCat(op, " skb=", s));
+      }
+      case K::kStackHold:
+        skbs_.Hold(s);
+        return Line(k, absl::StrCat("stack_hold skb=", s));
+      case K::kStackRelease: {
+        const int n = rng_.Uniform(2) == 0 ? 0 : 1 + static_cast<int>(rng_.Uniform(skbs_.held()));
+        skbs_.Release(n);
+        return Line(k, n == 0 ? std::string("stack_release") : absl::StrCat("stack_release count=", n));
+      }
+      default:
+        return;
+    }
+  }
+
+  // A cut strictly inside a frag of `len` bytes: a multiple of 64 where it can be.
+  int CutIn(int len) {
+    if (len >= 128) return 64 * (1 + static_cast<int>(rng_.Uniform(len / 64 - 1)));
+    return 1 + static_cast<int>(rng_.Uniform(len - 1));
+  }
+
+  // skb_build on owned pages: 1..2 frags mostly, now and then 3..6 or 7..17, a page head in one
+  // in four (alone in one in twenty), each frag a whole page, a half, a quarter or an eighth at
+  // an aligned offset (one size per skb in four of five, so that skb_segment can take it). @napi:
+  // the first frag is a page of `napi_pool`, whose NAPI's poll the module runs the build in.
+  void SkbBuild(GenKind k, int napi_pool) {
+    std::vector<int> owned = Owned();
+    const uint64_t r = rng_.Uniform(10);
+    int n = r < 6 ? 1 + static_cast<int>(rng_.Uniform(2))
+            : r < 9 ? 3 + static_cast<int>(rng_.Uniform(4))
+                    : 7 + static_cast<int>(rng_.Uniform(11));
+    bool head = rng_.Uniform(4) == 0;
+    if (napi_pool == 0 && rng_.Uniform(20) == 0) {
+      n = 0;
+      head = true;
+    }
+    std::vector<int> pages;
+    if (napi_pool != 0) {
+      std::vector<int> mine;
+      for (int p : owned) {
+        if (map_.page(p).pool == napi_pool) mine.push_back(p);
+      }
+      pages.push_back(Pick(mine));
+      owned.erase(std::find(owned.begin(), owned.end(), pages[0]));
+      n = std::max(n, 1);
+    }
+    const int avail = static_cast<int>(owned.size() + pages.size());
+    if (n + (head ? 1 : 0) > avail) {
+      if (head && avail >= 2) {
+        n = avail - 1;
+      } else {
+        head = n == 0;
+        n = head ? 0 : avail;
+      }
+    }
+    int head_page = 0;
+    if (head) head_page = Take(owned);
+    while (static_cast<int>(pages.size()) < n) pages.push_back(Take(owned));
+    static constexpr int kLens[] = {4096, 2048, 1024, 512};
+    const bool mixed = rng_.Uniform(5) == 0;
+    int len = kLens[rng_.Uniform(4)];
+    std::vector<ShadowFrag> frags;
+    std::vector<std::string> spec;
+    for (int p : pages) {
+      if (mixed) len = kLens[rng_.Uniform(4)];
+      const int off = len * static_cast<int>(rng_.Uniform(4096 / len));
+      frags.push_back({p, off, len});
+      spec.push_back(len == 4096 ? absl::StrCat(p) : absl::StrCat(p, "+", off, ":", len));
+    }
+    std::string line = "skb_build";
+    if (head_page != 0) absl::StrAppend(&line, " head=", head_page);
+    if (!spec.empty()) absl::StrAppend(&line, " frags=", absl::StrJoin(spec, ","));
+    if (k == GenKind::kSkbBuildNapi) absl::StrAppend(&line, " @napi");
+    if (k == GenKind::kSkbBuildProcess) absl::StrAppend(&line, " @process");
+    skbs_.Build(frags, head_page, /*pp=*/true);
+    if (head_page != 0) pages.push_back(head_page);
+    for (int p : pages) {  // the pool references move into the skb
+      map_.Page(p).value()->owned = false;
+      Unhold(p);
+    }
+    Line(k, line);
+  }
+
+  int Take(std::vector<int>& v) {
+    const size_t i = rng_.Uniform(v.size());
+    const int x = v[i];
+    v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+    return x;
+  }
+
   const GenerateOptions& o_;
   sim::Prng rng_;
   std::array<uint64_t, kGenKindCount> weights_{};
   IndexMap map_;
   int devices_ = 0;
-  std::vector<int> held_;  // in the order they were allocated
+  std::vector<int> held_;  // in the order they were allocated (or referenced again)
+  SkbShadow skbs_;
+  int target_ = 0;
   GeneratedSequence out_;
 };
 

@@ -26,6 +26,23 @@
 // at most one per sequence, in about one sequence in ten, of 100..300 ms or 1.3..1.5 s (never
 // near the release worker's first retry, 1 s after a destroy: the kernel's comes a little late).
 //
+// skbs (the kSkb* kinds): built on pages the sequence owns, always marked for recycle, and
+// reshaped, merged, referenced, held and freed as generate_skb.h's picture of them allows: only
+// skbs the module still holds (a held skb only for skb_frag_ref, a chained one never), frag
+// indices, cuts and shifts within the frags as the kernel left them, napi_consume_skb only
+// inside the poll of the live pool of the skb's first page with every page's pool live. No pool
+// page's own reference ever reaches an skb without pp_recycle, which would free it with put_page
+// and leave its pool in flight for good ("page_pool leak"): so no skb_build recycle=false, no
+// skb_split of a pp skb but inside its last frag (whole frags would move to the split's
+// unmarked skb; an unmarked skb holds page references only and splits anywhere), skb_shift
+// only between skbs of one pp_recycle. What the kernel refuses it may emit (skb_try_coalesce
+// and skb_gro_receive across pp_recycle, a GRO past 64 KiB): rc 0 on both sides. Never
+// skb_gro_receive of an skb without frags (the frag-moving loop of skb_gro_receive assumes
+// one), nor of a cloned skb or into a cloned p; skb_try_coalesce is followed by the free of
+// `from`, as tcp_try_coalesce's caller frees it (kfree_skb_partial). skbs still held when the
+// sequence ends are freed by the runner's reset (ppo_main.c op_reset: ppo_skb_reset, the
+// holder's first, with kfree_skb, before the pages and pools), so every pool drains.
+//
 // The kernel runs the ops in real time (about 2 ms each under QEMU) and the model in none: a
 // sequence of 200 ops takes well under the 1 s a destroyed pool waits for its first release
 // retry, so that retry runs inside a sleep on both sides or on neither.
@@ -53,8 +70,13 @@ enum class GenKind : uint8_t {
   kPutDirectNapi, kPutDirectBh, kPutDirectProcess, kBulk, kBulkNapi, kUpdateNid,
   kDisableDirect, kDisableDirectNapiEnabled, kGetPage, kPutPage, kObserve,
   kAdvanceTime,  // not drawn by weight: GenerateOptions::sleep_share
+  // skbs on pool pages (tests/oracle/README.md "skbs on pool pages"), after the page_pool kinds
+  // so that their indices, and the corpus drawn with every skb weight 0, stay as they were.
+  kSkbBuild, kSkbBuildNapi, kSkbBuildProcess, kSkbClone, kSkbExpandHead, kSkbSplit, kSkbShift,
+  kSkbCoalesce, kSkbGro, kSkbSegment, kSkbFragRef, kKfreeSkb, kNapiConsumeSkb, kSkbDeferFree,
+  kStackHold, kStackRelease,
 };
-inline constexpr int kGenKindCount = 26;
+inline constexpr int kGenKindCount = 42;
 
 struct GenKindInfo {
   absl::string_view name;   // as --weights names it
