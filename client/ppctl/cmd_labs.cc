@@ -145,10 +145,10 @@ Command AddCreateLabCommand(CLI::App* root) {
   AddRemoteOptions(cmd, &o->remote);
   cmd->add_option("--name", o->name, "a name to recognise it by");
   cmd->add_option("--profile", o->profile,
-                  "kernel profile: v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3, v6.15-ppc64, "
-                  "v6.15-32bit");
+                  "kernel profile: v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3, v6.1-ppc64, "
+                  "v6.12-ppc64, v7.2-ppc64, v6.15-ppc64, v6.15-32bit, v6.15-riscv32-nommu");
   cmd->add_option("--ram", o->ram, "simulated RAM, e.g. 4G, 384G, 16T (binary units)");
-  cmd->add_option("--iommu", o->iommu, "IOMMU model: intel, ppc-ddw, passthrough");
+  cmd->add_option("--iommu", o->iommu, "IOMMU model: intel, amd, arm-smmu, ppc-ddw, passthrough");
   cmd->add_flag("--strict", o->strict, "strict IOTLB invalidation");
   cmd->add_flag("--lazy", o->lazy, "lazy IOTLB invalidation (flush queue)")->excludes("--strict");
   cmd->add_option("--strategy", o->strategy,

@@ -15,6 +15,7 @@ absl::string_view ArchName(Arch arch) {
     case Arch::kX86_64: return "x86_64";
     case Arch::kPpc64: return "ppc64";
     case Arch::kX86_32: return "x86_32";
+    case Arch::kRiscv32Nommu: return "riscv32-nommu";
   }
   return "?";
 }
@@ -25,18 +26,32 @@ uint64_t KernelProfile::PoisonPointerDelta() const {
   switch (arch) {
     case Arch::kX86_64: return 0xdead000000000000ULL;
     case Arch::kPpc64: return 0x5deadbeef0000000ULL;
-    case Arch::kX86_32: return 0;
+    case Arch::kX86_32:
+    case Arch::kRiscv32Nommu: return 0;
   }
   return 0;
 }
 
-// PP_DMA_INDEX_BITS = min(32, lowest set bit of the delta - 7) with a non-zero delta; 0 on
-// 32-bit builds where PAGE_OFFSET leaves fewer than 8 bits (95920c2ed02b).
+// arch/x86/include/asm/page_32_types.h: __PAGE_OFFSET = CONFIG_PAGE_OFFSET (0xC0000000 with
+// the default VMSPLIT_3G); arch/riscv/include/asm/page.h without an MMU: phys_ram_base.
+uint64_t KernelProfile::ConstantPageOffset() const {
+  return arch == Arch::kX86_32 ? 0xC0000000ULL : 0;
+}
+
+// include/linux/mm.h (95920c2ed02b): with a poison delta, min(32, lowest set bit of the delta
+// - PP_DMA_INDEX_SHIFT); without one, the same with a PAGE_OFFSET that is a compile-time
+// constant, at least 2^(shift + 8) and aligned to it, else 0 (page_pool_register_dma_index
+// then tracks nothing).
 uint32_t KernelProfile::DmaIndexBits() const {
   if (!pp_magic_has_dma_index) return 0;
-  const uint64_t delta = PoisonPointerDelta();
-  if (delta == 0) return 0;
-  const uint32_t lowest = static_cast<uint32_t>(__builtin_ctzll(delta));
+  uint64_t bound = PoisonPointerDelta();
+  if (bound == 0) {
+    const uint64_t min_offset = uint64_t{1} << (kDmaIndexShift + 8);
+    const uint64_t offset = ConstantPageOffset();
+    if (offset < min_offset || (offset & (min_offset - 1)) != 0) return 0;
+    bound = offset;
+  }
+  const uint32_t lowest = static_cast<uint32_t>(__builtin_ctzll(bound));
   const uint32_t bits = lowest - kDmaIndexShift;
   return bits > 32 ? 32 : bits;
 }
@@ -79,7 +94,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
   // Each era's switches follow the version table of kernel/skb-and-iommu.md §1.4.
   // v6.1, v6.12 and v7.3 are Debian's builds of those kernels, stable backports included, as
   // the kernel oracle (tests/oracle/) observed them: 6.1.176, 6.12.95, 7.3.4.
-  static const std::array<KernelProfile, 12> kProfiles = [] {
+  static const std::array<KernelProfile, 13> kProfiles = [] {
     KernelProfile v514{.name = "v5.14", .default_strategy = "legacy",
                        .stalled_warn_all_pools = true, .pp_ref_count_name = "(none)"};
     v514.coalesce_rule = CoalesceRule::kAnyMix;
@@ -146,10 +161,13 @@ std::span<const KernelProfile> BuiltinProfiles() {
     KernelProfile x32 = v615;
     x32.name = "v6.15-32bit";
     x32.arch = Arch::kX86_32;
-    return std::array<KernelProfile, 12>{
+    KernelProfile nommu = v615;
+    nommu.name = "v6.15-riscv32-nommu";
+    nommu.arch = Arch::kRiscv32Nommu;
+    return std::array<KernelProfile, 13>{
         v514, v610, v61, v68, v612, v615, v73,
         ppc64(v61, "v6.1-ppc64"), ppc64(v612, "v6.12-ppc64"), ppc64(v73, "v7.2-ppc64"),
-        ppc64(v615, "v6.15-ppc64"), x32};
+        ppc64(v615, "v6.15-ppc64"), x32, nommu};
   }();
   return kProfiles;
 }

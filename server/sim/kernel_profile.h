@@ -15,7 +15,9 @@
 
 namespace ppsim::sim {
 
-enum class Arch : uint8_t { kX86_64, kPpc64, kX86_32 };
+// kX86_32 is i386 (PAGE_OFFSET 0xC0000000, a compile-time constant); kRiscv32Nommu is a 32-bit
+// build whose PAGE_OFFSET is phys_ram_base, known only at run time.
+enum class Arch : uint8_t { kX86_64, kPpc64, kX86_32, kRiscv32Nommu };
 absl::string_view ArchName(Arch arch);
 
 // How skb_try_coalesce treats pp and non-pp skbs (kernel/skb-and-iommu.md §2, §2.1 B2/B3).
@@ -125,8 +127,12 @@ struct KernelProfile {
   // PP_SIGNATURE = 0x40 + POISON_POINTER_DELTA of the architecture (kernel/page-pool.md §1.2).
   uint64_t PoisonPointerDelta() const;
   uint64_t PpSignature() const { return 0x40 + PoisonPointerDelta(); }
-  // PP_DMA_INDEX_BITS: 32 on x86-64, 21 on ppc64, 0 on 32-bit after 95920c2ed02b (tracking
-  // compiled out there). 0 when the profile predates DMA tracking.
+  // PAGE_OFFSET when it is a compile-time constant (32-bit arches without a poison delta), 0
+  // when it is not or does not matter.
+  uint64_t ConstantPageOffset() const;
+  // PP_DMA_INDEX_BITS: 32 on x86-64, 21 on ppc64; without a poison delta (32-bit) the lowest
+  // set bit of a constant PAGE_OFFSET bounds them (95920c2ed02b): 23 on i386, and 0 (tracking
+  // off) where PAGE_OFFSET is not a constant. 0 when the profile predates DMA tracking.
   uint32_t DmaIndexBits() const;
   static constexpr uint32_t kDmaIndexShift = 7;  // PP_DMA_INDEX_SHIFT
   uint64_t DmaIndexMask() const;
@@ -146,7 +152,7 @@ struct ProfileSwitchInfo {
 std::span<const ProfileSwitchInfo> ProfileSwitches();
 
 // Built-in profiles: v5.14, v6.1.0, v6.1, v6.8, v6.12, v6.15, v7.3 (x86-64); v6.1-ppc64,
-// v6.12-ppc64, v7.2-ppc64, v6.15-ppc64 (pseries); v6.15-32bit.
+// v6.12-ppc64, v7.2-ppc64, v6.15-ppc64 (pseries); v6.15-32bit (i386), v6.15-riscv32-nommu.
 std::span<const KernelProfile> BuiltinProfiles();
 absl::StatusOr<KernelProfile> FindProfile(absl::string_view name);
 

@@ -82,10 +82,11 @@ PagePool::PagePool(PoolId id, const PagePoolParams& p) : id_(id), p_(p) {
 namespace {
 // ptr_ring_init's batch: two cache lines of pointers, or 1 when that exceeds half the ring
 // (include/linux/ptr_ring.h __ptr_ring_set_size): 16 on x86-64, 32 on ppc64 (128-byte lines)
-// and on 32-bit x86 (4-byte pointers).
+// and on 32-bit builds (4-byte pointers).
 uint32_t PtrRingBatch(const KernelProfile& profile, uint32_t size) {
   const uint32_t line = profile.arch == Arch::kPpc64 ? 128 : 64;
-  const uint32_t ptr = profile.arch == Arch::kX86_32 ? 4 : 8;
+  const uint32_t ptr =
+      profile.arch == Arch::kX86_32 || profile.arch == Arch::kRiscv32Nommu ? 4 : 8;
   const uint32_t batch = 2 * line / ptr;
   return batch > size / 2 ? 1 : batch;
 }

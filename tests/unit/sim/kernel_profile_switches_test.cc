@@ -230,7 +230,7 @@ TEST(KernelProfileSwitchesTest, V68HasGroAndFragRefCoalesceButNotTheEspFix) {
 }
 
 TEST(KernelProfileSwitchesTest, V615EraHasEveryFix) {
-  for (const char* name : {"v6.15", "v6.15-ppc64", "v6.15-32bit"}) {
+  for (const char* name : {"v6.15", "v6.15-ppc64", "v6.15-32bit", "v6.15-riscv32-nommu"}) {
     const KernelProfile p = Profile(name);
     EXPECT_TRUE(p.release_data_clears_pp_recycle) << name;
     EXPECT_EQ(p.coalesce_rule, CoalesceRule::kSamePpFragRef) << name;

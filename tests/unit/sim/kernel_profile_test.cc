@@ -23,12 +23,12 @@ KernelProfile Profile(absl::string_view name) {
 TEST(KernelProfileTest, BuiltinProfilesAreFoundByName) {
   for (const char* name : {"v5.14", "v6.1.0", "v6.1", "v6.8", "v6.12", "v6.15", "v7.3",
                            "v6.1-ppc64", "v6.12-ppc64", "v7.2-ppc64", "v6.15-ppc64",
-                           "v6.15-32bit"}) {
+                           "v6.15-32bit", "v6.15-riscv32-nommu"}) {
     absl::StatusOr<KernelProfile> p = FindProfile(name);
     ASSERT_TRUE(p.ok()) << name;
     EXPECT_EQ(p->name, name);
   }
-  EXPECT_EQ(BuiltinProfiles().size(), 12u);
+  EXPECT_EQ(BuiltinProfiles().size(), 13u);
 }
 
 // Debian's ppc64el kernels are the same trees as the x86 ones of their era: every switch but
@@ -73,16 +73,20 @@ TEST(KernelProfileTest, PpSignaturePerArchitecture) {
   EXPECT_EQ(Profile("v6.1").PpSignature(), 0xdead000000000040ULL);
   EXPECT_EQ(Profile("v6.15-ppc64").PpSignature(), 0x5deadbeef0000040ULL);
   EXPECT_EQ(Profile("v6.15-32bit").PpSignature(), 0x40ULL);
+  EXPECT_EQ(Profile("v6.15-riscv32-nommu").PpSignature(), 0x40ULL);
   EXPECT_EQ(Profile("v6.15-ppc64").arch, Arch::kPpc64);
   EXPECT_EQ(ArchName(Arch::kX86_64), "x86_64");
 }
 
 TEST(KernelProfileTest, DmaIndexBitsPerArchitectureAndEra) {
-  // §1.3: 32 bits on x86-64, 21 on ppc64, 0 on 32-bit after 95920c2ed02b; §1.2: no index
-  // bits before the xarray fix (v6.15).
+  // §1.3: 32 bits on x86-64, 21 on ppc64; §1.2: no index bits before the xarray fix (v6.15).
+  // include/linux/mm.h after 95920c2ed02b: without a poison delta, __ffs(PAGE_OFFSET) - 7 when
+  // PAGE_OFFSET is a constant >= 1 << 15 and aligned to it: i386's 0xC0000000 leaves 23 bits;
+  // a run-time PAGE_OFFSET (riscv without an MMU: phys_ram_base) leaves 0, tracking off.
   EXPECT_EQ(Profile("v6.15").DmaIndexBits(), 32u);
   EXPECT_EQ(Profile("v6.15-ppc64").DmaIndexBits(), 21u);
-  EXPECT_EQ(Profile("v6.15-32bit").DmaIndexBits(), 0u);
+  EXPECT_EQ(Profile("v6.15-32bit").DmaIndexBits(), 23u);
+  EXPECT_EQ(Profile("v6.15-riscv32-nommu").DmaIndexBits(), 0u);
   for (const char* old : {"v5.14", "v6.1", "v6.8"}) {
     EXPECT_EQ(Profile(old).DmaIndexBits(), 0u) << old;
     EXPECT_EQ(Profile(old).DmaIndexMask(), 0u) << old;
@@ -98,14 +102,16 @@ TEST(KernelProfileTest, DmaIndexMaskCoversBits7Through38OnX86_64) {
   EXPECT_EQ(63 - __builtin_clzll(mask), 38);
   // ppc64: 21 bits from bit 7, below the delta's lowest set bit (28).
   EXPECT_EQ(Profile("v6.15-ppc64").DmaIndexMask(), ((uint64_t{1} << 21) - 1) << 7);
-  EXPECT_EQ(Profile("v6.15-32bit").DmaIndexMask(), 0u);
+  EXPECT_EQ(Profile("v6.15-32bit").DmaIndexMask(), ((uint64_t{1} << 23) - 1) << 7)
+      << "bits 7..29, below PAGE_OFFSET's bit 30";
+  EXPECT_EQ(Profile("v6.15-riscv32-nommu").DmaIndexMask(), 0u);
 }
 
 TEST(KernelProfileTest, PpMagicMaskPerEra) {
   // §1.2 / §7: ~0x3UL up to v6.14; ~(PP_DMA_INDEX_MASK | 0x3) from v6.15.
   EXPECT_EQ(Profile("v6.8").PpMagicMask(), ~0x3ULL);
   EXPECT_EQ(Profile("v6.15").PpMagicMask(), ~(0x0000007fffffff80ULL | 0x3ULL));
-  EXPECT_EQ(Profile("v6.15-32bit").PpMagicMask(), ~0x3ULL);
+  EXPECT_EQ(Profile("v6.15-riscv32-nommu").PpMagicMask(), ~0x3ULL);
 }
 
 TEST(KernelProfileTest, SignatureMatchesWithDmaIndexAndLowBitsSet) {
@@ -132,7 +138,7 @@ TEST(KernelProfileTest, DefaultStrategiesAndWarnings) {
     EXPECT_EQ(Profile(name).default_strategy, "legacy") << name;
     EXPECT_FALSE(Profile(name).pp_magic_has_dma_index) << name;
   }
-  for (const char* name : {"v6.15", "v6.15-ppc64", "v6.15-32bit"}) {
+  for (const char* name : {"v6.15", "v6.15-ppc64", "v6.15-32bit", "v6.15-riscv32-nommu"}) {
     EXPECT_EQ(Profile(name).default_strategy, "dma-tracking") << name;
     EXPECT_TRUE(Profile(name).pp_magic_has_dma_index) << name;
   }

@@ -119,12 +119,12 @@ TEST(DmaTrackingStrategyTest, Ppc64ProfileOverDdwHasNoLateUnmap) {
 }
 
 // §5d "When PP_DMA_INDEX_BITS = 0, tracking is skipped and the legacy late-unmap behaviour
-// returns (since 95920c2ed02b)". v6.15 has 280e5a301005, so the late unmap after removal is
+// returns (since 95920c2ed02b)": a 32-bit build whose PAGE_OFFSET is not a constant. v6.15 has 280e5a301005, so the late unmap after removal is
 // dma-direct's no-op (PP002); with 6.12-6.14's release rule it is the oops again.
 TEST(DmaTrackingStrategyTest, ThirtyTwoBitProfileBringsLegacyLateUnmapBack) {
   for (const bool kept : {false, true}) {
     SCOPED_TRACE(kept ? "dma-iommu-kept" : "v6.15 as released");
-    LabConfig cfg{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15-32bit"};
+    LabConfig cfg{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15-riscv32-nommu"};
     if (kept) cfg.profile_switches = {{"iommu_release_rule", "dma-iommu-kept"}};
     InflightStory s = StartInflightStory(cfg, "");
     ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 0u);
@@ -138,6 +138,23 @@ TEST(DmaTrackingStrategyTest, ThirtyTwoBitProfileBringsLegacyLateUnmapBack) {
     EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), kept ? 1u : 0u);
     EXPECT_EQ(s.lab->violation_count(ViolationId::kPP002), kept ? 0u : 1u);
   }
+}
+
+// i386 keeps tracking: 23 index bits below PAGE_OFFSET (95920c2ed02b), so destroy unmaps the
+// held page and its late return makes no DMA API call (issue 13 item 3).
+TEST(DmaTrackingStrategyTest, I386KeepsTrackingWith23IndexBits) {
+  InflightStory s = StartInflightStory(
+      LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15-32bit",
+                .profile_switches = {{"iommu_release_rule", "dma-iommu-kept"}}},
+      "");
+  ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 23u);
+  s.Unbind();
+  EXPECT_EQ(s.Device().mapped, 0u) << "destroy unmapped the page in flight";
+  s.Remove();
+  s.ReturnHeld();
+  Advance(*s.lab, 2 * kSecond);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 0u);
+  EXPECT_EQ(s.lab->violation_count(ViolationId::kPP002), 0u);
 }
 
 // §5d "xa_alloc failure (ENOMEM ...) makes the page mapping fail. The page is unmapped and
