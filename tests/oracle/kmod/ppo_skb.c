@@ -150,11 +150,16 @@ static bool page_holds_pool(struct page *pg, int pool)
 
 /* A destroyed pool stays allocated while one of its pages is in flight: a page an skb we hold
  * references that still carries the signature and points at the pool has not been released
- * by it (page_pool_release_page clears both), so the pool's inflight count is not 0. */
+ * by it (page_pool_release_page clears both), so the pool's inflight count is not 0.
+ * Unless a pool the sequence created later has the same address: then this one was freed and
+ * the pages point at the other (kmalloc reused it; gen-000013 of the skb corpus). */
 bool ppo_skbs_hold_pool_page(int pool)
 {
 	int i, f;
 
+	for (i = pool + 1; i <= ppo.npools; i++)
+		if (ppo.pools[i].pp == ppo.pools[pool].pp)
+			return false;
 	for (i = 1; i <= ppo.nskbs; i++) {
 		struct sk_buff *skb;
 		struct skb_shared_info *sh;
@@ -629,6 +634,7 @@ int ppo_skb_split(struct ppo_args *a)
 
 	if (err)
 		return err;
+	ppo_touch_skb(j.skb);	/* named: observed even when refused, as skb_shift's two */
 	sh = skb_shinfo(ppo.skbs[j.skb].skb);
 	if (at < 0 || at >= sh->nr_frags) {
 		ppo_err("at: %ld but skb %d has %d frags", at, j.skb, sh->nr_frags);
@@ -649,7 +655,6 @@ int ppo_skb_split(struct ppo_args *a)
 	if (!j.out)
 		return -ENOMEM;
 	empty_linear(j.out);
-	ppo_touch_skb(j.skb);
 	err = skb_op_ctx(a, PPO_CTX_PROCESS, j.skb, do_split, &j);
 	if (err) {
 		kfree_skb(j.out);
@@ -822,6 +827,7 @@ int ppo_skb_segment(struct ppo_args *a)
 
 	if (err)
 		return err;
+	ppo_touch_skb(j.skb);	/* named: observed even when refused */
 	skb = ppo.skbs[j.skb].skb;
 	sh = skb_shinfo(skb);
 	if (sh->frag_list) {
@@ -843,7 +849,6 @@ int ppo_skb_segment(struct ppo_args *a)
 		ppo_err("too many skbs (max %d)", PPO_MAX_SKBS);
 		return -ENOSPC;
 	}
-	ppo_touch_skb(j.skb);
 	skb_reset_mac_header(skb);
 	skb_reset_network_header(skb);
 	skb_reset_transport_header(skb);
