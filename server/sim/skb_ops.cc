@@ -99,9 +99,14 @@ SkbId SkbSplit(Machine& m, SkbId id, uint32_t at, uint32_t cut) {
   return n;
 }
 
-// skb_shift (TCP SACK collapse): both uncloned; `count` whole frags move; a frag continuing
-// tgt's last frag merges into it and skb's reference is dropped with skb->pp_recycle; a
-// partially shifted frag gets a page reference in tgt (§2 table, §2.1 B7).
+// skb_shift (TCP SACK collapse, net/core/skbuff.c skb_shift since 832d11c5cd07): both uncloned;
+// shiftlen is `count` whole frags of skb plus `partial` bytes of the next. Only skb's first frag
+// can merge into tgt's last, when it continues it (skb_can_coalesce): a shift shorter than that
+// frag then only moves bytes from one descriptor to the other, with no reference taken or
+// dropped; otherwise the frag's whole size joins tgt's and skb's reference is dropped with
+// skb->pp_recycle. Every other frag moves whole with its reference, and a frag moved in part
+// is cut with a page reference for tgt's part (§2 table, §2.1 B7). Refused (false, nothing
+// changed) when tgt has no slot left for what does not merge.
 bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t partial) {
   if (SkbCloned(m, tgt_id)) PskbExpandHead(m, tgt_id);
   if (SkbCloned(m, skb_id)) PskbExpandHead(m, skb_id);
@@ -109,35 +114,54 @@ bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t p
   Skb& skb = Get(m, skb_id);
   SkbShared& t = Shared(m, tgt);
   SkbShared& f = Shared(m, skb);
-  const uint32_t needed = count + (partial > 0 ? 1 : 0);
-  if (t.frags.size() + needed > MAX_SKB_FRAGS || needed > f.frags.size()) return false;
-  uint32_t shifted = 0;  // skb_shift moves shiftlen bytes of len from skb to tgt
-  for (uint32_t i = 0; i < count && !f.frags.empty(); ++i) {
-    SkbFrag fr = f.frags.front();
-    f.frags.erase(f.frags.begin());
-    shifted += fr.len;
-    if (!t.frags.empty() && t.frags.back().pfn == fr.pfn &&
-        t.frags.back().offset + t.frags.back().len == fr.offset) {
-      t.frags.back().len += fr.len;  // skb_can_coalesce: merged, skb's ref dropped
-      PageUnref(m, fr.pfn, fr.ref, skb.pp_recycle, "__skb_frag_unref (shift merge)");
-    } else {
-      t.frags.push_back(fr);
-      Attach(m, tgt_id, fr.pfn);
+  if (count + (partial > 0 ? 1 : 0) > f.frags.size() || f.frags.empty()) return false;
+  uint32_t shiftlen = partial;
+  for (uint32_t i = 0; i < count; ++i) shiftlen += f.frags[i].len;
+  const bool merge = !t.frags.empty() && t.frags.back().pfn == f.frags[0].pfn &&
+                     t.frags.back().offset + t.frags.back().len == f.frags[0].offset;
+  if (merge && shiftlen < f.frags[0].len) {  // only bytes move between the two descriptors
+    t.frags.back().len += shiftlen;
+    f.frags[0].offset += shiftlen;
+    f.frags[0].len -= shiftlen;
+    tgt.len += shiftlen;
+    skb.len -= std::min(skb.len, shiftlen);
+    return true;
+  }
+  // What does not merge: whole frags, then the part of one; each takes a slot of tgt.
+  const size_t first = merge ? 1 : 0;
+  uint32_t todo = shiftlen - (merge ? f.frags[0].len : 0);
+  size_t whole = 0;
+  uint32_t cut = 0;
+  for (size_t i = first; todo > 0 && i < f.frags.size(); ++i) {
+    if (todo < f.frags[i].len) {
+      cut = todo;
+      break;
     }
+    todo -= f.frags[i].len;
+    ++whole;
   }
-  if (partial > 0 && !f.frags.empty()) {
-    SkbFrag& fr = f.frags.front();
-    const uint32_t n = std::min(partial, fr.len);
-    Frame& page = m.memory.Touch(fr.pfn);
-    m.GetPage(fr.pfn, page);  // __skb_frag_ref(fragfrom): always a page reference here
-    t.frags.push_back({fr.pfn, fr.offset, n, FragRef::kPage});
+  const size_t merge_at = t.frags.size() - 1;  // when merge: tgt's last frag
+  if (whole + (cut > 0 ? 1 : 0) > MAX_SKB_FRAGS - t.frags.size()) return false;
+  for (size_t i = first; i < first + whole; ++i) {
+    t.frags.push_back(f.frags[i]);
+    Attach(m, tgt_id, f.frags[i].pfn);
+  }
+  if (cut > 0) {
+    SkbFrag& fr = f.frags[first + whole];
+    m.GetPage(fr.pfn, m.memory.Touch(fr.pfn));  // __skb_frag_ref(fragfrom): a page reference
+    t.frags.push_back({fr.pfn, fr.offset, cut, FragRef::kPage});
     Attach(m, tgt_id, fr.pfn);
-    fr.offset += n;
-    fr.len -= n;
-    shifted += n;
+    fr.offset += cut;
+    fr.len -= cut;
   }
-  tgt.len += shifted;
-  skb.len -= std::min(skb.len, shifted);
+  if (merge) {
+    const SkbFrag fr = f.frags[0];
+    t.frags[merge_at].len += fr.len;
+    PageUnref(m, fr.pfn, fr.ref, skb.pp_recycle, "__skb_frag_unref (shift merge)");
+  }
+  f.frags.erase(f.frags.begin(), f.frags.begin() + static_cast<std::ptrdiff_t>(first + whole));
+  tgt.len += shiftlen;
+  skb.len -= std::min(skb.len, shiftlen);
   return true;
 }
 

@@ -391,5 +391,42 @@ TEST(SkbTest, LenFollowsTheKernelsSkbLen) {
   EXPECT_EQ(f.S(c).len, 11876u + 4096u);
 }
 
+// skb_shift merges only skb's first frag into tgt's last, when it continues it
+// (skb_can_coalesce), and a shift shorter than that frag only moves bytes between the two
+// descriptors: no reference is taken or dropped (net/core/skbuff.c skb_shift, the "todo < 0"
+// branch, since 832d11c5cd07; Debian 6.12.95 in tests/oracle/observed/6.12/skb-shift-merge.json,
+// found by the generated corpus's gen-000042: page refcount 3, not 4).
+TEST(SkbTest, AShiftShorterThanAContinuingFragOnlyMovesBytes) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(1);
+  const uint32_t a = f.Build({p[0]});
+  const uint32_t b = f.Op1(op::SkbSplit{.skb = a, .at = 0, .cut = 1024});  // p0 [1024, 4096)
+  ASSERT_EQ(f.P(p[0]).refcount, 2);
+  EXPECT_EQ(f.Value(op::SkbShift{.tgt = a, .skb = b, .count = 0, .partial = 512}), 1u);
+  EXPECT_EQ(f.P(p[0]).refcount, 2) << "no reference for the bytes that moved";
+  ASSERT_EQ(f.Sh(a).frags.size(), 1u);
+  EXPECT_EQ(f.Sh(a).frags[0].len, 1536u);
+  ASSERT_EQ(f.Sh(b).frags.size(), 1u);
+  EXPECT_EQ(f.Sh(b).frags[0].offset, 1536u);
+  EXPECT_EQ(f.Sh(b).frags[0].len, 2560u);
+  EXPECT_EQ(f.S(a).len, 1536u);
+  EXPECT_EQ(f.S(b).len, 2560u);
+}
+
+// The merged frag takes no slot of tgt: a tgt with MAX_SKB_FRAGS frags still takes the frag
+// that continues its last one (skb_shift counts slots from `from` past the merged frag).
+TEST(SkbTest, AMergingShiftNeedsNoSlot) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(MAX_SKB_FRAGS);
+  const uint32_t a = f.Build(p);
+  const uint32_t b = f.Op1(op::SkbSplit{.skb = a, .at = MAX_SKB_FRAGS - 1, .cut = 1024});
+  ASSERT_EQ(f.Sh(a).frags.size(), MAX_SKB_FRAGS);
+  EXPECT_EQ(f.Value(op::SkbShift{.tgt = a, .skb = b, .count = 1}), 1u);
+  EXPECT_EQ(f.Sh(a).frags.size(), MAX_SKB_FRAGS);
+  EXPECT_EQ(f.Sh(a).frags.back().len, 4096u);
+  EXPECT_TRUE(f.Sh(b).frags.empty());
+  EXPECT_EQ(f.P(p.back()).refcount, 1) << "b's page reference dropped (b is not pp: put_page)";
+}
+
 }  // namespace
 }  // namespace ppsim::sim
