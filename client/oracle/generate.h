@@ -39,7 +39,11 @@
 // and skb_gro_receive across pp_recycle, a GRO past 64 KiB): rc 0 on both sides. Never
 // skb_gro_receive of an skb without frags (the frag-moving loop of skb_gro_receive assumes
 // one), nor of a cloned skb or into a cloned p; skb_try_coalesce is followed by the free of
-// `from`, as tcp_try_coalesce's caller frees it (kfree_skb_partial). skbs still held when the
+// `from`, as tcp_try_coalesce's caller frees it (kfree_skb_partial), and never takes a `from`
+// whose truesize does not cover its len (skb_split's new skb, a shift's tgt: both functions
+// move frags without their truesize): skb_try_coalesce's WARN_ON_ONCE(delta < len) warns once
+// a boot, so whether a sequence warns depends on the ones before it (gen-000006 of the first
+// skb corpus warned on 6.1, 6.12 and 7.3, later ones no more). skbs still held when the
 // sequence ends are freed by the runner's reset (ppo_main.c op_reset: ppo_skb_reset, the
 // holder's first, with kfree_skb, before the pages and pools), so every pool drains.
 //

@@ -14,6 +14,7 @@ int SkbShadow::Build(const std::vector<ShadowFrag>& frags, int head, bool pp) {
   int len = 0;
   for (const ShadowFrag& f : frags) len += f.len;  // skb_add_rx_frag: len += size
   const int s = NewSkb(pp, len);
+  Mut(s).excess = len;
   MutData(s).frags = frags;
   MutData(s).head = head;
   return s;
@@ -127,6 +128,7 @@ bool SkbShadow::Coalesce(int to, int from) {
   MutData(to).frags.insert(MutData(to).frags.end(), frags.begin(), frags.end());
   if (!Cloned(from)) MutData(from).frags.clear();
   Mut(to).len += skb(from).len;
+  Mut(to).excess += skb(from).excess;  // to->truesize += delta
   return true;
 }
 
@@ -145,11 +147,16 @@ GroResult SkbShadow::Gro(int p, int s) {
   Mut(p).len += len;
   if (data(lp).frags.size() + data(s).frags.size() > kShadowMaxSkbFrags) {
     MutData(p).frag_list.push_back(s);
+    Mut(p).excess += kShadowGroMaxSize;  // p->truesize += skb->truesize: all of it
     Mut(s).state = ShadowState::kChained;
     Mut(p).gro_last = s;
     return GroResult::kChained;
   }
-  if (lp != p) Mut(lp).len += len;
+  Mut(p).excess += skb(s).excess;  // delta_truesize: the frags' part of skb's truesize
+  if (lp != p) {
+    Mut(lp).len += len;
+    Mut(lp).excess += skb(s).excess;
+  }
   const std::vector<ShadowFrag> frags = data(s).frags;
   MutData(lp).frags.insert(MutData(lp).frags.end(), frags.begin(), frags.end());
   MutData(s).frags.clear();
@@ -164,6 +171,7 @@ std::vector<int> SkbShadow::Segment(int s) {
   const std::vector<ShadowFrag> frags = data(s).frags;
   for (const ShadowFrag& f : frags) {
     const int n = NewSkb(false, f.len);
+    Mut(n).excess = f.len;  // nskb->truesize += nskb->data_len
     MutData(n).frags.push_back(f);
     out.push_back(n);
   }

@@ -44,6 +44,11 @@ struct ShadowSkb {
   bool pp = false;  // skb->pp_recycle
   ShadowState state = ShadowState::kLive;
   int len = 0;   // skb->len (== data_len: headlen 0)
+  // skb->truesize beyond SKB_TRUESIZE(skb_end_offset(skb)): what its frags brought in
+  // (skb_add_rx_frag's truesize, the module's frag size). skb_split and skb_shift move frags
+  // without it, and skb_try_coalesce warns when `from` has less than its len
+  // (WARN_ON_ONCE(delta < len)); skb_segment adds each segment's data_len.
+  int excess = 0;
   // Has been `p` of skb_gro_receive: the module keeps its GRO control block (last, count).
   bool gro_p = false;
   int gro_last = 0;  // NAPI_GRO_CB(p)->last: p itself or the last skb chained on it

@@ -254,7 +254,12 @@ class SkbRules {
         (b->nr_frags == 0 || Cloned(o.Int("p", 0)) || Cloned(o.Int("skb", 0)))) {
       return "GRO of an skb without frags, or of a cloned one";
     }
-    if (n == "skb_try_coalesce") expect_free_ = o.Int("from", 0);
+    if (n == "skb_try_coalesce") {
+      expect_free_ = o.Int("from", 0);
+      if (split_made_.contains(expect_free_) && b->len > 0) {
+        return "coalescing from skb_split's skb, whose truesize does not cover its len";
+      }
+    }
     if (n == "napi_consume_skb" && a->nr_frags > 0) {
       const int pool = map_.page(a->frags[0].page).pool;
       if (!map_.pool(pool).live) return "napi_consume_skb into a destroyed pool";
@@ -266,6 +271,9 @@ class SkbRules {
     for (const SkbObs& k : obs.skbs) {
       if (!skbs_.contains(k.skb)) {  // a new skb: a clone shares its source's data
         group_[k.skb] = o.name == "skb_clone" ? group_.at(o.Int("skb", 0)) : k.skb;
+        if (o.name == "skb_split" || (o.name == "skb_clone" && split_made_.contains(o.Int("skb", 0)))) {
+          split_made_.insert(k.skb);
+        }
       }
       skbs_[k.skb] = k;
       if (k.state == "freed") group_.erase(k.skb);
@@ -313,6 +321,7 @@ class SkbRules {
   const IndexMap& map_;
   std::map<int, SkbObs> skbs_;
   std::map<int, int> group_;  // skb -> its data area
+  std::set<int64_t> split_made_;  // skb_split's new skbs and their clones
   int64_t expect_free_ = 0;
 };
 
