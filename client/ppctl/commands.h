@@ -31,6 +31,7 @@ Command AddShrinkCommand(CLI::App* root);     // cmd_shrink.cc
 Command AddReportCommand(CLI::App* root);     // cmd_report.cc
 Command AddOracleCommand(CLI::App* root);     // cmd_oracle.cc
 Command AddOracleGenCommand(CLI::App* root);  // cmd_oracle_gen.cc
+Command AddOracleFromScenarioCommand(CLI::App* root);  // cmd_oracle_from_scenario.cc
 
 }  // namespace ppsim::ppctl
 

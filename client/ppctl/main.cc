@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
       AddWatchCommand(&app),     AddHealthCommand(&app), AddRunCommand(&app),
       AddChaosCommand(&app),     AddSoakCommand(&app),   AddCompareCommand(&app),
       AddReplayCommand(&app),    AddShrinkCommand(&app), AddReportCommand(&app),
-      AddOracleCommand(&app),    AddOracleGenCommand(&app),
+      AddOracleCommand(&app),    AddOracleGenCommand(&app), AddOracleFromScenarioCommand(&app),
   };
   try {
     app.parse(argc, argv);
