@@ -1,7 +1,10 @@
 // client/oracle/from_scenario.h: catalog scenarios translated into the oracle's op language.
 #include "client/oracle/from_scenario.h"
 
-#include "absl/strings/str_join.h"
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include "client/chaos/scenario_loader.h"
 #include "client/oracle/ops_file.h"
 #include "gmock/gmock.h"
@@ -163,6 +166,26 @@ steps:
   EXPECT_TRUE(absl::IsUnimplemented(c.status())) << c.status();
   EXPECT_THAT(c.status().message(), HasSubstr("steps[4]"));
   EXPECT_THAT(c.status().message(), HasSubstr("the module refuses it"));
+}
+
+// tests/oracle/sequences/catalog-*.ops are the translations of today's catalog, checked on
+// the kernels: each is still exactly what its scenario translates to.
+TEST(FromScenarioTest, TheCheckedInCatalogSequencesAreTheirScenariosTranslations) {
+  const std::string root = PPSIM_SOURCE_DIR;
+  int checked = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/tests/oracle/sequences")) {
+    const std::string stem = e.path().stem().string();
+    if (stem.rfind("catalog-", 0) != 0) continue;
+    const std::string yaml = root + "/client/scenarios/" + stem.substr(8) + ".yaml";
+    absl::StatusOr<CatalogSequence> c = TranslateScenarioFile(yaml);
+    ASSERT_TRUE(c.ok()) << yaml << ": " << c.status();
+    std::ifstream in(e.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(c->Text(), text.str()) << e.path();
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
 }
 
 }  // namespace
