@@ -287,7 +287,7 @@ absl::Status Loader::LoadIds(const YAML::Node& n, const std::string& path,
   for (size_t i = 0; i < n.size(); ++i) {
     absl::StatusOr<std::string> id = r_.String(n[i], Index(path, i));
     if (!id.ok()) return id.status();
-    if (!IsViolationId(*id)) return r_.Expected(n[i], Index(path, i), "a violation id PP001..PP017");
+    if (!IsViolationId(*id)) return r_.Expected(n[i], Index(path, i), "a violation id PP001..PP018");
     out->push_back(*id);
   }
   return absl::OkStatus();

@@ -183,7 +183,7 @@ absl::StatusOr<sim::ViolationId> IdOf(const std::string& violation) {
   absl::StatusOr<sim::ViolationId> id = sim::ParseViolationId(violation);
   if (!id.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("violation: \"", violation, "\" is not a violation id (PP001..PP017)"));
+        absl::StrCat("violation: \"", violation, "\" is not a violation id (PP001..PP018)"));
   }
   return id;
 }

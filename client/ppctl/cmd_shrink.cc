@@ -179,7 +179,7 @@ Command AddShrinkCommand(CLI::App* root) {
       "4 the trace does not replay, 64 usage or the trace never raises the id.");
   cmd->add_option("trace", flags->trace, "Trace file (from `run --trace` or `chaos --trace`)")
       ->required();
-  cmd->add_option("--violation", flags->violation, "The id to keep raising (PP001..PP017)")
+  cmd->add_option("--violation", flags->violation, "The id to keep raising (PP001..PP018)")
       ->required();
   CLI::Option* out_yaml =
       cmd->add_option("--out-yaml", flags->out_yaml, "Write the shrunk scenario here");

@@ -31,7 +31,7 @@ absl::Status DoListViolations(const sim::Lab& lab, const v1::ListViolationsReque
     absl::StatusOr<sim::ViolationId> id = sim::ParseViolationId(req.id());
     if (!id.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "id: \"", req.id(), "\" is not a violation id; expected PP001..PP017 or a name such "
+          "id: \"", req.id(), "\" is not a violation id; expected PP001..PP018 or a name such "
           "as unmap-after-iommu-teardown"));
     }
     only = *id;

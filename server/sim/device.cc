@@ -99,6 +99,8 @@ absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg) {
   }
   dev.driver = cfg;
   dev.state = DeviceState::kBound;
+  // The probe's dma_set_mask_and_coherent() (dma_setup_need_sync).
+  if (m.profile.dma_skip_sync) dev.dma_need_sync = dev.needs_sync;
   ++dev.bind_generation;
   dev.ifindex = m.next_ifindex++;
   for (uint32_t q = 0; q < cfg.rx_queues; ++q) {
@@ -261,6 +263,27 @@ void RemovalPoll(Machine& m, DeviceId id, TeardownStrategy::RemovalWait wait) {
                    [&m, id, wait] { RemovalPoll(m, id, wait); });
 }
 }  // namespace
+
+absl::Status DmaSetMask(Machine& m, Device& dev, uint32_t bits) {
+  if (bits < 24 || bits > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bits: ", bits, " must be between 24 and 64"));
+  }
+  if (!dev.bound()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "device: ", dev.id, " is ", DeviceStateName(dev.state),
+        "; dma_set_mask_and_coherent is its driver's call"));
+  }
+  dev.dma_mask_bits = bits;
+  dev.domain.set_dma_mask_bits(bits);
+  if (m.profile.dma_skip_sync) dev.dma_need_sync = dev.needs_sync;
+  DeviceEvent(m, dev, absl::StrFormat("%s: dma_set_mask_and_coherent(DMA_BIT_MASK(%u))%s",
+                                      dev.name, bits,
+                                      m.profile.dma_skip_sync
+                                          ? (dev.dma_need_sync ? ", need_sync 1" : ", need_sync 0")
+                                          : ""));
+  return absl::OkStatus();
+}
 
 absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise, bool phb) {
   if (dev.state == DeviceState::kRemoved || dev.state == DeviceState::kRemoving) {

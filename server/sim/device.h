@@ -72,7 +72,12 @@ class Device {
   // dma_dev_need_sync(): false for cache-coherent devices (the x86 default), so the pool
   // skips sync-for-device (kernel/skb-and-iommu.md §4.1).
   const bool needs_sync;
-  const uint32_t dma_mask_bits;
+  uint32_t dma_mask_bits;
+  // dma_dev_need_sync() in the dma_skip_sync era (KernelProfile::dma_skip_sync): needs_sync
+  // once the driver set its mask (the kernel reports 1 before that; nothing here maps before a
+  // probe), true from the first swiotlb bounce on, and reset by every dma_set_mask
+  // (kernel/dma/mapping.c dma_setup_need_sync).
+  bool dma_need_sync = needs_sync;
   DeviceState state = DeviceState::kPresent;
   IommuDomain domain;
   DmaDebug dma_debug;
@@ -104,6 +109,10 @@ absl::StatusOr<Device*> AddDevice(Machine& m, std::string name, uint32_t numa_no
                                   std::optional<IommuModel> model, std::optional<bool> strict,
                                   bool needs_sync, uint32_t dma_mask_bits = 64);
 absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg);
+// The driver's dma_set_mask_and_coherent(): a new mask for the mappings that follow; in the
+// dma_skip_sync era it also resets dma_need_sync, whatever is still bounced (the oracle's
+// swiotlb probe on 6.12.95 and 7.3.4).
+absl::Status DmaSetMask(Machine& m, Device& dev, uint32_t bits);
 absl::Status NetdevOpen(Machine& m, Device& dev);
 absl::Status NetdevStop(Machine& m, Device& dev);
 absl::Status UnbindDriver(Machine& m, Device& dev);

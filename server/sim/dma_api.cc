@@ -159,7 +159,23 @@ DmaAddr DmaMapPage(Machine& m, Device& dev, Pfn pfn, uint64_t size, DmaDir dir,
                    pfn)) {
     return 0;
   }
-  const DmaAddr addr = dev.domain.Map(pfn, size, dir, m.ctx.cpu);
+  DmaAddr slot = 0;
+  if (dev.domain.NeedsBounce(pfn, size)) {
+    // swiotlb_tbl_map_single resets the skip-sync shortcut first, even when no slot is found
+    // (the oracle's swiotlb probe: "flips to 1 inside the first swiotlb mapping").
+    if (m.profile.dma_skip_sync) dev.dma_need_sync = true;
+    // The bounce buffer is memory the kernel set aside at boot, low enough for any mask: one
+    // page of node 0 per mapping here, never a pool's.
+    std::optional<Pfn> buf = size <= kPageSize ? m.memory.Alloc(0, 0) : std::nullopt;
+    if (!buf) return 0;
+    if (((*buf << kPageShift) >> dev.dma_mask_bits) != 0) {  // no RAM below the mask left
+      m.memory.At(*buf).refcount = 0;
+      m.memory.Free(*buf);
+      return 0;
+    }
+    slot = *buf << kPageShift;
+  }
+  const DmaAddr addr = dev.domain.Map(pfn, size, dir, m.ctx.cpu, slot);
   if (addr == 0) return 0;
   dev.dma_debug.Add(addr, DmaDebugEntry{pfn, size, dir});
   Frame& f = m.memory.Touch(pfn);
@@ -178,6 +194,11 @@ void DmaUnmapPage(Machine& m, Device& dev, DmaAddr addr, uint64_t size, DmaDir d
     ReportDmaDebug(m, dev, *err, caller);
   }
   const IommuDomain::UnmapResult r = dev.domain.Unmap(addr, m.ctx.cpu);
+  if (r.found && r.mapping.bounced) {  // page_pool unmaps with DMA_ATTR_SKIP_CPU_SYNC: no copy
+    Frame& buf = m.memory.At(addr >> kPageShift);
+    buf.refcount = 0;
+    m.memory.Free(addr >> kPageShift);
+  }
   if (r.queue_full) {
     FlushIotlb(m, dev);
   } else if (r.queued) {
@@ -204,6 +225,24 @@ void DmaSync(Machine& m, Device& dev, DmaAddr addr, uint64_t size, DmaDir dir, b
   if (std::optional<std::string> err = dev.dma_debug.CheckSync(addr, size, dir, for_cpu)) {
     ReportDmaDebug(m, dev, *err, caller);
   }
+  // A bounced page: the sync for the CPU copies the slot into the page, unless the skip-sync
+  // shortcut says the device needs no syncs (kernel/dma/mapping.c __dma_sync_single_for_cpu
+  // returns before swiotlb_sync_single_for_cpu when dev->dma_skip_sync).
+  if (IovaMapping* map = dev.domain.FindMapping(addr & ~(kPageSize - 1));
+      map != nullptr && map->bounced && for_cpu) {
+    const bool skipped = m.profile.dma_skip_sync && !dev.dma_need_sync;
+    if (!skipped) {
+      map->bounce_has_device_data = false;
+    } else if (map->bounce_has_device_data) {
+      m.Violate(ViolationId::kPP018,
+                absl::StrFormat("%s for pfn 0x%x of %s did nothing: dma_need_sync is 0 (reset "
+                                "by dma_set_mask_and_coherent while the page was bounced), so "
+                                "the device's data stays in the swiotlb slot 0x%x and the CPU "
+                                "reads the page's old contents",
+                                call, map->pfn, dev.name, addr & ~(kPageSize - 1)),
+                {.pfn = map->pfn, .pool = caller.pool, .device = dev.id});
+    }
+  }
   if (caller.pfn) {
     m.RecordPage(*caller.pfn, m.memory.Touch(*caller.pfn), PageEventKind::kDmaSync, addr,
                  caller.pool);
@@ -223,6 +262,12 @@ void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
   switch (t.kind) {
     case IommuDomain::TranslationKind::kDirect:
       touch(t.pfn);  // passthrough: the bus address is the page; nothing checks it
+      return;
+    case IommuDomain::TranslationKind::kBounce:
+      // The device reaches the swiotlb slot, not the page: its data waits there for a sync.
+      if (IovaMapping* map = dev.domain.FindMapping(addr & ~(kPageSize - 1)); map && write) {
+        map->bounce_has_device_data = true;
+      }
       return;
     case IommuDomain::TranslationKind::kNone: {
       // The IOMMU blocks the access and logs a fault in its driver's words

@@ -3,17 +3,29 @@
 namespace ppsim::sim {
 
 IommuDomain::IommuDomain(IommuModel model, bool strict, uint32_t cpus, uint32_t dma_mask_bits)
-    : model_(model), strict_(strict), ddw_(dma_mask_bits >= 64), iova_(cpus),
-      flush_queues_(cpus) {
+    : model_(model), strict_(strict), ddw_(dma_mask_bits >= 64), mask_bits_(dma_mask_bits),
+      iova_(cpus), flush_queues_(cpus) {
   // The default window's entry 0 is reserved so that no device sees bus address 0.
   if (!ddw_) ddw_next_ = kPageSize;
 }
 
-DmaAddr IommuDomain::Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu) {
+bool IommuDomain::NeedsBounce(Pfn pfn, uint64_t size) const {
+  if (model_ != IommuModel::kPassthrough || mask_bits_ >= 64) return false;
+  const DmaAddr end = (pfn << kPageShift) + IovaAllocator::RoundedPages(size) * kPageSize - 1;
+  return (end >> mask_bits_) != 0;
+}
+
+DmaAddr IommuDomain::Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu,
+                         DmaAddr bounce_slot) {
   DmaAddr addr = 0;
+  bool bounced = false;
   switch (model_) {
     case IommuModel::kPassthrough:
       addr = pfn << kPageShift;
+      if (bounce_slot != 0) {  // dma-direct bounced it: the device sees the slot
+        addr = bounce_slot;
+        bounced = true;
+      }
       break;
     case IommuModel::kPpcDdw: {
       const DmaAddr next = ddw_next_ + IovaAllocator::RoundedPages(size) * kPageSize;
@@ -29,7 +41,7 @@ DmaAddr IommuDomain::Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu) {
       break;
   }
   if (addr == 0) return 0;
-  mappings_[addr] = IovaMapping{pfn, size, dir};
+  mappings_[addr] = IovaMapping{pfn, size, dir, bounced};
   mapped_pages_ += IovaAllocator::RoundedPages(size);
   return addr;
 }
@@ -55,8 +67,17 @@ IommuDomain::UnmapResult IommuDomain::Unmap(DmaAddr addr, uint16_t cpu) {
   return r;
 }
 
+IovaMapping* IommuDomain::FindMapping(DmaAddr addr) {
+  auto it = mappings_.find(addr);
+  return it == mappings_.end() ? nullptr : &it->second;
+}
+
 IommuDomain::Translation IommuDomain::Translate(DmaAddr addr) const {
   if (model_ == IommuModel::kPassthrough) {
+    auto it = mappings_.find(addr & ~(kPageSize - 1));
+    if (it != mappings_.end() && it->second.bounced) {
+      return {TranslationKind::kBounce, it->second.pfn};
+    }
     return {TranslationKind::kDirect, addr >> kPageShift};
   }
   // A mapping covers [base, base + size); pool mappings are page-aligned, so look up the

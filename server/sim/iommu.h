@@ -32,6 +32,10 @@ struct IovaMapping {
   Pfn pfn = 0;
   uint64_t size = 0;
   DmaDir dir = DmaDir::kBidirectional;
+  // dma-direct only: the page lies above the device's DMA mask, so the address is a swiotlb
+  // slot (kernel/dma/swiotlb.c swiotlb_tbl_map_single) and the device's data lands there.
+  bool bounced = false;
+  bool bounce_has_device_data = false;  // written by the device, not yet copied to the page
 };
 
 class IommuDomain {
@@ -55,8 +59,16 @@ class IommuDomain {
   // ppc-ddw with a DMA mask below 64 bits: the PHB's default window, which outlives the device.
   bool ppc_default_window() const { return model_ == IommuModel::kPpcDdw && !ddw_; }
 
-  // Returns the bus address, or 0 when the IOVA space is exhausted.
-  DmaAddr Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu);
+  // Returns the bus address, or 0 when the IOVA space is exhausted. `bounce_slot` (dma-direct
+  // only): the swiotlb slot the caller took for a page above the mask (NeedsBounce).
+  DmaAddr Map(Pfn pfn, uint64_t size, DmaDir dir, uint16_t cpu, DmaAddr bounce_slot = 0);
+  // dma_capable() fails: a dma-direct page beyond the device's DMA mask must bounce
+  // (kernel/dma/direct.h dma_direct_map_phys -> swiotlb_map).
+  bool NeedsBounce(Pfn pfn, uint64_t size) const;
+  // dma_set_mask: the mask the next passthrough mappings are checked against.
+  void set_dma_mask_bits(uint32_t bits) { mask_bits_ = bits; }
+  uint32_t dma_mask_bits() const { return mask_bits_; }
+  IovaMapping* FindMapping(DmaAddr addr);
 
   struct UnmapResult {
     bool found = false;
@@ -66,7 +78,7 @@ class IommuDomain {
   };
   UnmapResult Unmap(DmaAddr addr, uint16_t cpu);
 
-  enum class TranslationKind : uint8_t { kNone, kLive, kStaleIotlb, kDirect };
+  enum class TranslationKind : uint8_t { kNone, kLive, kStaleIotlb, kDirect, kBounce };
   struct Translation {
     TranslationKind kind = TranslationKind::kNone;
     Pfn pfn = 0;
@@ -96,6 +108,7 @@ class IommuDomain {
   IommuModel model_;
   bool strict_;
   bool ddw_ = true;
+  uint32_t mask_bits_ = 64;
   bool freed_ = false;
   IovaAllocator iova_;
   DmaAddr ddw_next_ = kDdwWindowBase;  // the next TCE, in whichever window this device has

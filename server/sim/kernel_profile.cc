@@ -107,6 +107,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v514.free_checks_pages = false;
     v514.iommu_release_rule = IommuReleaseRule::kDriverOps;
     v514.release_retry_stops_on_negative = false;
+    v514.dma_skip_sync = false;
     KernelProfile v610 = v514;
     v610.name = "v6.1.0";  // 6.1 as released, before the stable backports below
     v610.pp_ref_count_name = "pp_frag_count";
@@ -142,6 +143,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     // carries 280e5a301005, which clears it. Upstream 6.12.0-6.12.25: dma-iommu-kept.
     v612.iommu_release_rule = IommuReleaseRule::kDmaIommuCleared;
     v612.release_retry_stops_on_negative = true;  // 43130d02baa1 in 6.12.y
+    v612.dma_skip_sync = true;                    // f406c8e4b770, 6.11
     KernelProfile v615 = v612;
     v615.name = "v6.15";
     v615.napi_id_at_enable = true;
@@ -177,11 +179,7 @@ struct BoolSwitch {
   ProfileSwitchInfo info;
   bool KernelProfile::*field;
 };
-constexpr std::array<BoolSwitch, 15> kBoolSwitches = {{
-    {{"release_retry_stops_on_negative",
-      "the release worker stops at a negative inflight (43130d02baa1); before, it retried and "
-      "WARNed every second forever"},
-     &KernelProfile::release_retry_stops_on_negative},
+constexpr std::array<BoolSwitch, 16> kBoolSwitches = {{
     {{"pp_magic_has_dma_index",
       "pp_magic carries the DMA-tracking index and the mask hides it (ee62ce7a1d90 and its "
       "stable backports)"},
@@ -222,6 +220,14 @@ constexpr std::array<BoolSwitch, 15> kBoolSwitches = {{
       "the page allocator checks freed pages: a pool page is a bad page, \"page_pool leak\" "
       "(700d2e9a36b9 with init_on_alloc); else it is freed silently"},
      &KernelProfile::free_checks_pages},
+    {{"release_retry_stops_on_negative",
+      "the release worker stops at a negative inflight (43130d02baa1); before, it retried and "
+      "WARNed every second forever"},
+     &KernelProfile::release_retry_stops_on_negative},
+    {{"dma_skip_sync",
+      "dev->dma_skip_sync (f406c8e4b770): syncs of a coherent dma-direct device do nothing "
+      "until a swiotlb bounce, and dma_set_mask resets it even with bounced pages mapped"},
+     &KernelProfile::dma_skip_sync},
 }};
 }  // namespace
 

@@ -103,6 +103,12 @@ struct KernelProfile {
   // The release worker stops at a negative inflight (43130d02baa1, 6.15, in 6.1.y and 6.12.y
   // stable); before, only 0 stopped it and a negative count WARNed every second forever.
   bool release_retry_stops_on_negative = true;
+  // dev->dma_skip_sync (f406c8e4b770, 6.11): dma_set_mask_and_coherent() sets it for a coherent
+  // dma-direct device, the first swiotlb bounce clears it, and the sync calls return at once
+  // while it is set. The oracle's swiotlb probe: a second dma_set_mask_and_coherent() with
+  // bounced pages mapped sets it again and their syncs for the CPU then copy nothing (6.12.95,
+  // 7.3.4); 6.1.176 has no flag and always syncs.
+  bool dma_skip_sync = true;
 
   // ---- skb rules (kernel/skb-and-iommu.md §1–§2) -----------------------------------------
   // skb_release_data clears pp_recycle on every exit, so only the last clone recycles

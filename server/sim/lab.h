@@ -157,7 +157,7 @@ class Lab {
   PPSIM_HANDLER(StackRelease) PPSIM_HANDLER(NetRxAction) PPSIM_HANDLER(UserMap)
   PPSIM_HANDLER(UserUnmap) PPSIM_HANDLER(ReaderBegin) PPSIM_HANDLER(PutPageRcu)
   PPSIM_HANDLER(ReaderTryGet) PPSIM_HANDLER(ReaderEnd) PPSIM_HANDLER(NapiSchedule)
-  PPSIM_HANDLER(NapiCompleteDone)
+  PPSIM_HANDLER(NapiCompleteDone) PPSIM_HANDLER(DmaSetMask)
 #undef PPSIM_HANDLER
 
   // Lookups that produce the API's errors.

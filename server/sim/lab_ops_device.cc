@@ -129,6 +129,13 @@ absl::StatusOr<OpResult> Lab::Do(const op::SurpriseRemove& o) {
   return OpResult{.device = o.device};
 }
 
+absl::StatusOr<OpResult> Lab::Do(const op::DmaSetMask& o) {
+  absl::StatusOr<Device*> dev = DeviceArg(o.device);
+  if (!dev.ok()) return dev.status();
+  if (absl::Status s = DmaSetMask(*m_, **dev, o.bits); !s.ok()) return s;
+  return OpResult{.device = o.device};
+}
+
 absl::StatusOr<OpResult> Lab::Do(const op::NsimPpHold& o) {
   absl::StatusOr<Device*> dev = DeviceArg(o.device);
   if (!dev.ok()) return dev.status();

@@ -121,6 +121,14 @@ PPSIM_REMOVE_OP(SurpriseRemove, "surprise_remove")
 PPSIM_QUEUE_OP(NapiSchedule, "napi_schedule")
 PPSIM_QUEUE_OP(NapiCompleteDone, "napi_complete_done")
 #undef PPSIM_QUEUE_OP
+// The driver's dma_set_mask_and_coherent(DMA_BIT_MASK(bits)) after probe (a reset, a
+// reconfiguration): see DmaSetMask in device.h.
+struct DmaSetMask {
+  static constexpr absl::string_view kName = "dma_set_mask";
+  DeviceId device = 0;
+  uint32_t bits = 64;
+  template <class S, class V> static void Fields(S& s, V&& v) { v("device", s.device); v("bits", s.bits); }
+};
 struct NsimPpHold {
   static constexpr absl::string_view kName = "nsim_pp_hold";
   DeviceId device = 0;
@@ -412,7 +420,7 @@ using OpBody = std::variant<
     op::KfreeSkbConcurrent, op::PskbTrim, op::SkbSplit, op::SkbShift, op::SkbTryCoalesce,
     op::SkbGroReceive, op::SkbFragRef, op::SkbPullPage, op::StackHold, op::StackRelease,
     op::NetRxAction, op::UserMap, op::UserUnmap, op::ReaderBegin, op::PutPageRcu,
-    op::ReaderTryGet, op::ReaderEnd, op::NapiSchedule, op::NapiCompleteDone>;
+    op::ReaderTryGet, op::ReaderEnd, op::NapiSchedule, op::NapiCompleteDone, op::DmaSetMask>;
 
 struct Op {
   ExecContext ctx;

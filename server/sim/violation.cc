@@ -58,6 +58,9 @@ constexpr std::array<CatalogEntry, kViolationCount> kCatalog = {{
      "a non-pool page recycled, a page returned to another pool, or a pfmemalloc page recycled"},
     {ViolationId::kPP017, "PP017", "leak-at-end", Severity::kLeak,
      "pages still inflight when a scenario's liveness phase ends"},
+    {ViolationId::kPP018, "PP018", "stale-cpu-read", Severity::kCorruption,
+     "the CPU reads a page whose device data is still in its swiotlb bounce buffer: the "
+     "dma_sync_single_for_cpu before the read did nothing"},
 }};
 }  // namespace
 
@@ -70,7 +73,7 @@ absl::StatusOr<ViolationId> ParseViolationId(absl::string_view code) {
     if (e.code == code || e.name == code) return e.id;
   }
   return absl::InvalidArgumentError(
-      absl::StrCat("violation: unknown id \"", code, "\"; expected PP001..PP017"));
+      absl::StrCat("violation: unknown id \"", code, "\"; expected PP001..PP018"));
 }
 
 // aux is kind-specific (events.h); name it so a reader does not have to decode it.

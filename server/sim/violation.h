@@ -1,4 +1,5 @@
-// The violation catalog PP001–PP017 (design.md §3.11) and the record the checker produces.
+// The violation catalog PP001–PP018 (design.md §3.11; PP018 since the kernel oracle's swiotlb
+// probe) and the record the checker produces.
 // Ids are stable: they appear in scenarios, metrics labels, reports and alert rules.
 #ifndef PPSIM_SERVER_SIM_VIOLATION_H_
 #define PPSIM_SERVER_SIM_VIOLATION_H_
@@ -37,8 +38,9 @@ enum class ViolationId : uint8_t {
   kPP015,      // pool-use-after-free
   kPP016,      // wrong-pool-return
   kPP017,      // leak-at-end
+  kPP018,      // stale-cpu-read
 };
-inline constexpr int kViolationCount = 17;
+inline constexpr int kViolationCount = 18;
 
 struct CatalogEntry {
   ViolationId id;

@@ -243,8 +243,12 @@ TEST(CatalogCoverageTest, UnbindWithPagesInFlightRunsUnderEveryStrategy) {
       SCOPED_TRACE(file + " " + Describe(run));
       ASSERT_FALSE(run.strategy.empty()) << "an unbind scenario names its strategies";
       ++runs[run.strategy];
+      // The eras and IOMMUs whose late unmap is harmless (Intel before 6.12, a pseries device
+      // whose PHB keeps the default window): no oops, but still a DMA API call after unbind.
+      const bool harmless = absl::EndsWith(n, "-intel") || absl::EndsWith(n, "-device-only");
       if (run.strategy == "legacy") {
-        EXPECT_TRUE(Raised(run, "PP001"));
+        EXPECT_TRUE(Raised(run, harmless ? "PP002" : "PP001"));
+        EXPECT_EQ(Raised(run, "PP001"), !harmless);
         EXPECT_TRUE(Raised(run, "PP005")) << "dma-debug's report at unbind";
       } else if (run.strategy == "tce-wait") {
         EXPECT_TRUE(Raised(run, "PP002"));

@@ -44,6 +44,7 @@ constexpr BoolField kBools[] = {
     {"stalled_warn_all_pools", &KernelProfile::stalled_warn_all_pools},
     {"free_checks_pages", &KernelProfile::free_checks_pages},
     {"release_retry_stops_on_negative", &KernelProfile::release_retry_stops_on_negative},
+    {"dma_skip_sync", &KernelProfile::dma_skip_sync},
 };
 
 TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued) {
