@@ -5,9 +5,11 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <cstring>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace ppsim::oracle {
@@ -193,15 +195,55 @@ bool WithinRetries(const std::string& kernel, const std::string& model) {
   return std::abs(k - m) <= 1 + std::max(k, m) / 25;
 }
 
+namespace {
+
+// page_pool_release_retry runs DEFER_TIME (1 s) after the destroy and every DEFER_TIME after
+// that (net/core/page_pool.c), on the kernel up to 60 ms late (timer wheel, workqueue): how
+// many retries have run `elapsed_s` after the destroy, at most `late_s` late each.
+int RetriesDue(double elapsed_s, double late_s) {
+  const double t = elapsed_s - late_s;
+  return t < 0 ? 0 : static_cast<int>(t / 1.0);
+}
+
+// The pool index an op line destroys ("page_pool_destroy pool=3"), or 0.
+int DestroyedPool(const std::string& line) {
+  if (line.rfind("page_pool_destroy", 0) != 0) return 0;
+  const size_t at = line.find(" pool=");
+  return at == std::string::npos ? 0 : std::atoi(line.c_str() + at + 6);
+}
+
+// "pool 3 ring" or "netlink pool 3 inflight": the pool the field belongs to, or 0.
+int PoolOfObject(const std::string& object) {
+  for (const char* prefix : {"pool ", "netlink pool "}) {
+    if (object.rfind(prefix, 0) == 0) return std::atoi(object.c_str() + std::strlen(prefix));
+  }
+  return 0;
+}
+
+}  // namespace
+
 Comparison Compare(const std::vector<OpObs>& kernel, const std::vector<OpObs>& model,
                    const CompareOptions& options) {
   Comparison c;
+  std::map<int, std::pair<double, double>> destroyed_at;  // pool -> kernel, model time
   std::set<std::pair<std::string, std::string>> skipped;  // kind, why
   StalledRule stalled;
   const size_t n = std::min(kernel.size(), model.size());
   for (size_t k = 0; k < n; ++k) {
     const OpObs& ko = kernel[k];
     const OpObs& mo = model[k];
+    if (const int p = DestroyedPool(ko.line); p != 0 && ko.t_s && mo.t_s) {
+      destroyed_at.try_emplace(p, *ko.t_s, *mo.t_s);
+    }
+    // The two sides straddle one of the pool's release retries: the kernel's may have run and
+    // the model's not (or the other way round, the kernel's being late).
+    auto straddles_retry = [&](const std::string& object) {
+      const auto it = destroyed_at.find(PoolOfObject(object));
+      if (it == destroyed_at.end() || !ko.t_s || !mo.t_s) return false;
+      const double ke = *ko.t_s - it->second.first, me = *mo.t_s - it->second.second;
+      const int kernel_min = RetriesDue(ke, 0.06), kernel_max = RetriesDue(ke, 0);
+      return !(kernel_min == kernel_max && kernel_max == RetriesDue(me, 0));
+    };
     const std::vector<Field> kf = Flatten(ko), mf = Flatten(mo);
     const std::set<std::string> kobj = Objects(kf), mobj = Objects(mf);
     std::map<std::string, const Field*> by_key;
@@ -237,7 +279,12 @@ Comparison Compare(const std::vector<OpObs>& kernel, const std::vector<OpObs>& m
       const std::string& mv = it->second->value;
       bool same = f.value == mv;
       if (!same && f.kind == "pool.destroy_cnt") same = WithinRetries(f.value, mv);
-      if (!same) {
+      if (!same && straddles_retry(f.object)) {
+        c.timing.push_back({ko.op, ko.line, f.key(), f.value, mv,
+                            absl::StrFormat("the kernel %.2f s after the destroy, the model %.2f s",
+                                            *ko.t_s - destroyed_at[PoolOfObject(f.object)].first,
+                                            *mo.t_s - destroyed_at[PoolOfObject(f.object)].second)});
+      } else if (!same) {
         c.divergences.push_back({ko.op, ko.line, f.key(), f.value, mv, Note(ko, mo)});
       }
     }

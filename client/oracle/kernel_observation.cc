@@ -231,7 +231,16 @@ absl::StatusOr<KernelRun> ParseKernelObservation(absl::string_view path, absl::s
                    .oops = Bool(*f, "oops").value_or(false)};
     }
     out.held_pfns = HeldPfns(o);
+    if (const auto t = o.find("uptime_s"); t != o.end() && t->is_number()) {
+      out.t_s = t->get<double>();
+    }
     run.ops.push_back(std::move(out));
+  }
+  if (!run.ops.empty() && run.ops[0].t_s) {
+    const double t0 = *run.ops[0].t_s;
+    for (OpObs& op : run.ops) {
+      if (op.t_s) *op.t_s -= t0;
+    }
   }
   LinkSamePfns(run.ops);
   return run;

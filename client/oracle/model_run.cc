@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<ModelRun>> ModelRun::Create(const std::string& pr
     return s;
   }
   run->lab_->TakeEvents();  // whatever creation logged is no op's
+  run->start_ns_ = run->lab_->now();
   return run;
 }
 
@@ -78,6 +79,7 @@ absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
                      s.message()));
   }
   OpObs obs = Observe(o, index, s, touched);
+  obs.t_s = static_cast<double>(lab_->now() - start_ns_) / 1e9;
   // page_pool_state_hold's counterpart: the frames that entered a pool during the op.
   lab_->machine().page_events.ForEachAfter(events_before, [&](const sim::PageEvent& e) {
     if (e.kind == sim::PageEventKind::kPoolHold) obs.held_pfns.push_back(e.pfn);

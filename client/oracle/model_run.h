@@ -125,6 +125,7 @@ class ModelRun {
   IndexMap map_;
   std::vector<sim::SkbId> skbs_;     // index - 1 → the model's skb id
   std::vector<int> touched_skbs_;    // of the current op, in order
+  int64_t start_ns_ = 0;             // the lab's clock before the first op
 
 };
 

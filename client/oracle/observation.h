@@ -97,6 +97,9 @@ struct OpObs {
   // Frames that entered a pool during the op (page_pool_state_hold: taken from the page
   // allocator), in that side's own pfns: each starts a new life of the frame.
   std::vector<uint64_t> held_pfns;
+  // Seconds since the sequence's first op when the op was observed: the kernel's uptime (it
+  // runs in real time, ~2 ms an op and more under load), the model's clock (ops take none).
+  std::optional<double> t_s;
 };
 
 // Fills every page's same_pfn_as from the pfns seen so far and the holds, in op order.

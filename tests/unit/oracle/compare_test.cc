@@ -73,6 +73,42 @@ TEST(OracleCompareTest, DestroyCountAllowsTimerSlackOverManyRetries) {
   EXPECT_FALSE(Compare({Op(0, Pool(0, 58))}, {Op(0, Pool(0, 63))}).agree());
 }
 
+// page_pool_release_retry runs 1 s after the destroy (net/core/page_pool.c DEFER_TIME), on the
+// kernel up to 60 ms late; the kernel's ops take real time, the model's none. A difference in
+// the destroyed pool while the two sides straddle that retry is timing, listed apart.
+TEST(OracleCompareTest, DestroyedPoolDifferenceAcrossARetryIsTiming) {
+  auto at = [](OpObs o, double t, const char* line) {
+    o.t_s = t;
+    o.line = line;
+    o.pools[0].state = "destroyed";
+    return o;
+  };
+  const std::vector<OpObs> k = {at(Op(0, Pool(0)), 0, "page_pool_destroy pool=1"),
+                                at(Op(1, Pool(0)), 1.2, "observe")};
+  const std::vector<OpObs> m = {at(Op(0, Pool(0)), 0, "page_pool_destroy pool=1"),
+                                at(Op(1, Pool(3)), 0, "observe")};
+  const Comparison c = Compare(k, m);
+  EXPECT_TRUE(c.agree());
+  ASSERT_EQ(c.timing.size(), 1u);
+  EXPECT_EQ(c.timing[0].field, "pool 1 cache");
+  EXPECT_THAT(c.timing[0].note, HasSubstr("1.20 s after the destroy"));
+
+  // Both sides before the first retry: the same difference is a divergence.
+  std::vector<OpObs> early = k;
+  early[1].t_s = 0.5;
+  EXPECT_EQ(Compare(early, m).divergences.size(), 1u);
+  // 1.03 s: the kernel's retry may still be pending (it runs up to 60 ms late) while the
+  // model's, advanced to 1.03 s too, has run: timing.
+  std::vector<OpObs> late = k, model_late = m;
+  late[1].t_s = 1.03;
+  model_late[1].t_s = 1.03;
+  EXPECT_TRUE(Compare(late, model_late).agree());
+  // Both well past it: a divergence again.
+  late[1].t_s = 1.5;
+  model_late[1].t_s = 1.5;
+  EXPECT_EQ(Compare(late, model_late).divergences.size(), 1u);
+}
+
 // net/core/page_pool.c writes page->dma_addr only in page_pool_dma_map.
 TEST(OracleCompareTest, DmaOfPoolsWithoutDmaMapIsNotCompared) {
   OpObs k = Op(0, Pool(0));
