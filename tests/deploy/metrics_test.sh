@@ -3,9 +3,11 @@
 # Prometheus (Debian's), on loopback.
 #  - ppsimd serves a catalog scenario (ppctl run --target), then holds three labs built with
 #    ppctl apply: the unbind-with-a-page-in-flight story (one page returned late, one still
-#    held, so pool 1 stays detached) under legacy on v6.15, under dma-tracking on v6.15-32bit
-#    (no DMA tracking there: the late unmap returns, PP001), and under dma-tracking on v6.15
-#    (safe); the legacy lab then runs 700 virtual seconds, its pool still detached;
+#    held, so pool 1 stays detached) under legacy on v6.15, under dma-tracking on
+#    v6.15-riscv32-nommu (no DMA tracking there: the late unmap returns, PP001), and under
+#    dma-tracking on v6.15 (safe), each behind arm-smmu with 6.12-6.14's IOMMU release rule (where
+#    a late unmap after removal oopses); the legacy lab then runs 700 virtual seconds, its pool
+#    still detached;
 #  - check_queries.py: every metric and label the dashboard and the rules use is in the scrape,
 #    every dashboard query runs on Prometheus and returns series, and the alerts that fire on
 #    these labs are exactly: PP001 under dma-tracking for the 32-bit lab, and the legacy lab's
@@ -24,7 +26,8 @@ T=(--target "$GRPC_TARGET")
 # story NAME PROFILE STRATEGY: prints the lab id.
 story() {
   local lab out pages
-  lab=$("$ppctl" create-lab "${T[@]}" --name "$1" --profile "$2" --strategy "$3" -q)
+  lab=$("$ppctl" create-lab "${T[@]}" --name "$1" --profile "$2" --strategy "$3" \
+    --iommu arm-smmu --switch iommu_release_rule=dma-iommu-kept -q)
   out=$("$ppctl" apply "${T[@]}" --lab "$lab" add_device add_device bind_driver device=1 flags=1 \; \
     bind_driver device=2 flags=1 \; set_fault site=fail_page_alloc probability=1 times=1 \; \
     page_pool_alloc_pages pool=1 count=1 @softirq:0 \; page_pool_alloc_pages pool=1 count=2 @softirq:0 \; \
@@ -36,7 +39,7 @@ story() {
   echo "$lab"
 }
 legacy=$(story legacy v6.15 legacy)
-x32=$(story x32 v6.15-32bit dma-tracking)
+x32=$(story x32 v6.15-riscv32-nommu dma-tracking)
 fixed=$(story fixed v6.15 dma-tracking)
 "$ppctl" apply "${T[@]}" --lab "$legacy" -q advance_time ns=700s >&2
 echo "labs: legacy=$legacy x32=$x32 fixed=$fixed"
