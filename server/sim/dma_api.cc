@@ -228,8 +228,10 @@ void DmaSync(Machine& m, Device& dev, DmaAddr addr, uint64_t size, DmaDir dir, b
   // A bounced page: the sync for the CPU copies the slot into the page, unless the skip-sync
   // shortcut says the device needs no syncs (kernel/dma/mapping.c __dma_sync_single_for_cpu
   // returns before swiotlb_sync_single_for_cpu when dev->dma_skip_sync).
-  if (IovaMapping* map = dev.domain.FindMapping(addr & ~(kPageSize - 1));
-      map != nullptr && map->bounced && for_cpu) {
+  IovaMapping* map = for_cpu && dev.domain.model() == IommuModel::kPassthrough
+                         ? dev.domain.FindMapping(addr & ~(kPageSize - 1))
+                         : nullptr;
+  if (map != nullptr && map->bounced) {
     const bool skipped = m.profile.dma_skip_sync && !dev.dma_need_sync;
     if (!skipped) {
       map->bounce_has_device_data = false;
