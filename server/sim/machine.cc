@@ -94,6 +94,15 @@ uint32_t Machine::AllocPagesBulk(int nid, uint32_t n, const FaultTarget& target,
 }
 
 void Machine::GetPage(Pfn pfn, Frame& f) {
+  if ((f.flags & kFrameFreedUnchecked) != 0 && f.refcount <= 0) {
+    // get_page on a page already back on the free lists: without DEBUG_VM nothing stops the
+    // increment (include/linux/mm.h get_page: the VM_BUG_ON_PAGE needs CONFIG_DEBUG_VM).
+    Violate(ViolationId::kPP010,
+            absl::StrFormat("get_page on pfn 0x%x, which this kernel already freed to the page "
+                            "allocator (its last put_page while its pool counted it in flight)",
+                            pfn),
+            {.pfn = pfn});
+  }
   ++f.refcount;
   RecordPage(pfn, f, PageEventKind::kGetPage, static_cast<uint64_t>(f.refcount));
 }
@@ -109,6 +118,16 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
   --f.refcount;
   RecordPage(pfn, f, PageEventKind::kPutPage, static_cast<uint64_t>(f.refcount));
   if (f.refcount > 0) return;
+  if ((f.flags & kFrameFreedUnchecked) != 0) {
+    // The second __free_pages of one page: the buddy allocator's lists would be corrupt. The
+    // model reports it and keeps the frame off its own lists (it never left the kernel's).
+    Violate(ViolationId::kPP010,
+            absl::StrFormat("put_page frees pfn 0x%x a second time: this kernel freed it to the "
+                            "page allocator before, and a reference taken on the free page since "
+                            "is now dropped (a double free)", pfn),
+            {.pfn = pfn});
+    return;
+  }
   if (IsPpPage(f) && !profile.free_checks_pages) {
     // No page checks on this free (6.1 without DEBUG_VM): the kernel puts the page back on the
     // free lists with no word printed, its pp_magic overwritten by the list link, while the
@@ -124,6 +143,7 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
             {.pfn = pfn, .pool = f.pool});
     f.pp_magic = 0;  // lru.next and lru.prev, where pp_magic and pp live, are the list's now
     f.pool = 0;
+    f.flags |= kFrameFreedUnchecked;
     return;
   } else if (IsPpPage(f)) {
     // mm's free-path check (kernel/page-pool.md §1.2, §9.5). bad_page() takes the page out of

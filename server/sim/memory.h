@@ -34,6 +34,10 @@ const char* FrameStateName(FrameState s);
 inline constexpr uint8_t kFramePfmemalloc = 1 << 0;   // page_is_pfmemalloc()
 inline constexpr uint8_t kFrameCompoundHead = 1 << 1;  // PageHead() of an order > 0 page
 inline constexpr uint8_t kFramePcp = 1 << 2;  // free, on its node's per-CPU list (not buddy)
+// Freed by a kernel that does not check pages on free (free_checks_pages off) while its pool
+// still counted it in flight: on the kernel's free lists, kept off the model's own (a pool's
+// teardown may still write to it). Never cleared: the model never hands the frame out again.
+inline constexpr uint8_t kFrameFreedUnchecked = 1 << 3;
 
 // The fields of struct page the pool uses (kernel/page-pool.md §1.1). Who holds a page outside
 // the pool is in its event history (skb_attach, get_page), not in the frame. While a frame is free,

@@ -219,6 +219,42 @@ TEST_F(PagePoolPutTest, PutPageOnAPoolPageIsAPagePoolLeak) {
   EXPECT_EQ(pool().inflight, 1u);
 }
 
+// Without page checks on free (6.1: 700d2e9a36b9's check_pages is 6.3), a put_page that drops
+// a pool page's last reference frees it silently (PP011) while the pool still counts it in
+// flight. A frag reference taken on it after that is a get_page on a free page and its drop a
+// second __free_pages: both PP010 (include/linux/mm.h get_page, put_page). The frame stays off
+// the model's free lists, so the pool's own teardown (release-on-destroy walks its members)
+// may still write it without corrupting them (lab_ops_fuzzer,
+// tests/fuzz/corpus/lab_ops_fuzzer/crash-unchecked-free-then-frag-ref).
+TEST(PagePoolPutUncheckedTest, AFragRefOnASilentlyFreedPageIsAUseAfterFreeAndADoubleFree) {
+  std::unique_ptr<Lab> lab = MakeLab({.profile = "v6.1"});
+  const Nic nic = BindNic(*lab, {.strategy = "release-on-destroy"});
+  const std::vector<PageRef> pages = Alloc(*lab, nic.pool, 2);
+  ASSERT_EQ(pages.size(), 2u);
+  const OpResult built = MustApply(
+      *lab, op::SkbBuild{.frags = {{.page = pages[1].page}}, .head = pages[0].page},
+      kNapiCpu0);
+  ASSERT_EQ(built.skbs.size(), 1u);
+  MustApply(*lab, op::PutPage{.page = pages[1].page});  // the skb's reference, dropped by another
+  EXPECT_EQ(lab->violation_count(ViolationId::kPP011), 1u);
+  EXPECT_EQ(lab->violation_count(ViolationId::kPP010), 0u);
+
+  MustApply(*lab, op::SkbFragRef{.skb = built.skbs[0], .frag = 0}, kNapiCpu0);
+  EXPECT_EQ(lab->violation_count(ViolationId::kPP010), 1u) << "get_page on a free page";
+  MustApply(*lab, op::NapiConsumeSkb{.skb = built.skbs[0], .budget = 64}, kNapiCpu0);
+  EXPECT_EQ(lab->violation_count(ViolationId::kPP010), 2u) << "the second free";
+  EXPECT_FALSE(InBuddy(Page(*lab, pages[1]))) << "never on the model's free lists";
+
+  // The teardown writes the frame; every other page is handed out once afterwards.
+  MustApply(*lab, op::UnbindDriver{.device = nic.dev});
+  std::set<Pfn> pfns;
+  const Nic again = BindNic(*lab);
+  for (const PageRef& r : Alloc(*lab, again.pool, 256)) {
+    EXPECT_NE(r.page.pfn, pages[1].page.pfn);
+    EXPECT_TRUE(pfns.insert(r.page.pfn).second) << r.page.pfn;
+  }
+}
+
 // page_pool_put_netmem_bulk walks its array in order (net/core/page_pool.c, v6.12): when the
 // first entry releases a page (here pfmemalloc, never recycled, §1.2) it is back in the buddy
 // allocator before the second entry of the same page is read: a use-after-free (PP010). The
