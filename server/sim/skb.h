@@ -60,7 +60,18 @@ struct Skb {
   // always shorten it (skb_try_coalesce leaves from->len as it was, net/core/skbuff.c
   // skb_try_coalesce, for the caller's kfree_skb_partial). Observed by the kernel oracle.
   uint32_t len = 0;
+  // NAPI_GRO_CB(skb) as skb_gro_receive reads it when this skb is the held packet `p`: set the
+  // first time it is (dev_gro_receive puts it on the GRO list as its own last, count 1), not
+  // copied by skb_clone here (the module's clone is a fresh GRO candidate). gro_last is
+  // NAPI_GRO_CB(p)->last: p itself, or the last skb chained on its frag_list, whose frags
+  // take the next merge (net/core/gro.c skb_gro_receive, `lp`).
+  bool gro_p = false;
+  SkbId gro_last = 0;
 };
+
+// GRO_LEGACY_MAX_SIZE (include/linux/netdevice.h), every netdev's default gro_max_size and
+// gro_ipv4_max_size: skb_gro_receive refuses (-E2BIG) a merge that would reach it.
+inline constexpr uint32_t kGroLegacyMaxSize = 65536;
 
 // A frag as a builder gives it: the page handle's reference moves into the skb.
 struct FragSpec {
@@ -93,7 +104,8 @@ bool SkbShift(Machine& m, SkbId tgt, SkbId skb, uint32_t count, uint32_t partial
 // skb_try_coalesce(to, from) under the profile's rule. `racing_clone`, when set, is a clone of
 // `from` freed by another CPU while the coalesce runs (B3). Returns whether it merged.
 bool SkbTryCoalesce(Machine& m, SkbId to, SkbId from, std::optional<SkbId> racing_clone);
-// skb_gro_receive(p, skb): frags move into p (or skb joins p's frag_list). False = refused.
+// skb_gro_receive(p, skb): frags move into NAPI_GRO_CB(p)->last (or skb joins p's frag_list
+// and becomes last). False = refused (pp_recycle mix under the profile, or -E2BIG).
 bool SkbGroReceive(Machine& m, SkbId p, SkbId skb);
 // skb_segment: one segment per frag (a page ref each, or a pp ref under
 // frag_ref_takes_pp_ref) and, per frag_list member, a clone trimmed by one frag.

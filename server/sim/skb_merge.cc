@@ -57,23 +57,48 @@ bool SkbTryCoalesce(Machine& m, SkbId to_id, SkbId from_id, std::optional<SkbId>
   return true;
 }
 
+// net/core/gro.c skb_gro_receive (v6.1 .. v7.3 alike for what the model carries): the model's
+// skbs have no linear data (headlen 0, the module's too), so the frags path is the
+// `headlen <= offset` one: skb's frags move into `lp`, NAPI_GRO_CB(p)->last, when lp has room
+// for them (lp's nr_frags, not p's, is what MAX_SKB_FRAGS bounds), and skb is freed
+// (NAPI_GRO_FREE: consume_skb, its frags now lp's); otherwise skb is chained after lp on p's
+// frag_list and becomes last. p->len grows either way, lp->len too when lp is not p.
 bool SkbGroReceive(Machine& m, SkbId p_id, SkbId skb_id) {
   Skb& p = Get(m, p_id);
   Skb& skb = Get(m, skb_id);
+  if (!p.gro_p) {  // p enters the GRO list: its own last
+    p.gro_p = true;
+    p.gro_last = p_id;
+  }
   if (m.profile.gro_refuses_pp_mix && p.pp_recycle != skb.pp_recycle) return false;  // -ETOOMANYREFS
-  SkbShared& ps = Shared(m, p);
+  // p->len + skb_gro_len(skb) >= gro_max_size (or GRO_LEGACY_MAX_SIZE for a non-TCP skb):
+  // -E2BIG, nothing moves.
+  if (uint64_t{p.len} + skb.len >= kGroLegacyMaxSize) return false;
+  const uint32_t len = skb.len;
+  const SkbId lp_id = m.skbs.contains(p.gro_last) ? p.gro_last : p_id;
+  SkbShared& ls = Shared(m, Get(m, lp_id));
   SkbShared& ss = Shared(m, skb);
-  p.len += skb.len;  // p->len += skb_gro_len(skb) on both paths (net/core/gro.c skb_gro_receive)
-  if (ps.frags.size() + ss.frags.size() <= MAX_SKB_FRAGS) {
+  if (ls.frags.size() + ss.frags.size() <= MAX_SKB_FRAGS) {
     for (const SkbFrag& fr : ss.frags) {
-      ps.frags.push_back(fr);  // moved: no reference changes (NAPI_GRO_FREE)
-      Attach(m, p_id, fr.pfn);
+      ls.frags.push_back(fr);  // moved: no reference changes (NAPI_GRO_FREE)
+      Attach(m, lp_id, fr.pfn);
     }
     ss.frags.clear();
+    Get(m, p_id).len += len;
+    if (lp_id != p_id) Get(m, lp_id).len += len;
+    // napi_skb_finish frees it in the receive context with __napi_kfree_skb, which passes
+    // napi_safe (b07a2d97ba5e, 6.4–6.9; from 6.10 the pool asks page_pool_napi_local).
+    const bool napi_safe = m.skb_free_napi_safe;
+    m.skb_free_napi_safe = true;
     KfreeSkb(m, skb_id);
+    m.skb_free_napi_safe = napi_safe;
   } else {
-    ps.frag_list.push_back(skb_id);  // chained on the frag_list
-    skb.on_frag_list = p.shinfo;
+    Shared(m, Get(m, p_id)).frag_list.push_back(skb_id);  // chained after NAPI_GRO_CB(p)->last
+    Skb& chained = Get(m, skb_id);
+    Skb& head = Get(m, p_id);
+    chained.on_frag_list = head.shinfo;
+    head.len += len;
+    head.gro_last = skb_id;
   }
   m.digest.Mix(uint64_t{0x60} << 56 | uint64_t{p_id} << 24 | skb_id);
   return true;

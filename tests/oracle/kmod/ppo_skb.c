@@ -761,6 +761,17 @@ static int do_gro(void *arg)
 	}
 	memset(skb->cb, 0, sizeof(skb->cb));	/* data_offset 0, flush 0 */
 	j->ret = ppo_gro_receive_fn(p, skb);
+	j->n1 = j->ret ? 0 : NAPI_GRO_CB(skb)->free;
+	/* napi_skb_finish frees a merged skb in the same context, before the poll ends: a page
+	 * it releases is recycled as the receive context allows (page_pool_napi_local since 6.10;
+	 * __napi_kfree_skb passes napi_safe before). Freed after the context, it would always go
+	 * to the ring. */
+	if (j->n1 == NAPI_GRO_FREE_STOLEN_HEAD)
+		kfree_skb_partial(skb, true);
+	else if (j->n1 && in_softirq())
+		napi_consume_skb(skb, 64);
+	else if (j->n1)
+		consume_skb(skb);
 	return 0;
 }
 
@@ -770,7 +781,6 @@ static int do_gro(void *arg)
 int ppo_skb_gro_receive(struct ppo_args *a)
 {
 	struct skb_job j = { 0 };
-	struct sk_buff *skb;
 	int err = two_skbs(a, "p", "skb", &j.skb, &j.skb2);
 
 	if (err)
@@ -784,19 +794,14 @@ int ppo_skb_gro_receive(struct ppo_args *a)
 		ppo_err("skb: skb %d and p (skb %d) are clones sharing one data area", j.skb2, j.skb);
 		return -EINVAL;
 	}
-	skb = ppo.skbs[j.skb2].skb;
 	err = skb_op_ctx(a, PPO_CTX_BH, j.skb, do_gro, &j);
 	if (err)
 		return err;
-	ppo_result("\"ret\":%d,\"free\":%d", j.ret, j.ret ? 0 : NAPI_GRO_CB(skb)->free);
+	ppo_result("\"ret\":%d,\"free\":%ld", j.ret, j.n1);
 	if (j.ret)
 		return 0;	/* refused: both stay as they were */
-	if (NAPI_GRO_CB(skb)->free) {
-		if (NAPI_GRO_CB(skb)->free == NAPI_GRO_FREE_STOLEN_HEAD)
-			kfree_skb_partial(skb, true);
-		else
-			consume_skb(skb);
-		mark_freed(j.skb2);
+	if (j.n1) {
+		mark_freed(j.skb2);	/* do_gro freed it */
 	} else {
 		ppo.skbs[j.skb2].state = PPO_SKB_CHAINED;
 		ppo.skbs[j.skb2].parent = j.skb;

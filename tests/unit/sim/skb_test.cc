@@ -34,6 +34,12 @@ struct Fixture {
     for (const PageRef& p : frags) b.frags.push_back({.page = p.page});
     return MustApply(*lab, b, kNapiCpu0).skbs.at(0);
   }
+  // Frags of `len` bytes each: 17 whole pages would reach gro_max_size (-E2BIG) in a GRO.
+  uint32_t BuildSized(const std::vector<PageRef>& frags, uint32_t len) {
+    op::SkbBuild b;
+    for (const PageRef& p : frags) b.frags.push_back({.page = p.page, .len = len});
+    return MustApply(*lab, b, kNapiCpu0).skbs.at(0);
+  }
   uint32_t Op1(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).skbs.at(0); }
   uint64_t Value(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).value; }
   void Free(uint32_t skb) { MustApply(*lab, op::KfreeSkb{.skb = skb}, kNapiCpu0); }
@@ -196,6 +202,40 @@ TEST(SkbTest, GroMovesFragsAndRefusesAPpMix) {
   EXPECT_TRUE(f.Live(non_pp));
 }
 
+// net/core/gro.c skb_gro_receive: the frags go to NAPI_GRO_CB(p)->last, and MAX_SKB_FRAGS
+// bounds lp's frags, not p's. Once an skb that did not fit is chained on p's frag_list it is
+// last, and the next packet's frags join it (the kernel oracle's gen-000135 on 6.12.95).
+TEST(SkbTest, GroMergesIntoTheLastChainedSkb) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(19);
+  const uint32_t held = f.BuildSized({p.begin(), p.begin() + 16}, 1000);
+  const uint32_t big = f.BuildSized({p[16], p[17]}, 1000);
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = big}), 1u);
+  ASSERT_EQ(f.Sh(held).frag_list.size(), 1u) << "16 + 2 > MAX_SKB_FRAGS: chained";
+  EXPECT_TRUE(f.Live(big));
+  const uint32_t next = f.BuildSized({p[18]}, 1000);
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = next}), 1u);
+  EXPECT_FALSE(f.Live(next)) << "its frag fit in lp: NAPI_GRO_FREE";
+  EXPECT_EQ(f.Sh(held).frag_list.size(), 1u) << "not chained a second time";
+  EXPECT_EQ(f.Sh(held).frags.size(), 16u);
+  EXPECT_EQ(f.Sh(big).frags.size(), 3u) << "the frag joined lp, the chained skb";
+  EXPECT_EQ(f.S(held).len, 19000u);
+  EXPECT_EQ(f.S(big).len, 3000u) << "lp->len grows too";
+}
+
+// skb_gro_receive refuses with -E2BIG a merge that reaches the netdev's gro_max_size
+// (GRO_LEGACY_MAX_SIZE, 65536, by default): nothing moves, both skbs stay.
+TEST(SkbTest, GroRefusesAMergeReachingGroMaxSize) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(17);
+  const uint32_t held = f.Build({p.begin(), p.begin() + 15});  // 15 x 4096 = 61440 bytes
+  const uint32_t more = f.Build({p[15], p[16]});              // + 8192 >= 65536
+  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = more}), 0u);
+  EXPECT_TRUE(f.Live(more));
+  EXPECT_EQ(f.Sh(held).frags.size(), 15u);
+  EXPECT_EQ(f.S(held).len, 61440u);
+}
+
 TEST(SkbTest, CoalesceMovesRefsOrTakesPpRefsForACloneAndRefusesAMix) {
   Fixture f;
   const std::vector<PageRef> p = f.Pages(4);
@@ -339,8 +379,8 @@ TEST(SkbTest, AnSkbChainedOnAFragListIsReachedOnlyThroughItsHead) {
   Fixture f;
   const std::vector<PageRef> p = f.Pages(MAX_SKB_FRAGS + 1);
   ASSERT_EQ(p.size(), MAX_SKB_FRAGS + 1);
-  const uint32_t held = f.Build(std::vector<PageRef>(p.begin(), p.end() - 1));
-  const uint32_t chained = f.Build({p.back()});
+  const uint32_t held = f.BuildSized({p.begin(), p.end() - 1}, 1000);
+  const uint32_t chained = f.BuildSized({p.back()}, 1000);
   EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = chained}), 1u);
   ASSERT_EQ(f.Sh(held).frag_list, std::vector<SkbId>{chained});
   for (OpBody body : {OpBody{op::KfreeSkb{.skb = chained}},

@@ -28,9 +28,11 @@ using testing::kNapiCpu0;
 using testing::MakeLab;
 using testing::MustApply;
 
+// MSS-sized frags: 16 whole pages would reach gro_max_size (64 KiB), and skb_gro_receive
+// refuses that merge with -E2BIG (net/core/gro.c) instead of chaining.
 op::SkbBuild PpSkb(const std::vector<PageRef>& pages) {
   op::SkbBuild b;
-  for (const PageRef& r : pages) b.frags.push_back({.page = r.page});
+  for (const PageRef& r : pages) b.frags.push_back({.page = r.page, .len = 1448});
   return b;
 }
 
