@@ -23,16 +23,17 @@
 #include "prometheus/exposer.h"
 #include "prometheus/registry.h"
 #include "server/logging.h"
+#include "server/metrics/metrics.h"
 #include "server/metrics_server.h"
 #include "server/metrics_web_config.h"
-#include "server/metrics/metrics.h"
+#include "server/service/auth.h"
 #include "server/service/event_hub.h"
 #include "server/service/kernel_log_sink.h"
-#include "server/service/journal.h"
-#include "server/service/auth.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
 #include "server/service/services.h"
+#include "server/service_metrics.h"
+#include "server/store/journal.h"
 #include "spdlog/spdlog.h"
 
 #ifndef PPSIM_VERSION
@@ -153,17 +154,17 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   }
   service::Quota quota(LimitsFrom(o));
 
-  // The journal (design.md §7, server/service/journal.h): opened before anything is served,
+  // The journal (design.md §7, server/store/journal.h): opened before anything is served,
   // and every lab it holds rebuilt before the first RPC can see the registry.
-  std::unique_ptr<service::Journal> journal;
+  std::unique_ptr<store::Journal> journal;
   if (o.durability == "none") {
     spdlog::warn("durability=none: no journal; labs, ops and violations die with this process");
   } else {
     const std::string path =
-        (std::filesystem::path(o.data_dir) / service::kJournalFileName).string();
-    absl::StatusOr<std::unique_ptr<service::Journal>> j = service::Journal::Open(
-        path, o.durability == "full" ? service::Journal::Sync::kFull
-                                     : service::Journal::Sync::kNormal);
+        (std::filesystem::path(o.data_dir) / store::kJournalFileName).string();
+    absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(
+        path, o.durability == "full" ? store::Journal::Sync::kFull
+                                     : store::Journal::Sync::kNormal);
     if (!j.ok()) {
       spdlog::error("data-dir: {}", std::string(j.status().message()));
       return kExitRuntime;
@@ -174,12 +175,12 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   service::LabRegistry labs(&hub, journal.get());
   if (journal != nullptr) {
     const auto start = std::chrono::steady_clock::now();
-    absl::StatusOr<service::RecoveryReport> r = labs.Recover();
+    absl::StatusOr<store::RecoveryReport> r = labs.Recover();
     if (!r.ok()) {
       spdlog::error("data-dir: cannot recover the labs: {}", std::string(r.status().message()));
       return kExitRuntime;
     }
-    for (const service::RecoveredLab& l : r->labs) {
+    for (const store::RecoveredLab& l : r->labs) {
       spdlog::debug("journal: lab {} rebuilt: {} ops in {} batches, digest {:016x}{}", l.id,
                     l.ops, l.batches, l.digest, l.problem.empty() ? "" : " (DIVERGED)");
     }
@@ -201,7 +202,9 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   // Metrics first: if their port is taken we stop before announcing anything.
   auto registry = std::make_shared<prometheus::Registry>();
   metrics::RpcMetrics rpc_metrics(*registry);
-  std::shared_ptr<prometheus::Collectable> lab_metrics = metrics::MakeLabCollectable(&labs);
+  RpcMetricsObserver rpc_observer(&rpc_metrics);
+  RegistryLabSource lab_source(&labs);
+  std::shared_ptr<prometheus::Collectable> lab_metrics = metrics::MakeLabCollectable(&lab_source);
   absl::StatusOr<std::unique_ptr<MetricsServer>> made =
       StartMetricsServer(o.metrics_listen, *web, {registry, lab_metrics});
   if (!made.ok()) {
@@ -211,7 +214,7 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   std::unique_ptr<MetricsServer> exposer = *std::move(made);
 
   service::Services services(
-      &labs, &hub, &rpc_metrics,
+      &labs, &hub, &rpc_observer,
       service::CallPolicy{&*auth, &quota,
                           static_cast<int>(service::ParseSize(o.max_message_bytes).value_or(
                               service::kMaxMessageBytes))});

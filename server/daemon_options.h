@@ -22,7 +22,7 @@ struct DaemonOptions {
   std::string log_format = "text";  // text | json
   std::string log_level = "info";   // trace | debug | info | warn | error | critical | off
   std::string ready_file;           // "" = none
-  // The SQLite journal in data_dir (server/service/journal.h): normal = commits survive a
+  // The SQLite journal in data_dir (server/store/journal.h): normal = commits survive a
   // killed daemon, full = also a power loss (fsync per batch), none = no journal at all.
   std::string durability = "normal";
   std::string config;               // the YAML file the rest came from, if any

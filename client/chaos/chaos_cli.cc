@@ -14,7 +14,7 @@
 #include "client/chaos/generator.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/scenario_loader.h"
-#include "server/service/info_convert.h"
+#include "server/convert/info_convert.h"
 #include "server/sim/violation.h"
 
 namespace ppsim::chaos {
@@ -154,7 +154,7 @@ absl::StatusOr<ChaosPlan> PlanChaos(const ChaosCliFlags& f) {
   std::vector<std::string> runs = s.strategies;
   if (runs.empty()) runs.push_back("");
   for (const std::string& st : runs) {
-    absl::StatusOr<sim::LabConfig> c = service::LabConfigFromProto(LabConfigFor(s, st));
+    absl::StatusOr<sim::LabConfig> c = convert::LabConfigFromProto(LabConfigFor(s, st));
     if (!c.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--strategy/--profile ", st, ": ",
                                                      c.status().message()));

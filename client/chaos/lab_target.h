@@ -1,7 +1,7 @@
 // File: client/chaos/lab_target.h
 // Where a scenario runs: an in-process sim::Lab (embedded, the default) or a lab on ppsimd
-// (remote). Both take the same v1 ops; the embedded one converts them with the service's own
-// OpFromProto, so the two apply identical sim ops and reach identical digests.
+// (remote). Both take the same v1 ops; the embedded one converts them with the daemon's own
+// convert::OpFromProto, so the two apply identical sim ops and reach identical digests.
 #ifndef PPSIM_CLIENT_CHAOS_LAB_TARGET_H_
 #define PPSIM_CLIENT_CHAOS_LAB_TARGET_H_
 

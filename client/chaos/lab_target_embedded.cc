@@ -1,12 +1,12 @@
 // File: client/chaos/lab_target_embedded.cc
 // The embedded target: server/sim in this process, ops and results converted by
-// server/service exactly as ppsimd converts them.
+// server/convert exactly as ppsimd converts them.
 #include <memory>
 #include <mutex>
 
 #include "client/chaos/lab_target.h"
-#include "server/service/info_convert.h"
-#include "server/service/op_convert.h"
+#include "server/convert/info_convert.h"
+#include "server/convert/op_convert.h"
 #include "server/sim/fault_injector.h"
 #include "server/sim/lab.h"
 #include "server/sim/machine.h"
@@ -21,7 +21,7 @@ class EmbeddedSession final : public LabSession {
 
   absl::StatusOr<Applied> Apply(const v1::Op& op) override {
     Applied out;
-    absl::StatusOr<sim::Op> o = service::OpFromProto(op);
+    absl::StatusOr<sim::Op> o = convert::OpFromProto(op);
     if (!o.ok()) {
       out.rejected = o.status();
       return out;
@@ -31,7 +31,7 @@ class EmbeddedSession final : public LabSession {
       out.rejected = r.status();
       return out;
     }
-    service::OpResultToProto(*r, &out.result);
+    convert::OpResultToProto(*r, &out.result);
     return out;
   }
 
@@ -41,7 +41,7 @@ class EmbeddedSession final : public LabSession {
     f.ops = lab_->trace().size();
     f.now_ns = lab_->now();
     for (const sim::Violation& v : lab_->violations()) {
-      service::ViolationToProto(v, f.violations.add_violations());
+      convert::ViolationToProto(v, f.violations.add_violations());
     }
     for (int i = 1; i <= sim::kViolationCount; ++i) {
       const auto id = static_cast<sim::ViolationId>(i);
@@ -50,7 +50,7 @@ class EmbeddedSession final : public LabSession {
       }
     }
     for (const sim::PoolInfo& p : lab_->AllPools()) {
-      service::PoolInfoToProto(p, &f.pools.emplace_back());
+      convert::PoolInfoToProto(p, &f.pools.emplace_back());
     }
     for (const sim::FaultSiteInfo& site : sim::FaultSites()) {
       f.faults_injected[std::string(site.name)] = lab_->machine().faults.injected(site.site);
@@ -79,7 +79,7 @@ class EmbeddedSession final : public LabSession {
   absl::StatusOr<std::vector<v1::PoolInfo>> Pools() override {
     std::vector<v1::PoolInfo> out;
     for (const sim::PoolInfo& p : lab_->AllPools()) {
-      service::PoolInfoToProto(p, &out.emplace_back());
+      convert::PoolInfoToProto(p, &out.emplace_back());
     }
     return out;
   }
@@ -92,7 +92,7 @@ class Embedded final : public LabTarget {
  public:
   absl::StatusOr<std::unique_ptr<LabSession>> NewLab(const std::string& /*name*/,
                                                      const v1::LabConfig& config) override {
-    absl::StatusOr<sim::LabConfig> c = service::LabConfigFromProto(config);
+    absl::StatusOr<sim::LabConfig> c = convert::LabConfigFromProto(config);
     if (!c.ok()) return c.status();
     absl::StatusOr<std::unique_ptr<sim::Lab>> lab = sim::Lab::Create(*c);
     if (!lab.ok()) return lab.status();

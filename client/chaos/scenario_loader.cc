@@ -23,7 +23,7 @@
 #include "client/lib/op_line.h"
 #include "client/lib/utf8.h"
 #include "ppsim/v1/ops.pb.h"
-#include "server/service/info_convert.h"
+#include "server/convert/info_convert.h"
 #include "server/sim/fault_injector.h"
 #include "server/sim/kernel_profile.h"
 #include "server/sim/lab_config.h"
@@ -529,7 +529,7 @@ absl::Status Loader::CheckLab(const YAML::Node& root, const Scenario& s) {
   if (runs.empty()) runs.push_back("");
   const YAML::Node lab = root["lab"];
   for (const std::string& strategy : runs) {
-    absl::StatusOr<sim::LabConfig> c = service::LabConfigFromProto(LabConfigFor(s, strategy));
+    absl::StatusOr<sim::LabConfig> c = convert::LabConfigFromProto(LabConfigFor(s, strategy));
     if (c.ok()) continue;
     absl::string_view message = c.status().message();
     absl::ConsumePrefix(&message, "config.");

@@ -1,6 +1,6 @@
 // File: client/chaos/shrink.cc
 // The shrinker of shrink.h. Candidates are index lists into the trace's steps; every one is
-// executed on a fresh sim::Lab (the service's conversions, as the embedded target applies
+// executed on a fresh sim::Lab (server/convert, as the embedded target and ppsimd apply
 // ops), stopping at the first op that raises the id.
 #include "client/chaos/shrink.h"
 
@@ -15,8 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "client/chaos/bindings.h"
 #include "client/lib/op_line.h"
-#include "server/service/info_convert.h"
-#include "server/service/op_convert.h"
+#include "server/convert/info_convert.h"
+#include "server/convert/op_convert.h"
 #include "server/sim/lab.h"
 #include "server/sim/violation.h"
 
@@ -80,7 +80,7 @@ class Program {
   }
 
   absl::StatusOr<StepRun> Run(const Candidate& c) const {
-    absl::StatusOr<sim::LabConfig> sc = service::LabConfigFromProto(config_);
+    absl::StatusOr<sim::LabConfig> sc = convert::LabConfigFromProto(config_);
     if (!sc.ok()) return sc.status();
     absl::StatusOr<std::unique_ptr<sim::Lab>> lab = sim::Lab::Create(*sc);
     if (!lab.ok()) return lab.status();
@@ -97,7 +97,7 @@ class Program {
         absl::StatusOr<std::string> line = bindings.Resolve(step.line);
         absl::StatusOr<v1::Op> proto = line.ok() ? client::ParseOpLine(*line)
                                                  : absl::StatusOr<v1::Op>(line.status());
-        absl::StatusOr<sim::Op> s = proto.ok() ? service::OpFromProto(*proto)
+        absl::StatusOr<sim::Op> s = proto.ok() ? convert::OpFromProto(*proto)
                                                : absl::StatusOr<sim::Op>(proto.status());
         if (!s.ok()) return Invalid(out, k, s.status());
         resolved = *std::move(s);
@@ -124,7 +124,7 @@ class Program {
       }
       if (!step.as.empty()) {
         v1::OpResult proto;
-        service::OpResultToProto(*r, &proto);
+        convert::OpResultToProto(*r, &proto);
         bindings.Bind(step.as, std::move(proto));
       }
       if (watch && !out.raised && (*lab)->violation_count(id_) > before) {
@@ -144,7 +144,7 @@ class Program {
     if (!absl::StrContains(line, '$')) {
       absl::StatusOr<v1::Op> proto = client::ParseOpLine(line);
       if (proto.ok()) {
-        absl::StatusOr<sim::Op> s = service::OpFromProto(*proto);
+        absl::StatusOr<sim::Op> s = convert::OpFromProto(*proto);
         if (s.ok()) literal_[i] = *std::move(s);
       }
       return;  // a bad line fails when run (Resolve/Parse in Run), as an invalid candidate
@@ -497,7 +497,7 @@ absl::StatusOr<ShrinkResult> Shrink(const Trace& t, const ShrinkOptions& options
   absl::StatusOr<sim::ViolationId> id = IdOf(options.violation);
   if (!id.ok()) return id.status();
   if (options.violation.empty()) return absl::InvalidArgumentError("violation: missing");
-  if (absl::StatusOr<sim::LabConfig> c = service::LabConfigFromProto(t.config); !c.ok()) {
+  if (absl::StatusOr<sim::LabConfig> c = convert::LabConfigFromProto(t.config); !c.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("config: ", c.status().message()));
   }
   Program p(t.config, *id, /*stop=*/true, StepsOf(t));

@@ -1,7 +1,7 @@
 // File: client/chaos/trace.cc
 // ppsim.trace/v1 (trace.h): nlohmann_json for the records, protobuf's own JSON mapping for the
 // embedded v1.Op and v1.LabConfig (the same mapping the daemon's ExportTrace uses,
-// server/service/trace_jsonl.cc), so an op line of a trace is also a line `ppctl apply` reads.
+// server/convert/trace_jsonl.cc), so an op line of a trace is also a line `ppctl apply` reads.
 #include "client/chaos/trace.h"
 
 #include "client/lib/utf8.h"

@@ -14,7 +14,7 @@
 #include "client/lib/op_line.h"
 #include "client/oracle/model_run.h"
 #include "client/oracle/ops_file.h"
-#include "server/service/op_convert.h"
+#include "server/convert/op_convert.h"
 #include "server/sim/ops.h"
 
 namespace ppsim::oracle {
@@ -60,7 +60,7 @@ class Translator {
         if (!line.ok()) return Fail(step.loc, what, step.op_line, line.status());
         absl::StatusOr<v1::Op> proto = client::ParseOpLine(*line);
         if (!proto.ok()) return Fail(step.loc, what, step.op_line, proto.status());
-        absl::StatusOr<sim::Op> o = service::OpFromProto(*proto);
+        absl::StatusOr<sim::Op> o = convert::OpFromProto(*proto);
         if (!o.ok()) return Fail(step.loc, what, step.op_line, o.status());
         absl::StatusOr<chaos::Applied> a = (*lab)->Apply(*proto);
         if (!a.ok()) return a.status();

@@ -2,7 +2,7 @@
 // on a fresh lab with the recorded LabConfig and requires the recorded digest (design.md §6;
 // reference/chaos-and-testing-tools.md 5e.3, B1): the model is deterministic, so the same
 // config and ops must give the same digest on any build that did not change the model.
-//   embedded (default)     an in-process lab (server/sim through the service's conversion)
+//   embedded (default)     an in-process lab (server/sim through server/convert)
 //   --target HOST:PORT     a lab on ppsimd, ops sent in Apply batches
 //   --target ... --rpc     the daemon replays it itself (LabService.ReplayTrace)
 // Exit: 0 digest reproduced · 4 nondeterminism (another digest or op count, or an op the lab

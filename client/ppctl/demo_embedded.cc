@@ -1,12 +1,12 @@
-// The demo's embedded lab: server/sim in this process, ops converted by the service's own
-// proto conversion (server/service/op_convert.h), so both backends apply the same ops.
+// The demo's embedded lab: server/sim in this process, ops converted by the daemon's own
+// proto conversion (server/convert/op_convert.h), so both backends apply the same ops.
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_format.h"
 #include "client/ppctl/demo_lab.h"
-#include "server/service/info_convert.h"
-#include "server/service/op_convert.h"
+#include "server/convert/info_convert.h"
+#include "server/convert/op_convert.h"
 #include "server/sim/lab.h"
 
 namespace ppsim::ppctl {
@@ -18,12 +18,12 @@ class EmbeddedLab final : public DemoLab {
   explicit EmbeddedLab(std::unique_ptr<sim::Lab> lab) : lab_(std::move(lab)) {}
 
   absl::StatusOr<v1::OpResult> Apply(const v1::Op& op) override {
-    absl::StatusOr<sim::Op> o = service::OpFromProto(op);
+    absl::StatusOr<sim::Op> o = convert::OpFromProto(op);
     if (!o.ok()) return o.status();
     absl::StatusOr<sim::OpResult> r = lab_->Apply(*o);
     if (!r.ok()) return r.status();
     v1::OpResult out;
-    service::OpResultToProto(*r, &out);
+    convert::OpResultToProto(*r, &out);
     return out;
   }
 
@@ -59,7 +59,7 @@ class EmbeddedLab final : public DemoLab {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DemoLab>> NewEmbeddedLab(const v1::LabConfig& config) {
-  absl::StatusOr<sim::LabConfig> cfg = service::LabConfigFromProto(config);
+  absl::StatusOr<sim::LabConfig> cfg = convert::LabConfigFromProto(config);
   if (!cfg.ok()) return cfg.status();
   absl::StatusOr<std::unique_ptr<sim::Lab>> lab = sim::Lab::Create(*cfg);
   if (!lab.ok()) return lab.status();

@@ -1,5 +1,5 @@
-// Where `ppctl demo` runs its story: a lab in this process (server/sim through the service's
-// proto conversion) or a lab on ppsimd (client/lib). The story is written once, in op lines,
+// Where `ppctl demo` runs its story: a lab in this process (server/sim through the daemon's
+// proto conversion, server/convert) or a lab on ppsimd (client/lib). The story is written once, in op lines,
 // against this interface (demo.cc).
 #ifndef PPSIM_CLIENT_PPCTL_DEMO_LAB_H_
 #define PPSIM_CLIENT_PPCTL_DEMO_LAB_H_

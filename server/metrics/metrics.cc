@@ -2,7 +2,6 @@
 
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -11,7 +10,6 @@
 #include "absl/status/status.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
-#include "server/service/lab_registry.h"
 #include "server/sim/device.h"
 #include "server/sim/fault_injector.h"
 #include "server/sim/page_pool.h"
@@ -142,7 +140,7 @@ class Families {
 
 class LabCollectable : public prometheus::Collectable {
  public:
-  explicit LabCollectable(const service::LabRegistry* labs) : labs_(labs) {}
+  explicit LabCollectable(const LabSource* labs) : labs_(labs) {}
 
   std::vector<MetricFamily> Collect() const override {
     Families f;
@@ -181,12 +179,9 @@ class LabCollectable : public prometheus::Collectable {
     const size_t build = f.Add("ppsim_build_info", "ppsim build; the value is always 1.",
                                MetricType::Gauge);
 
-    const std::vector<std::shared_ptr<service::LabEntry>> entries = labs_->List();
-    for (const std::shared_ptr<service::LabEntry>& e : entries) {
-      std::lock_guard<std::mutex> lock(e->mu);
-      if (e->lab != nullptr) CollectLab(std::to_string(e->id), *e, ids, f);
-    }
-    f.Sample(labs, {}, static_cast<double>(entries.size()));
+    const size_t hosted = labs_->ForEachLab(
+        [&](const LabView& e) { CollectLab(std::to_string(e.id), e, ids, f); });
+    f.Sample(labs, {}, static_cast<double>(hosted));
     f.Sample(build, {{"version", PPSIM_VERSION}}, 1);
     return std::move(f).Take();
   }
@@ -197,10 +192,9 @@ class LabCollectable : public prometheus::Collectable {
     size_t mapped, iommu_faults, violations, faults, ops, time, diverged;
   };
 
-  // Call with e.mu held.
-  static void CollectLab(const std::string& lab, const service::LabEntry& e, const Ids& ids,
-                         Families& f) {
-    const sim::Lab& l = *e.lab;
+  // Runs inside LabSource::ForEachLab, with the lab's lock held.
+  static void CollectLab(const std::string& lab, const LabView& e, const Ids& ids, Families& f) {
+    const sim::Lab& l = e.lab;
     for (const sim::PoolInfo& p : l.AllPools()) {
       if (p.state == sim::PoolState::kFreed) continue;
       Labels labels = {{"lab", lab}, {"pool", std::to_string(p.id)}};
@@ -253,12 +247,12 @@ class LabCollectable : public prometheus::Collectable {
     if (!e.recovery_problem.empty()) f.Sample(ids.diverged, {{"lab", lab}}, 1);
   }
 
-  const service::LabRegistry* labs_;
+  const LabSource* labs_;
 };
 
 }  // namespace
 
-std::shared_ptr<prometheus::Collectable> MakeLabCollectable(const service::LabRegistry* labs) {
+std::shared_ptr<prometheus::Collectable> MakeLabCollectable(const LabSource* labs) {
   return std::make_shared<LabCollectable>(labs);
 }
 

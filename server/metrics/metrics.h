@@ -5,7 +5,7 @@
 //
 //   auto registry = std::make_shared<prometheus::Registry>();
 //   ppsim::metrics::RpcMetrics rpc(*registry);
-//   auto labs = ppsim::metrics::MakeLabCollectable(&lab_registry);
+//   auto labs = ppsim::metrics::MakeLabCollectable(&lab_source);  // lab_source.h
 //   exposer.RegisterCollectable(registry);
 //   exposer.RegisterCollectable(labs);
 #ifndef PPSIM_SERVER_METRICS_METRICS_H_
@@ -18,17 +18,15 @@
 #include "prometheus/family.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
-
-namespace ppsim::service {
-class LabRegistry;
-}
+#include "server/metrics/lab_source.h"
 
 namespace ppsim::metrics {
 
 // ppsim_page_pool_* (the kernel's netlink attributes and the 11 stats), ppsim_iommu_*,
 // ppsim_violations_total{id,severity,strategy}, ppsim_faults_injected_total{site},
 // ppsim_ops_total{op}, ppsim_labs, ppsim_build_info — every series labelled with `lab`.
-std::shared_ptr<prometheus::Collectable> MakeLabCollectable(const service::LabRegistry* labs);
+// `labs` must outlive the collectable.
+std::shared_ptr<prometheus::Collectable> MakeLabCollectable(const LabSource* labs);
 
 // ppsim_rpc_handling_seconds{method,code}: how long each RPC took, by final status code.
 class RpcMetrics {

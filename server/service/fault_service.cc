@@ -20,11 +20,11 @@ absl::Status Renamed(const absl::Status& s) {
 
 }  // namespace
 
-FaultServiceImpl::FaultServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics,
+FaultServiceImpl::FaultServiceImpl(LabRegistry* labs, RpcObserver* observer,
                                    const CallPolicy& policy)
     : labs_(labs), auth_(*policy.auth), quota_(*policy.quota) {
-  Unary("ppsim.v1.FaultService/SetFault", metrics, &FaultServiceImpl::OnSetFault);
-  Unary("ppsim.v1.FaultService/ClearFaults", metrics, &FaultServiceImpl::OnClearFaults);
+  Unary("ppsim.v1.FaultService/SetFault", observer, &FaultServiceImpl::OnSetFault);
+  Unary("ppsim.v1.FaultService/ClearFaults", observer, &FaultServiceImpl::OnClearFaults);
 }
 
 absl::Status FaultServiceImpl::Admit(grpc::CallbackServerContext* ctx, uint64_t lab) {

@@ -1,8 +1,8 @@
 #include "server/service/lab_registry.h"
 
 #include "absl/strings/str_cat.h"
-#include "server/service/info_convert.h"
-#include "server/service/op_convert.h"
+#include "server/convert/info_convert.h"
+#include "server/convert/op_convert.h"
 #include "spdlog/spdlog.h"
 
 namespace ppsim::service {
@@ -32,8 +32,8 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string&
   e->name = name.empty() ? absl::StrCat("lab-", e->id) : name;
   if (journal_ != nullptr) {
     // Under mu_: no Apply can reach the lab before its row exists.
-    absl::Status s =
-        journal_->RecordLabCreated(e->id, e->name, owner, LabConfigToProto(e->lab->config()));
+    absl::Status s = journal_->RecordLabCreated(e->id, e->name, owner,
+                                                convert::LabConfigToProto(e->lab->config()));
     if (!s.ok()) return s;
   }
   labs_.emplace(e->id, e);
@@ -78,14 +78,14 @@ std::vector<std::shared_ptr<LabEntry>> LabRegistry::List() const {
 void LabRegistry::Publish(const LabEntry& e, const std::vector<sim::Event>& events) {
   if (events.empty() || hub_ == nullptr) return;
   std::vector<v1::Event> out(events.size());
-  for (size_t i = 0; i < events.size(); ++i) EventToProto(e.id, events[i], &out[i]);
+  for (size_t i = 0; i < events.size(); ++i) convert::EventToProto(e.id, events[i], &out[i]);
   hub_->Publish(out);
 }
 
 absl::StatusOr<sim::OpResult> LabRegistry::ApplyLocked(LabEntry& e, const v1::Op& in,
                                                       absl::string_view* name) {
   *name = "";
-  absl::StatusOr<sim::Op> op = OpFromProto(in);
+  absl::StatusOr<sim::Op> op = convert::OpFromProto(in);
   if (!op.ok()) return op.status();
   *name = sim::OpName(op->body);
   absl::StatusOr<sim::OpResult> r = e.lab->Apply(*op);
@@ -100,11 +100,11 @@ absl::Status LabRegistry::CommitBatch(LabEntry& e, const v1::Op* const* ops, siz
                                       const BatchStart& start,
                                       const std::vector<sim::Event>& events) {
   if (journal_ == nullptr || n == 0) return absl::OkStatus();
-  JournalBatch b;
+  store::JournalBatch b;
   b.lab = e.id;
   b.first_op = start.op;
   b.op_count = n;
-  for (size_t i = 0; i < n; ++i) AppendOpToLog(*ops[i], &b.ops);
+  for (size_t i = 0; i < n; ++i) store::AppendOpToLog(*ops[i], &b.ops);
   b.digest = e.lab->digest();
   b.now_ns = e.lab->now();
   b.violations = e.lab->violation_total();
@@ -155,7 +155,7 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
       reject(i, name, r.status());
       break;
     }
-    OpResultToProto(*r, resp.add_results());
+    convert::OpResultToProto(*r, resp.add_results());
   }
   resp.set_digest(e.lab->digest());
   resp.set_now_ns(e.lab->now());
@@ -186,7 +186,7 @@ absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& o
   if (!journaled.ok()) return journaled;
   if (!r.ok()) return r.status();
   v1::OpResult out;
-  OpResultToProto(*r, &out);
+  convert::OpResultToProto(*r, &out);
   return out;
 }
 
@@ -195,7 +195,7 @@ v1::LabInfo LabRegistry::Info(const LabEntry& e) {
   v1::LabInfo info;
   info.set_id(e.id);
   info.set_name(e.name);
-  *info.mutable_config() = LabConfigToProto(e.lab->config());
+  *info.mutable_config() = convert::LabConfigToProto(e.lab->config());
   info.set_ops(e.lab->trace().size());
   info.set_digest(e.lab->digest());
   info.set_now_ns(e.lab->now());

@@ -24,9 +24,9 @@
 #include "google/protobuf/repeated_field.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/service/event_hub.h"
-#include "server/service/journal.h"
-#include "server/service/journal_recovery.h"
 #include "server/sim/lab.h"
+#include "server/store/journal.h"
+#include "server/store/journal_recovery.h"
 
 namespace ppsim::service {
 
@@ -51,13 +51,13 @@ struct LabEntry {
 class LabRegistry {
  public:
   // `hub` and `journal` may be null and must outlive the registry.
-  explicit LabRegistry(EventHub* hub, Journal* journal = nullptr)
+  explicit LabRegistry(EventHub* hub, store::Journal* journal = nullptr)
       : hub_(hub), journal_(journal) {}
 
-  // Rebuilds every live lab of the journal by replaying its ops (journal_recovery.cc), marks
+  // Rebuilds every live lab of the journal by replaying its ops (lab_registry_recover.cc), marks
   // the deleted ones as deleted, and continues ids after the largest ever used. Call once,
   // before serving, on an empty registry. Errors only when the journal cannot be read.
-  absl::StatusOr<RecoveryReport> Recover();
+  absl::StatusOr<store::RecoveryReport> Recover();
 
   absl::StatusOr<std::shared_ptr<LabEntry>> Create(const std::string& name,
                                                    const sim::LabConfig& config,
@@ -111,7 +111,7 @@ class LabRegistry {
   void Publish(const LabEntry& e, const std::vector<sim::Event>& events);
 
   EventHub* hub_;
-  Journal* journal_;
+  store::Journal* journal_;
   std::atomic<bool> draining_{false};
   mutable std::mutex mu_;
   std::map<uint64_t, std::shared_ptr<LabEntry>> labs_;

@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "server/service/info_convert.h"
-#include "server/service/trace_jsonl.h"
+#include "server/convert/info_convert.h"
+#include "server/convert/trace_jsonl.h"
 #include "spdlog/spdlog.h"
 
 namespace ppsim::service {
@@ -36,7 +36,7 @@ absl::Status ValidateLabName(const std::string& name) {
 absl::Status DoCreateLab(LabRegistry& labs, Quota& quota, const Identity& who,
                          const v1::CreateLabRequest& req, v1::LabInfo* resp) {
   if (absl::Status s = ValidateLabName(req.name()); !s.ok()) return s;
-  absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
+  absl::StatusOr<sim::LabConfig> config = convert::LabConfigFromProto(req.config());
   if (!config.ok()) return config.status();
   if (absl::Status s = quota.ReserveLab(who, config->ram_bytes); !s.ok()) return s;
   // The config is already validated; Create's errors name a config field all the same.
@@ -62,8 +62,8 @@ absl::Status DoExportTrace(const LabRegistry& labs, const Identity& who, int max
   {
     std::lock_guard<std::mutex> lock((*e)->mu);
     const sim::Lab& lab = *(*e)->lab;
-    *resp->mutable_config() = LabConfigToProto(lab.config());
-    resp->set_jsonl(TraceToJsonl(lab.trace()));
+    *resp->mutable_config() = convert::LabConfigToProto(lab.config());
+    resp->set_jsonl(convert::TraceToJsonl(lab.trace()));
     resp->set_digest(lab.digest());
     resp->set_ops(lab.trace().size());
   }
@@ -82,10 +82,10 @@ absl::Status DoExportTrace(const LabRegistry& labs, const Identity& who, int max
 
 absl::Status DoReplayTrace(Quota& quota, const v1::ReplayTraceRequest& req,
                            v1::ReplayTraceResponse* resp) {
-  absl::StatusOr<sim::LabConfig> config = LabConfigFromProto(req.config());
+  absl::StatusOr<sim::LabConfig> config = convert::LabConfigFromProto(req.config());
   if (!config.ok()) return config.status();
   if (absl::Status s = quota.CheckScratchLab(config->ram_bytes); !s.ok()) return s;
-  absl::StatusOr<std::vector<sim::Op>> ops = TraceFromJsonl(req.jsonl());
+  absl::StatusOr<std::vector<sim::Op>> ops = convert::TraceFromJsonl(req.jsonl());
   if (!ops.ok()) return ops.status();
   absl::StatusOr<sim::ReplayResult> r =
       sim::Replay(*config, *ops, req.expected_digest(),
@@ -99,16 +99,16 @@ absl::Status DoReplayTrace(Quota& quota, const v1::ReplayTraceRequest& req,
 
 }  // namespace
 
-LabServiceImpl::LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics,
+LabServiceImpl::LabServiceImpl(LabRegistry* labs, RpcObserver* observer,
                                const CallPolicy& policy)
     : labs_(labs), auth_(*policy.auth), quota_(*policy.quota),
       max_message_bytes_(policy.max_message_bytes) {
-  Unary("ppsim.v1.LabService/CreateLab", metrics, &LabServiceImpl::OnCreateLab);
-  Unary("ppsim.v1.LabService/DeleteLab", metrics, &LabServiceImpl::OnDeleteLab);
-  Unary("ppsim.v1.LabService/ListLabs", metrics, &LabServiceImpl::OnListLabs);
-  Unary("ppsim.v1.LabService/GetLab", metrics, &LabServiceImpl::OnGetLab);
-  Unary("ppsim.v1.LabService/ExportTrace", metrics, &LabServiceImpl::OnExportTrace);
-  Unary("ppsim.v1.LabService/ReplayTrace", metrics, &LabServiceImpl::OnReplayTrace);
+  Unary("ppsim.v1.LabService/CreateLab", observer, &LabServiceImpl::OnCreateLab);
+  Unary("ppsim.v1.LabService/DeleteLab", observer, &LabServiceImpl::OnDeleteLab);
+  Unary("ppsim.v1.LabService/ListLabs", observer, &LabServiceImpl::OnListLabs);
+  Unary("ppsim.v1.LabService/GetLab", observer, &LabServiceImpl::OnGetLab);
+  Unary("ppsim.v1.LabService/ExportTrace", observer, &LabServiceImpl::OnExportTrace);
+  Unary("ppsim.v1.LabService/ReplayTrace", observer, &LabServiceImpl::OnReplayTrace);
 }
 
 absl::Status LabServiceImpl::OnCreateLab(grpc::CallbackServerContext* ctx,

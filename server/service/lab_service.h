@@ -7,17 +7,17 @@
 #define PPSIM_SERVER_SERVICE_LAB_SERVICE_H_
 
 #include "ppsim/v1/service.grpc.pb.h"
-#include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
 #include "server/service/raw_method.h"
+#include "server/service/rpc_observer.h"
 
 namespace ppsim::service {
 
 class LabServiceImpl final : public RawService<v1::LabService::CallbackService> {
  public:
-  // `labs` and the policy's objects must outlive the service; `metrics` may be null.
-  LabServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy);
+  // `labs` and the policy's objects must outlive the service; `observer` may be null.
+  LabServiceImpl(LabRegistry* labs, RpcObserver* observer, const CallPolicy& policy);
 
  private:
   absl::Status OnCreateLab(grpc::CallbackServerContext* ctx, const v1::CreateLabRequest& req,

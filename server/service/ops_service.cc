@@ -41,9 +41,9 @@ absl::StatusOr<v1::ApplyResponse> GuardedApply(LabRegistry& labs, Quota& quota,
 class ApplyStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   // The caller is authenticated once, from the stream's metadata.
-  ApplyStream(grpc::CallbackServerContext* ctx, LabRegistry* labs, metrics::RpcMetrics* metrics,
+  ApplyStream(grpc::CallbackServerContext* ctx, LabRegistry* labs, RpcObserver* observer,
               const Authenticator& auth, Quota* quota)
-      : ctx_(ctx), labs_(labs), quota_(quota), rpc_(metrics, "ppsim.v1.OpsService/Stream") {
+      : ctx_(ctx), labs_(labs), quota_(quota), rpc_(observer, "ppsim.v1.OpsService/Stream") {
     absl::StatusOr<Identity> who = auth.Authenticate(*ctx);
     if (!who.ok()) {
       End(ToGrpc(who.status()));
@@ -99,12 +99,12 @@ class ApplyStream final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
 
 }  // namespace
 
-OpsServiceImpl::OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics,
+OpsServiceImpl::OpsServiceImpl(LabRegistry* labs, RpcObserver* observer,
                                const CallPolicy& policy)
-    : labs_(labs), metrics_(metrics), auth_(*policy.auth), quota_(*policy.quota) {
-  Unary("ppsim.v1.OpsService/Apply", metrics, &OpsServiceImpl::OnApply);
+    : labs_(labs), observer_(observer), auth_(*policy.auth), quota_(*policy.quota) {
+  Unary("ppsim.v1.OpsService/Apply", observer, &OpsServiceImpl::OnApply);
   Bidi("ppsim.v1.OpsService/Stream", [this](grpc::CallbackServerContext* ctx) {
-    return new ApplyStream(ctx, labs_, metrics_, auth_, &quota_);
+    return new ApplyStream(ctx, labs_, observer_, auth_, &quota_);
   });
 }
 

@@ -9,26 +9,26 @@
 #define PPSIM_SERVER_SERVICE_OPS_SERVICE_H_
 
 #include "ppsim/v1/service.grpc.pb.h"
-#include "server/metrics/metrics.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
 #include "server/service/raw_method.h"
+#include "server/service/rpc_observer.h"
 
 namespace ppsim::service {
 
 class OpsServiceImpl final : public RawService<v1::OpsService::CallbackService> {
  public:
-  // `labs` and the policy's objects must outlive the service; `metrics` may be null.
+  // `labs` and the policy's objects must outlive the service; `observer` may be null.
   // Stream: one response per request, in request order: the next request is read only after
   // the previous response is written. The RPC metric covers the whole stream.
-  OpsServiceImpl(LabRegistry* labs, metrics::RpcMetrics* metrics, const CallPolicy& policy);
+  OpsServiceImpl(LabRegistry* labs, RpcObserver* observer, const CallPolicy& policy);
 
  private:
   absl::Status OnApply(grpc::CallbackServerContext* ctx, const v1::ApplyRequest& req,
                        v1::ApplyResponse* resp);
 
   LabRegistry* labs_;
-  metrics::RpcMetrics* metrics_;
+  RpcObserver* observer_;
   const Authenticator& auth_;
   Quota& quota_;
 };

@@ -1,8 +1,8 @@
 #include "server/service/query_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/convert/info_convert.h"
 #include "server/service/event_watcher.h"
-#include "server/service/info_convert.h"
 #include "server/service/rpc_scope.h"
 #include "server/service/status.h"
 
@@ -39,7 +39,7 @@ absl::Status DoListViolations(const sim::Lab& lab, const v1::ListViolationsReque
   for (const sim::Violation& v : lab.violations()) {
     if (req.limit() != 0 && static_cast<uint32_t>(resp->violations_size()) >= req.limit()) break;
     if (only && v.id != *only) continue;
-    ViolationToProto(v, resp->add_violations());
+    convert::ViolationToProto(v, resp->add_violations());
   }
   for (const sim::CatalogEntry& c : sim::ViolationCatalog()) {
     if (uint64_t n = lab.violation_count(c.id); n != 0) {
@@ -76,18 +76,18 @@ absl::StatusOr<WatchFilter> FilterFromProto(const LabRegistry& labs, const Quota
 
 }  // namespace
 
-QueryServiceImpl::QueryServiceImpl(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+QueryServiceImpl::QueryServiceImpl(LabRegistry* labs, EventHub* hub, RpcObserver* observer,
                                    const CallPolicy& policy, size_t watch_queue)
     : labs_(labs),
       hub_(hub),
-      metrics_(metrics),
+      observer_(observer),
       auth_(*policy.auth),
       quota_(*policy.quota),
       watch_queue_(watch_queue) {
-  Unary("ppsim.v1.QueryService/GetPool", metrics, &QueryServiceImpl::OnGetPool);
-  Unary("ppsim.v1.QueryService/ListPools", metrics, &QueryServiceImpl::OnListPools);
-  Unary("ppsim.v1.QueryService/GetPage", metrics, &QueryServiceImpl::OnGetPage);
-  Unary("ppsim.v1.QueryService/ListViolations", metrics, &QueryServiceImpl::OnListViolations);
+  Unary("ppsim.v1.QueryService/GetPool", observer, &QueryServiceImpl::OnGetPool);
+  Unary("ppsim.v1.QueryService/ListPools", observer, &QueryServiceImpl::OnListPools);
+  Unary("ppsim.v1.QueryService/GetPage", observer, &QueryServiceImpl::OnGetPage);
+  Unary("ppsim.v1.QueryService/ListViolations", observer, &QueryServiceImpl::OnListViolations);
   ServerStreaming("ppsim.v1.QueryService/Watch",
                   [this](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
                     return OnWatch(ctx, *req);
@@ -98,7 +98,7 @@ absl::Status QueryServiceImpl::OnGetPool(grpc::CallbackServerContext* ctx,
                                          const v1::GetPoolRequest& req, v1::PoolInfo* resp) {
   return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
     absl::StatusOr<sim::PoolInfo> p = lab.GetPool(req.pool());
-    if (p.ok()) PoolInfoToProto(*p, resp);
+    if (p.ok()) convert::PoolInfoToProto(*p, resp);
     return p.status();
   });
 }
@@ -108,7 +108,7 @@ absl::Status QueryServiceImpl::OnListPools(grpc::CallbackServerContext* ctx,
                                            v1::ListPoolsResponse* resp) {
   return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
     for (const sim::PoolInfo& p : req.all() ? lab.AllPools() : lab.ListPools()) {
-      PoolInfoToProto(p, resp->add_pools());
+      convert::PoolInfoToProto(p, resp->add_pools());
     }
     return absl::OkStatus();
   });
@@ -118,7 +118,7 @@ absl::Status QueryServiceImpl::OnGetPage(grpc::CallbackServerContext* ctx,
                                          const v1::GetPageRequest& req, v1::PageInfo* resp) {
   return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
     absl::StatusOr<sim::PageInfo> p = lab.GetPage(req.pfn());
-    if (p.ok()) PageInfoToProto(*p, resp);
+    if (p.ok()) convert::PageInfoToProto(*p, resp);
     return p.status();
   });
 }
@@ -133,7 +133,7 @@ absl::Status QueryServiceImpl::OnListViolations(grpc::CallbackServerContext* ctx
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* QueryServiceImpl::OnWatch(
     grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& bytes) {
-  RpcScope rpc(metrics_, "ppsim.v1.QueryService/Watch");
+  RpcScope rpc(observer_, "ppsim.v1.QueryService/Watch");
   auto refuse = [&](const absl::Status& s) {
     return new EventWatcher(hub_, WatchFilter{}, watch_queue_, rpc, ToGrpc(s));
   };

@@ -7,20 +7,20 @@
 #define PPSIM_SERVER_SERVICE_QUERY_SERVICE_H_
 
 #include "ppsim/v1/service.grpc.pb.h"
-#include "server/metrics/metrics.h"
 #include "server/service/event_hub.h"
 #include "server/service/lab_registry.h"
 #include "server/service/limits.h"
 #include "server/service/quota.h"
 #include "server/service/raw_method.h"
+#include "server/service/rpc_observer.h"
 
 namespace ppsim::service {
 
 class QueryServiceImpl final : public RawService<v1::QueryService::CallbackService> {
  public:
-  // `labs` and `hub` must outlive the service; `metrics` may be null. `watch_queue` bounds
+  // `labs` and `hub` must outlive the service; `observer` may be null. `watch_queue` bounds
   // each Watch stream's backlog (limits.h).
-  QueryServiceImpl(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+  QueryServiceImpl(LabRegistry* labs, EventHub* hub, RpcObserver* observer,
                    const CallPolicy& policy, size_t watch_queue = kWatchQueueEvents);
 
  private:
@@ -43,7 +43,7 @@ class QueryServiceImpl final : public RawService<v1::QueryService::CallbackServi
 
   LabRegistry* labs_;
   EventHub* hub_;
-  metrics::RpcMetrics* metrics_;
+  RpcObserver* observer_;
   const Authenticator& auth_;
   Quota& quota_;
   size_t watch_queue_;

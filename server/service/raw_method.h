@@ -26,7 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "server/metrics/metrics.h"
+#include "server/service/rpc_observer.h"
 #include "server/service/rpc_scope.h"
 
 namespace ppsim::service {
@@ -53,15 +53,15 @@ class RawService : public Generated {
   // parsed request and fills the response, which is sent only if it returns OK. The RPC is
   // timed and counted under `full_method` (rpc_scope.h), parse failures included.
   template <class Impl, class Req, class Resp>
-  void Unary(const char* full_method, metrics::RpcMetrics* metrics,
+  void Unary(const char* full_method, RpcObserver* observer,
              absl::Status (Impl::*fn)(grpc::CallbackServerContext*, const Req&, Resp*)) {
     Impl* self = static_cast<Impl*>(this);
     this->MarkMethodRawCallback(
         MethodIndex(full_method),
         new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
-            [self, fn, full_method, metrics](grpc::CallbackServerContext* ctx,
+            [self, fn, full_method, observer](grpc::CallbackServerContext* ctx,
                                              const grpc::ByteBuffer* in, grpc::ByteBuffer* out) {
-              RpcScope rpc(metrics, full_method);
+              RpcScope rpc(observer, full_method);
               Req req;
               absl::Status s = ParseRequest(*in, &req);
               if (s.ok()) {

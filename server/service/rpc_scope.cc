@@ -10,7 +10,7 @@ namespace ppsim::service {
 void RpcScope::Record(const grpc::Status& s) const {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  if (metrics_ != nullptr) metrics_->Observe(method_, s.error_code(), seconds);
+  if (observer_ != nullptr) observer_->OnRpcDone(method_, s.error_code(), seconds);
   // Client mistakes are the client's business (debug); INTERNAL is a bug in ppsim (error).
   // Refused credentials, other identities' labs and quotas are the operator's business too
   // (info): an audit trail of who was turned away and why (auth.h, quota.h).

@@ -1,10 +1,11 @@
-// Every RPC's handling time and final code go to ppsim_rpc_handling_seconds{method,code}
-// (design.md §5) and, at debug level, to the log. A scope starts when the handler is entered;
+// Every RPC's handling time and final code go to an RpcObserver (rpc_observer.h; ppsimd's
+// records ppsim_rpc_handling_seconds{method,code}, design.md §5) and, at debug level, to the
+// log. A scope starts when the handler is entered;
 // Record runs once, right before Finish, so a client that has its reply also finds the RPC
 // counted.
 //
 //   grpc::ServerUnaryReactor* GetLab(grpc::CallbackServerContext* ctx, ...) override {
-//     RpcScope rpc(metrics_, "ppsim.v1.LabService/GetLab");
+//     RpcScope rpc(observer_, "ppsim.v1.LabService/GetLab");
 //     return rpc.Finish(ctx, DoGetLab(...));
 //   }
 #ifndef PPSIM_SERVER_SERVICE_RPC_SCOPE_H_
@@ -17,16 +18,16 @@
 #include <chrono>
 
 #include "absl/status/status.h"
-#include "server/metrics/metrics.h"
+#include "server/service/rpc_observer.h"
 
 namespace ppsim::service {
 
 class RpcScope {
  public:
-  // `metrics` may be null (tests); `method` is the full name, "ppsim.v1.OpsService/Apply",
+  // `observer` may be null (tests); `method` is the full name, "ppsim.v1.OpsService/Apply",
   // and must outlive the scope (a string literal).
-  RpcScope(metrics::RpcMetrics* metrics, const char* method)
-      : metrics_(metrics), method_(method), start_(std::chrono::steady_clock::now()) {}
+  RpcScope(RpcObserver* observer, const char* method)
+      : observer_(observer), method_(method), start_(std::chrono::steady_clock::now()) {}
 
   void Record(const grpc::Status& s) const;
 
@@ -34,7 +35,7 @@ class RpcScope {
   grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& s) const;
 
  private:
-  metrics::RpcMetrics* metrics_;
+  RpcObserver* observer_;
   const char* method_;
   std::chrono::steady_clock::time_point start_;
 };

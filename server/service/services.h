@@ -3,7 +3,7 @@
 // the tests exercise the daemon's message sizes and keepalive.
 //
 //   LabRegistry labs(&hub);
-//   Services services(&labs, &hub, &rpc_metrics);
+//   Services services(&labs, &hub, &rpc_observer);  // rpc_observer.h
 //   grpc::ServerBuilder builder;
 //   services.AddTo(&builder);
 #ifndef PPSIM_SERVER_SERVICE_SERVICES_H_
@@ -23,19 +23,19 @@
 namespace ppsim::service {
 
 struct Services {
-  // Everything must outlive the server; `metrics` may be null. Open mode, no quotas.
-  Services(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+  // Everything must outlive the server; `observer` may be null. Open mode, no quotas.
+  Services(LabRegistry* labs, EventHub* hub, RpcObserver* observer,
            size_t watch_queue = kWatchQueueEvents)
-      : Services(labs, hub, metrics, CallPolicy{}, watch_queue) {}
+      : Services(labs, hub, observer, CallPolicy{}, watch_queue) {}
   // With authentication and quotas (quota.h): what ppsimd serves.
-  Services(LabRegistry* labs, EventHub* hub, metrics::RpcMetrics* metrics,
+  Services(LabRegistry* labs, EventHub* hub, RpcObserver* observer,
            const CallPolicy& policy, size_t watch_queue = kWatchQueueEvents)
       : policy_{policy.auth != nullptr ? policy.auth : &open_,
                 policy.quota != nullptr ? policy.quota : &unlimited_, policy.max_message_bytes},
-        lab(labs, metrics, policy_),
-        ops(labs, metrics, policy_),
-        query(labs, hub, metrics, policy_, watch_queue),
-        fault(labs, metrics, policy_) {}
+        lab(labs, observer, policy_),
+        ops(labs, observer, policy_),
+        query(labs, hub, observer, policy_, watch_queue),
+        fault(labs, observer, policy_) {}
 
   // Registers the services and sets message sizes and keepalive (values in services.cc).
   void AddTo(grpc::ServerBuilder* builder);

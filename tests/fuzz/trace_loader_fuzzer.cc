@@ -1,8 +1,8 @@
 // libFuzzer target: bytes → both trace parsers.
 //   - chaos::TraceFromJsonl: the ppsim.trace/v1 file `ppctl replay` and `ppctl shrink` read
 //     (client/chaos/trace.h: a header record, op records, an end record).
-//   - service::TraceFromJsonl: the JSON lines the daemon's ReplayTrace RPC accepts, one v1.Op
-//     per line (server/service/trace_jsonl.h), reachable by any client.
+//   - convert::TraceFromJsonl: the JSON lines the daemon's ReplayTrace RPC accepts, one v1.Op
+//     per line (server/convert/trace_jsonl.h), reachable by any client.
 // Both must return a value or INVALID_ARGUMENT, never crash, throw, leak or hit undefined
 // behaviour. A trace the chaos parser accepts must print and parse back to the same ops, and
 // the daemon's parser must accept what its own printer writes.
@@ -14,7 +14,7 @@
 
 #include "absl/strings/string_view.h"
 #include "client/chaos/trace.h"
-#include "server/service/trace_jsonl.h"
+#include "server/convert/trace_jsonl.h"
 
 namespace {
 
@@ -46,12 +46,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  absl::StatusOr<std::vector<ppsim::sim::Op>> ops = ppsim::service::TraceFromJsonl(text);
+  absl::StatusOr<std::vector<ppsim::sim::Op>> ops = ppsim::convert::TraceFromJsonl(text);
   if (!ops.ok()) {
-    CheckError("service::TraceFromJsonl", ops.status());
+    CheckError("convert::TraceFromJsonl", ops.status());
   } else {
     absl::StatusOr<std::vector<ppsim::sim::Op>> again =
-        ppsim::service::TraceFromJsonl(ppsim::service::TraceToJsonl(*ops));
+        ppsim::convert::TraceFromJsonl(ppsim::convert::TraceToJsonl(*ops));
     if (!again.ok()) Fail("daemon trace does not re-read its own output", again.status());
     if (again->size() != ops->size()) {
       std::fprintf(stderr, "daemon trace round trip: %zu ops -> %zu\n", ops->size(),

@@ -29,9 +29,9 @@
 #include "client/lib/client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/service/info_convert.h"
-#include "server/service/journal.h"
-#include "server/service/op_convert.h"
+#include "server/convert/info_convert.h"
+#include "server/convert/op_convert.h"
+#include "server/store/journal.h"
 #include "tests/integration/daemon_process.h"
 
 namespace ppsim {
@@ -119,7 +119,7 @@ struct LabModel {
   std::mt19937_64 rng;
 
   void Rebuild() {  // the mirror back to exactly the acknowledged ops
-    mirror = std::move(sim::Lab::Create(*service::LabConfigFromProto(config))).value();
+    mirror = std::move(sim::Lab::Create(*convert::LabConfigFromProto(config))).value();
     devices.clear();
     pools.clear();
     held.clear();
@@ -128,12 +128,12 @@ struct LabModel {
 
   // Applies `op` to the mirror; false (nothing changed) when the model rejects it.
   bool Try(const v1::Op& op) {
-    absl::StatusOr<sim::Op> s = service::OpFromProto(op);
+    absl::StatusOr<sim::Op> s = convert::OpFromProto(op);
     if (!s.ok()) return false;
     absl::StatusOr<sim::OpResult> r = mirror->Apply(*s);
     if (!r.ok()) return false;
     v1::OpResult out;
-    service::OpResultToProto(*r, &out);
+    convert::OpResultToProto(*r, &out);
     if (out.device() != 0 && op.has_add_device()) devices.push_back(out.device());
     for (uint32_t p : out.pools()) pools.push_back(p);
     for (const v1::PageRef& p : out.pages()) held.push_back(p.page());
@@ -249,9 +249,9 @@ class CrashRecoveryTest : public ::testing::Test {
     }
   }
 
-  static uint64_t JournaledOps(service::Journal& j, uint64_t lab) {
+  static uint64_t JournaledOps(store::Journal& j, uint64_t lab) {
     uint64_t end = 0;
-    j.ForEachBatch(lab, [&](const service::JournalBatch& b) {
+    j.ForEachBatch(lab, [&](const store::JournalBatch& b) {
        end = b.first_op + b.op_count;
        return absl::OkStatus();
      }).IgnoreError();
@@ -260,8 +260,8 @@ class CrashRecoveryTest : public ::testing::Test {
 
   // After a kill: the journal file holds every violation the watcher received.
   void CheckJournal(const std::vector<Received>& received) {
-    absl::StatusOr<std::unique_ptr<service::Journal>> j =
-        service::Journal::Open(data_.path() + "/" + service::kJournalFileName);
+    absl::StatusOr<std::unique_ptr<store::Journal>> j =
+        store::Journal::Open(data_.path() + "/" + store::kJournalFileName);
     ASSERT_TRUE(j.ok()) << j.status();
     std::map<uint64_t, Keys> by_lab;
     for (const Received& r : received) {
@@ -461,7 +461,7 @@ TEST_F(CrashRecoveryTest, RebuiltLabsCountAgainstMaxLabsAndDivergenceIsReported)
   daemon_.Stop();
   {
     sqlite3* db = nullptr;
-    const std::string path = absl::StrCat(data_.path(), "/", service::kJournalFileName);
+    const std::string path = absl::StrCat(data_.path(), "/", store::kJournalFileName);
     ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     const std::string sql = absl::StrCat("UPDATE batches SET digest = digest + 1 WHERE lab = ",
                                          first, " AND first_op = 0");

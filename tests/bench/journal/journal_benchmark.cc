@@ -1,4 +1,4 @@
-// ppsim_bench_journal: what the journal (--durability, server/service/journal.h) costs an Apply
+// ppsim_bench_journal: what the journal (--durability, server/store/journal.h) costs an Apply
 // batch. LabRegistry::Apply, the whole of OpsService/Apply between decoding and encoding, with
 // no journal (--durability none), with SQLite in WAL mode (normal: survives kill -9) and with
 // an fsync per commit (full: survives power loss), at 1, 64 and 1024 ops per batch. One commit
@@ -19,8 +19,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/service/event_hub.h"
-#include "server/service/journal.h"
 #include "server/service/lab_registry.h"
+#include "server/store/journal.h"
 
 namespace {
 
@@ -54,11 +54,11 @@ void BM_Apply(benchmark::State& state) {
                                     absl::StrCat("ppsim_bench_journal.", getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  std::unique_ptr<service::Journal> journal;
+  std::unique_ptr<store::Journal> journal;
   if (durability != kNone) {
-    absl::StatusOr<std::unique_ptr<service::Journal>> j = service::Journal::Open(
-        (dir / service::kJournalFileName).string(),
-        durability == kFull ? service::Journal::Sync::kFull : service::Journal::Sync::kNormal);
+    absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(
+        (dir / store::kJournalFileName).string(),
+        durability == kFull ? store::Journal::Sync::kFull : store::Journal::Sync::kNormal);
     if (!j.ok()) {
       state.SkipWithError(std::string(j.status().message()).c_str());
       return;

@@ -1,5 +1,5 @@
 // Every op the model prints (sim::OpToString, in logs, `ppctl demo -v` and replay errors)
-// parses back as an op line to the same op, through the service's proto conversion. Walks
+// parses back as an op line to the same op, through the daemon's proto conversion (server/convert). Walks
 // every alternative of sim::OpBody, so a new op is covered without a change here.
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <variant>
 
 #include "client/lib/op_line.h"
-#include "server/service/op_convert.h"
+#include "server/convert/op_convert.h"
 #include "server/sim/ops.h"
 
 namespace ppsim::client {
@@ -52,7 +52,7 @@ void CheckAll() {
       const std::string line = sim::OpToString(op);
       absl::StatusOr<v1::Op> parsed = ParseOpLine(line);
       ASSERT_TRUE(parsed.ok()) << line << ": " << parsed.status();
-      absl::StatusOr<sim::Op> back = service::OpFromProto(*parsed);
+      absl::StatusOr<sim::Op> back = convert::OpFromProto(*parsed);
       ASSERT_TRUE(back.ok()) << line << ": " << back.status();
       EXPECT_EQ(sim::OpToString(*back), line);
       // And the client's own printing of the proto op reads back the same.

@@ -25,6 +25,7 @@
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
 #include "server/service/lab_registry.h"
+#include "server/service_metrics.h"
 
 namespace ppsim::metrics {
 namespace {
@@ -215,7 +216,8 @@ class MetricsTest : public ::testing::Test {
   }
 
   service::LabRegistry registry_{nullptr};
-  std::shared_ptr<prometheus::Collectable> collectable_ = MakeLabCollectable(&registry_);
+  RegistryLabSource source_{&registry_};  // as ppsimd wires it
+  std::shared_ptr<prometheus::Collectable> collectable_ = MakeLabCollectable(&source_);
   std::shared_ptr<service::LabEntry> entry_;
   std::string lab_;
 };

@@ -1,9 +1,9 @@
-// server/service/journal + LabRegistry's journal hooks and recovery (journal_recovery.cc): what
+// server/store/journal + LabRegistry's journal hooks and recovery (lab_registry_recover.cc): what
 // a registry commits (labs, batches, violation records) reads back, a fresh registry on the
 // same file rebuilds every live lab to the same digest, violations and op counts, deleted labs
 // stay deleted and their ids unused, a journal that diverges is flagged, a journal that fails
 // stops the lab, and a second opener is refused.
-#include "server/service/journal.h"
+#include "server/store/journal.h"
 
 #include <sqlite3.h>
 #include <unistd.h>
@@ -66,12 +66,12 @@ class JournalTest : public ::testing::Test {
                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    path_ = (dir_ / kJournalFileName).string();
+    path_ = (dir_ / store::kJournalFileName).string();
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<Journal> MustOpen() {
-    absl::StatusOr<std::unique_ptr<Journal>> j = Journal::Open(path_);
+  std::unique_ptr<store::Journal> MustOpen() {
+    absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(path_);
     EXPECT_TRUE(j.ok()) << j.status();
     return j.ok() ? *std::move(j) : nullptr;
   }
@@ -92,25 +92,25 @@ class JournalTest : public ::testing::Test {
 };
 
 TEST_F(JournalTest, ASecondOpenerIsRefusedWhileTheFirstHoldsTheFile) {
-  std::unique_ptr<Journal> first = MustOpen();
-  absl::StatusOr<std::unique_ptr<Journal>> second = Journal::Open(path_);
+  std::unique_ptr<store::Journal> first = MustOpen();
+  absl::StatusOr<std::unique_ptr<store::Journal>> second = store::Journal::Open(path_);
   EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(second.status().message()), HasSubstr("in use by another ppsimd"));
   first.reset();
-  EXPECT_TRUE(Journal::Open(path_).ok()) << "the lock goes with the connection";
+  EXPECT_TRUE(store::Journal::Open(path_).ok()) << "the lock goes with the connection";
 }
 
 TEST_F(JournalTest, ANewerSchemaIsRefusedNamingBothVersions) {
   MustOpen().reset();
   Sql("INSERT INTO schema_version VALUES(7)");
-  absl::StatusOr<std::unique_ptr<Journal>> j = Journal::Open(path_);
+  absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(path_);
   EXPECT_EQ(j.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(j.status().message()),
               HasSubstr("has schema version 7; this ppsimd reads up to 1"));
 }
 
 TEST_F(JournalTest, WhatTheRegistryCommitsReadsBack) {
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   EventHub hub;
   LabRegistry labs(&hub, j.get());
   absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Create("mine", sim::LabConfig{}, "alice");
@@ -121,7 +121,7 @@ TEST_F(JournalTest, WhatTheRegistryCommitsReadsBack) {
       labs.Apply((*e)->id, Ops({"unbind_driver { device: 9 }"}));
   ASSERT_TRUE(none.ok() && none->has_rejected());
 
-  absl::StatusOr<std::vector<JournalLab>> stored = j->Labs();
+  absl::StatusOr<std::vector<store::JournalLab>> stored = j->Labs();
   ASSERT_TRUE(stored.ok()) << stored.status();
   ASSERT_EQ(stored->size(), 1u);
   EXPECT_EQ((*stored)[0].name, "mine");
@@ -131,7 +131,7 @@ TEST_F(JournalTest, WhatTheRegistryCommitsReadsBack) {
 
   std::vector<uint64_t> firsts, digests;
   uint64_t ops = 0;
-  ASSERT_TRUE(j->ForEachBatch((*e)->id, [&](const JournalBatch& b) {
+  ASSERT_TRUE(j->ForEachBatch((*e)->id, [&](const store::JournalBatch& b) {
                  v1::ApplyRequest decoded;
                  EXPECT_TRUE(decoded.ParseFromString(b.ops));
                  EXPECT_EQ(static_cast<uint64_t>(decoded.ops_size()), b.op_count);
@@ -155,7 +155,7 @@ TEST_F(JournalTest, WhatTheRegistryCommitsReadsBack) {
 }
 
 TEST_F(JournalTest, ViolationsPastTheRecordCapAreJournaledFromTheirEvents) {
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   LabRegistry labs(nullptr, j.get());
   absl::StatusOr<std::shared_ptr<LabEntry>> e =
       labs.Create("", sim::LabConfig{.max_violation_records = 1});
@@ -181,7 +181,7 @@ TEST_F(JournalTest, AFreshRegistryRebuildsLiveLabsAndNeverReusesIds) {
   uint64_t kept_digest = 0, kept_ops = 0, kept_violations = 0;
   std::map<std::string, uint64_t, std::less<>> kept_counts;
   {
-    std::unique_ptr<Journal> j = MustOpen();
+    std::unique_ptr<store::Journal> j = MustOpen();
     EventHub hub;
     LabRegistry labs(&hub, j.get());
     ASSERT_TRUE(labs.Create("kept", sim::LabConfig{.seed = 7}).ok());
@@ -200,10 +200,10 @@ TEST_F(JournalTest, AFreshRegistryRebuildsLiveLabsAndNeverReusesIds) {
     kept_violations = e->lab->violations().size();
     kept_counts = e->ops_by_name;
   }
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   EventHub hub;
   LabRegistry labs(&hub, j.get());
-  absl::StatusOr<RecoveryReport> r = labs.Recover();
+  absl::StatusOr<store::RecoveryReport> r = labs.Recover();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->labs.size(), 1u);
   EXPECT_EQ(r->deleted, 1u);
@@ -227,7 +227,7 @@ TEST_F(JournalTest, AFreshRegistryRebuildsLiveLabsAndNeverReusesIds) {
   // And the rebuilt lab keeps journaling where it left off.
   MustApply(labs, 1, Ops({"advance_time { ns: 1000 }"}));
   std::vector<uint64_t> firsts;
-  ASSERT_TRUE(j->ForEachBatch(1, [&](const JournalBatch& b) {
+  ASSERT_TRUE(j->ForEachBatch(1, [&](const store::JournalBatch& b) {
                  firsts.push_back(b.first_op);
                  return absl::OkStatus();
                }).ok());
@@ -236,15 +236,15 @@ TEST_F(JournalTest, AFreshRegistryRebuildsLiveLabsAndNeverReusesIds) {
 
 TEST_F(JournalTest, ADigestThatDiffersIsFlaggedAndTheLabKept) {
   {
-    std::unique_ptr<Journal> j = MustOpen();
+    std::unique_ptr<store::Journal> j = MustOpen();
     LabRegistry labs(nullptr, j.get());
     ASSERT_TRUE(labs.Create("", sim::LabConfig{}).ok());
     RaiseViolations(labs, 1);
   }
   Sql("UPDATE batches SET digest = digest + 1 WHERE first_op = 3");
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   LabRegistry labs(nullptr, j.get());
-  absl::StatusOr<RecoveryReport> r = labs.Recover();
+  absl::StatusOr<store::RecoveryReport> r = labs.Recover();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->mismatched, 1u);
   absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(1);
@@ -256,15 +256,15 @@ TEST_F(JournalTest, ADigestThatDiffersIsFlaggedAndTheLabKept) {
 
 TEST_F(JournalTest, AMissingBatchStopsTheReplayThere) {
   {
-    std::unique_ptr<Journal> j = MustOpen();
+    std::unique_ptr<store::Journal> j = MustOpen();
     LabRegistry labs(nullptr, j.get());
     ASSERT_TRUE(labs.Create("", sim::LabConfig{}).ok());
     RaiseViolations(labs, 1);
   }
   Sql("DELETE FROM batches WHERE first_op = 3");
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   LabRegistry labs(nullptr, j.get());
-  absl::StatusOr<RecoveryReport> r = labs.Recover();
+  absl::StatusOr<store::RecoveryReport> r = labs.Recover();
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->mismatched, 1u);
   absl::StatusOr<std::shared_ptr<LabEntry>> e = labs.Get(1);
@@ -276,14 +276,14 @@ TEST_F(JournalTest, AMissingBatchStopsTheReplayThere) {
 
 TEST_F(JournalTest, AFailedAppendStopsTheLabInsteadOfAcknowledgingLostOps) {
   {
-    std::unique_ptr<Journal> j = MustOpen();
+    std::unique_ptr<store::Journal> j = MustOpen();
     LabRegistry labs(nullptr, j.get());
     ASSERT_TRUE(labs.Create("", sim::LabConfig{}).ok());
     MustApply(labs, 1, Ops({"add_device {}"}));
   }
   // A row in the way of the lab's next-but-one batch: its insert will fail (primary key).
   Sql("INSERT INTO batches VALUES(1, 2, 1, x'', 0, 0, 0, 0)");
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   LabRegistry labs(nullptr, j.get());
   ASSERT_TRUE(labs.Recover().ok());
   MustApply(labs, 1, Ops({"add_device {}"}));                                        // op 1: fine
@@ -299,7 +299,7 @@ TEST_F(JournalTest, WithoutAJournalTheRegistryWorksAndRecoversNothing) {
   LabRegistry labs(nullptr);
   ASSERT_TRUE(labs.Create("", sim::LabConfig{}).ok());
   EXPECT_GE(RaiseViolations(labs, 1), 2u);
-  absl::StatusOr<RecoveryReport> r = labs.Recover();
+  absl::StatusOr<store::RecoveryReport> r = labs.Recover();
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->labs.empty());
   EXPECT_FALSE(std::filesystem::exists(path_));
@@ -309,7 +309,7 @@ TEST_F(JournalTest, WithoutAJournalTheRegistryWorksAndRecoversNothing) {
 // GetLab and ListLabs return) names the batch, the digest replayed and the digest journaled.
 TEST_F(JournalTest, ADivergedLabSaysSoInItsLabInfo) {
   {
-    std::unique_ptr<Journal> j = MustOpen();
+    std::unique_ptr<store::Journal> j = MustOpen();
     LabRegistry labs(nullptr, j.get());
     ASSERT_TRUE(labs.Create("tampered", sim::LabConfig{}).ok());
     ASSERT_TRUE(labs.Create("intact", sim::LabConfig{}).ok());
@@ -317,9 +317,9 @@ TEST_F(JournalTest, ADivergedLabSaysSoInItsLabInfo) {
     RaiseViolations(labs, 2);
   }
   Sql("UPDATE batches SET digest = digest + 1 WHERE lab = 1 AND first_op = 3");
-  std::unique_ptr<Journal> j = MustOpen();
+  std::unique_ptr<store::Journal> j = MustOpen();
   uint64_t journaled = 0;
-  ASSERT_TRUE(j->ForEachBatch(1, [&](const JournalBatch& b) {
+  ASSERT_TRUE(j->ForEachBatch(1, [&](const store::JournalBatch& b) {
                  if (b.first_op == 3) journaled = b.digest;
                  return absl::OkStatus();
                }).ok());

@@ -6,6 +6,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "prometheus/registry.h"
+#include "server/service_metrics.h"
 #include "tests/unit/service/test_server.h"
 
 namespace ppsim::service {
@@ -167,7 +168,8 @@ TEST(LabServiceTest, ReplayTraceErrorsNameTheLineOrTheOp) {
 TEST(LabServiceTest, EveryRpcIsObservedByMethodAndCode) {
   prometheus::Registry registry;
   metrics::RpcMetrics rpc_metrics(registry);
-  TestServer server(kWatchQueueEvents, &rpc_metrics);
+  RpcMetricsObserver observer(&rpc_metrics);  // as ppsimd wires it
+  TestServer server(kWatchQueueEvents, &observer);
   grpc::ClientContext ctx;
   v1::GetLabRequest get;
   get.set_lab(9);

@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "server/service/journal.h"
+#include "server/store/journal.h"
 #include "tests/unit/service/policy_server.h"
 #include "tests/unit/service/test_server.h"
 
@@ -295,16 +295,16 @@ TEST(QuotaTest, LabsRebuiltFromTheJournalCountForTheirOwners) {
       std::filesystem::temp_directory_path() / absl::StrCat("ppsim_quota_test.", getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string path = (dir / kJournalFileName).string();
+  const std::string path = (dir / store::kJournalFileName).string();
   {
-    absl::StatusOr<std::unique_ptr<Journal>> j = Journal::Open(path);
+    absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(path);
     ASSERT_TRUE(j.ok()) << j.status();
     LabRegistry before(nullptr, j->get());
     ASSERT_TRUE(before.Create("a1", sim::LabConfig{}, "alice").ok());
     ASSERT_TRUE(before.Create("a2", sim::LabConfig{}, "alice").ok());
     ASSERT_TRUE(before.Create("b1", sim::LabConfig{}, "bob").ok());
   }
-  absl::StatusOr<std::unique_ptr<Journal>> j = Journal::Open(path);
+  absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(path);
   ASSERT_TRUE(j.ok()) << j.status();
   EventHub hub;
   LabRegistry labs(&hub, j->get());

@@ -27,9 +27,10 @@
 #include "server/metrics/metrics.h"
 #include "server/service/auth.h"
 #include "server/service/event_hub.h"
-#include "server/service/journal.h"
 #include "server/service/lab_registry.h"
 #include "server/service/quota.h"
+#include "server/service_metrics.h"
+#include "server/store/journal.h"
 #include "tests/unit/service/recording_sink.h"
 
 namespace ppsim::service {
@@ -82,7 +83,7 @@ class RegistryConcurrencyTest : public ::testing::Test {
            absl::StrCat("ppsim_registry_concurrency_test.", getpid());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    path_ = (dir_ / kJournalFileName).string();
+    path_ = (dir_ / store::kJournalFileName).string();
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -96,7 +97,7 @@ TEST_F(RegistryConcurrencyTest, ConcurrentClientsWatchersScrapesAndChurnLoseNoth
   constexpr int kRounds = 500;  // each round: one alloc batch, one put-back batch
   constexpr int kChurned = 100;
 
-  absl::StatusOr<std::unique_ptr<Journal>> journal = Journal::Open(path_);
+  absl::StatusOr<std::unique_ptr<store::Journal>> journal = store::Journal::Open(path_);
   ASSERT_TRUE(journal.ok()) << journal.status();
   std::map<uint64_t, Acked> acked;  // lab → last acknowledged batch, written after the joins
   uint64_t shared_lab = 0;
@@ -107,7 +108,8 @@ TEST_F(RegistryConcurrencyTest, ConcurrentClientsWatchersScrapesAndChurnLoseNoth
     Quota quota;
     testing::RecordingSink everything;  // subscribed throughout
     ASSERT_TRUE(hub.Subscribe(&everything));
-    std::shared_ptr<prometheus::Collectable> scrape = metrics::MakeLabCollectable(&labs);
+    RegistryLabSource source(&labs);
+    std::shared_ptr<prometheus::Collectable> scrape = metrics::MakeLabCollectable(&source);
 
     auto create = [&](const std::string& owner) -> uint64_t {
       Identity who{owner, false};
@@ -246,10 +248,10 @@ TEST_F(RegistryConcurrencyTest, ConcurrentClientsWatchersScrapesAndChurnLoseNoth
   // The journal written by all of them rebuilds every live lab to its last acknowledged
   // state, and the churned labs stay deleted.
   journal->reset();
-  absl::StatusOr<std::unique_ptr<Journal>> reopened = Journal::Open(path_);
+  absl::StatusOr<std::unique_ptr<store::Journal>> reopened = store::Journal::Open(path_);
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   LabRegistry rebuilt(nullptr, reopened->get());
-  absl::StatusOr<RecoveryReport> report = rebuilt.Recover();
+  absl::StatusOr<store::RecoveryReport> report = rebuilt.Recover();
   ASSERT_TRUE(report.ok()) << report.status();
   for (const auto& [id, a] : acked) {
     absl::StatusOr<std::shared_ptr<LabEntry>> e = rebuilt.Get(id);

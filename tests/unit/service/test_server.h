@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "ppsim/v1/service.grpc.pb.h"
+#include "server/service/rpc_observer.h"
 #include "server/service/services.h"
 
 namespace ppsim::service::testing {
@@ -19,8 +20,8 @@ namespace ppsim::service::testing {
 class TestServer {
  public:
   explicit TestServer(size_t watch_queue = kWatchQueueEvents,
-                      metrics::RpcMetrics* metrics = nullptr)
-      : services_(&labs, &hub, metrics, watch_queue) {
+                      RpcObserver* observer = nullptr)
+      : services_(&labs, &hub, observer, watch_queue) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

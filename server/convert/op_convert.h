@@ -3,8 +3,8 @@
 // generic (protobuf reflection over the sim op's field list), so adding an op to the model and
 // its message to ops.proto is all it takes; op_convert_test checks that every sim op has a
 // matching message.
-#ifndef PPSIM_SERVER_SERVICE_OP_CONVERT_H_
-#define PPSIM_SERVER_SERVICE_OP_CONVERT_H_
+#ifndef PPSIM_SERVER_CONVERT_OP_CONVERT_H_
+#define PPSIM_SERVER_CONVERT_OP_CONVERT_H_
 
 #include <string>
 
@@ -13,7 +13,7 @@
 #include "server/sim/lab.h"
 #include "server/sim/ops.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 
 // INVALID_ARGUMENT naming the field when the op is missing or a value does not fit.
 absl::StatusOr<sim::Op> OpFromProto(const v1::Op& in);
@@ -23,6 +23,6 @@ void OpResultToProto(const sim::OpResult& in, v1::OpResult* out);
 // Every sim op whose message or fields are missing from ops.proto ("" when all match).
 std::string CheckOpSchema();
 
-}  // namespace ppsim::service
+}  // namespace ppsim::convert
 
-#endif  // PPSIM_SERVER_SERVICE_OP_CONVERT_H_
+#endif  // PPSIM_SERVER_CONVERT_OP_CONVERT_H_

@@ -4,8 +4,8 @@
 // parser (ppctl, Python's json_format) reads it back.
 //
 //   {"ctx":{"kind":"CTX_SOFTIRQ"},"page_pool_alloc_pages":{"pool":1,"count":1,...}}
-#ifndef PPSIM_SERVER_SERVICE_TRACE_JSONL_H_
-#define PPSIM_SERVER_SERVICE_TRACE_JSONL_H_
+#ifndef PPSIM_SERVER_CONVERT_TRACE_JSONL_H_
+#define PPSIM_SERVER_CONVERT_TRACE_JSONL_H_
 
 #include <string>
 #include <vector>
@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "server/sim/ops.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 
 // One line per op, each ending in '\n'.
 std::string TraceToJsonl(const std::vector<sim::Op>& ops);
@@ -23,6 +23,6 @@ std::string TraceToJsonl(const std::vector<sim::Op>& ops);
 // Blank lines (and a trailing newline) are skipped.
 absl::StatusOr<std::vector<sim::Op>> TraceFromJsonl(absl::string_view jsonl);
 
-}  // namespace ppsim::service
+}  // namespace ppsim::convert
 
-#endif  // PPSIM_SERVER_SERVICE_TRACE_JSONL_H_
+#endif  // PPSIM_SERVER_CONVERT_TRACE_JSONL_H_

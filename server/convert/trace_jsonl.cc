@@ -1,12 +1,12 @@
-#include "server/service/trace_jsonl.h"
+#include "server/convert/trace_jsonl.h"
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
-#include "server/service/op_convert.h"
+#include "server/convert/op_convert.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 
 namespace pbu = google::protobuf::util;
 
@@ -53,4 +53,4 @@ absl::StatusOr<std::vector<sim::Op>> TraceFromJsonl(absl::string_view jsonl) {
   return ops;
 }
 
-}  // namespace ppsim::service
+}  // namespace ppsim::convert

@@ -1,4 +1,4 @@
-#include "server/service/op_convert.h"
+#include "server/convert/op_convert.h"
 
 #include <limits>
 #include <type_traits>
@@ -11,7 +11,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/message.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 
 namespace pb = google::protobuf;
 
@@ -300,4 +300,4 @@ std::string CheckOpSchema() {
   return problems;
 }
 
-}  // namespace ppsim::service
+}  // namespace ppsim::convert

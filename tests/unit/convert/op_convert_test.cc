@@ -1,7 +1,7 @@
-// server/service/op_convert: every model op has a proto message with the same fields, survives
+// server/convert/op_convert: every model op has a proto message with the same fields, survives
 // sim -> proto -> sim unchanged, keeps the model's defaults for omitted fields, and conversion
 // errors name the field.
-#include "server/service/op_convert.h"
+#include "server/convert/op_convert.h"
 
 #include <type_traits>
 #include <utility>
@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 namespace {
 
 using ::testing::HasSubstr;
@@ -120,4 +120,4 @@ TEST(OpConvertTest, ErrorsNameTheField) {
 }
 
 }  // namespace
-}  // namespace ppsim::service
+}  // namespace ppsim::convert

@@ -1,8 +1,8 @@
-#include "server/service/info_convert.h"
+#include "server/convert/info_convert.h"
 
 #include "absl/strings/str_cat.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 
 absl::StatusOr<sim::LabConfig> LabConfigFromProto(const v1::LabConfig& in) {
   sim::LabConfig c;
@@ -146,4 +146,4 @@ void EventToProto(uint64_t lab, const sim::Event& in, v1::Event* out) {
   out->set_text(in.text);
 }
 
-}  // namespace ppsim::service
+}  // namespace ppsim::convert

@@ -37,8 +37,8 @@
 //
 // Thread-safe: one connection behind a mutex; lab ops run in parallel and their commits take
 // turns. Lock order: a lab's mutex, then the journal's.
-#ifndef PPSIM_SERVER_SERVICE_JOURNAL_H_
-#define PPSIM_SERVER_SERVICE_JOURNAL_H_
+#ifndef PPSIM_SERVER_STORE_JOURNAL_H_
+#define PPSIM_SERVER_STORE_JOURNAL_H_
 
 #include <cstdint>
 #include <functional>
@@ -57,7 +57,7 @@
 struct sqlite3;
 struct sqlite3_stmt;
 
-namespace ppsim::service {
+namespace ppsim::store {
 
 // The file name inside --data-dir.
 inline constexpr char kJournalFileName[] = "journal.sqlite3";
@@ -142,6 +142,6 @@ class Journal {
   sqlite3_stmt* insert_violation_ = nullptr;
 };
 
-}  // namespace ppsim::service
+}  // namespace ppsim::store
 
-#endif  // PPSIM_SERVER_SERVICE_JOURNAL_H_
+#endif  // PPSIM_SERVER_STORE_JOURNAL_H_

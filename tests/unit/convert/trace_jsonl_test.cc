@@ -1,12 +1,12 @@
-// server/service/trace_jsonl: a trace survives JSON lines unchanged, one op per line with the
+// server/convert/trace_jsonl: a trace survives JSON lines unchanged, one op per line with the
 // .proto field names, and a bad line is named by its number.
-#include "server/service/trace_jsonl.h"
+#include "server/convert/trace_jsonl.h"
 
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace ppsim::service {
+namespace ppsim::convert {
 namespace {
 
 using ::testing::HasSubstr;
@@ -59,4 +59,4 @@ TEST(TraceJsonlTest, ErrorsNameTheLine) {
 }
 
 }  // namespace
-}  // namespace ppsim::service
+}  // namespace ppsim::convert

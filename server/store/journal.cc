@@ -1,4 +1,4 @@
-#include "server/service/journal.h"
+#include "server/store/journal.h"
 
 #include <sqlite3.h>
 
@@ -8,9 +8,9 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
-#include "server/service/info_convert.h"
+#include "server/convert/info_convert.h"
 
-namespace ppsim::service {
+namespace ppsim::store {
 
 namespace {
 
@@ -85,7 +85,7 @@ void ViolationFromEvent(const sim::Event& ev, v1::Violation* out) {
   v.pool = ev.pool;
   v.device = ev.device;
   v.message = std::string(colon == absl::string_view::npos ? text : text.substr(colon + 2));
-  ViolationToProto(v, out);
+  convert::ViolationToProto(v, out);
 }
 
 }  // namespace
@@ -287,7 +287,7 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
   const uint64_t raised = b.violations - b.first_violation;
   std::vector<v1::Violation> records(std::max<uint64_t>(raised, b.new_records.size()));
   for (size_t i = 0; i < b.new_records.size(); ++i) {
-    ViolationToProto(b.new_records[i], &records[i]);
+    convert::ViolationToProto(b.new_records[i], &records[i]);
   }
   // Past the record cap: from the batch's last violation events, in order.
   size_t dropped = records.size() - b.new_records.size();
@@ -420,4 +420,4 @@ absl::StatusOr<std::vector<v1::Violation>> Journal::Violations(uint64_t lab) {
   return out;
 }
 
-}  // namespace ppsim::service
+}  // namespace ppsim::store
