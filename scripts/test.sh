@@ -14,7 +14,7 @@
 #      the asan stage (Debian's 6.1, 6.12, 7.3 under QEMU; needs root, the mirror and QEMU, and
 #      fails saying which is missing).
 # Each stage prints its time; the total is printed at the end, with a warning past 60 minutes
-# (CI stops at 90). Cold on 2 cores: README "How long the tests take".
+# (CI stops at 90). Cold on 2 cores: docs/testing.md, "How long the tests take".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
