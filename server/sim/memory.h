@@ -35,7 +35,7 @@ inline constexpr uint8_t kFramePfmemalloc = 1 << 0;   // page_is_pfmemalloc()
 inline constexpr uint8_t kFrameCompoundHead = 1 << 1;  // PageHead() of an order > 0 page
 inline constexpr uint8_t kFramePcp = 1 << 2;  // free, on its node's per-CPU list (not buddy)
 
-// The fields of struct page the pool uses (kernel/page-pool.md §1.1). Who holds a page outside
+// The fields of struct page the pool uses (docs/kernel/page-pool.md §1.1). Who holds a page outside
 // the pool is in its event history (skb_attach, get_page), not in the frame. While a frame is free,
 // `pp_magic` and `dma_addr` hold the free-list links, as the kernel overlays lru on pp_magic.
 struct Frame {
