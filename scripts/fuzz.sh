@@ -27,7 +27,7 @@ mkdir -p build/fuzz-artifacts
 # lab_ops_fuzzer drives the model itself (op sequences on live ids) and needs the longest runs to
 # get deep: it gets three times the seconds, which on two cores is what the other three take
 # one after another, so both cores finish together. From an empty corpus on the landed code it
-# found issue 21's GRO crash in 36-143 s (5 seeds; README "Fuzzing").
+# found issue 21's GRO crash in 36-143 s (5 seeds).
 seconds_for() { [[ $1 == lab_ops_fuzzer ]] && echo $((seconds * 3)) || echo "$seconds"; }
 # A 16 MiB quarantine (ASan's default is 256) keeps the per-input lab set-up from paging; a
 # use-after-free inside one input is still caught.

@@ -8,7 +8,7 @@ PACKAGES=(
   libabsl-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev
-  prometheus python3-grpcio python3-protobuf
+  prometheus python3-grpcio python3-protobuf python3-jsonschema python3-yaml
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev lld-14
   libssl-dev libcrypt-dev openssl libcpp-httplib-dev

@@ -387,7 +387,7 @@ void ChaosWorld::EmitRecycle() {
   Pool& p = pools_.at(ids[Draw(ids.size())]);
   const Page page = TakePage(p);
   // page_pool_put_page(allow_direct=true) only from the pool's own NAPI (page_pool_napi_local,
-  // kernel/page-pool.md §3.4); elsewhere the driver returns without direct recycling.
+  // docs/kernel/page-pool.md §3.4); elsewhere the driver returns without direct recycling.
   if (p.napi_cpu >= 0 && p.polled && Certain() && Draw(2) == 0) {
     Push(absl::StrCat("page_pool_put_page pool=", p.ref, " page=", page.page,
                       " allow_direct=true ", Ctx(p.napi_cpu)));
@@ -453,7 +453,7 @@ void ChaosWorld::EmitSplit() {
   const std::string line =
       absl::StrCat("skb_split skb=", s.ref, " at=", at, " cut=", cut, " ", Ctx(cpu));
   const std::string name = absl::StrCat("s", next_step_);
-  // skb1 is a fresh skb: pp_recycle 0 (kernel/skb-and-iommu.md §2.1 B7).
+  // skb1 is a fresh skb: pp_recycle 0 (docs/kernel/skb-and-iommu.md §2.1 B7).
   const int n = AddSkb(absl::StrCat("$", name, ".skbs[0]"), NewGroup(std::move(moved)), 0, cpu, true);
   (void)Line(line, true, Pending{.kind = Kind::kSplit, .a = n});
 }
@@ -632,7 +632,7 @@ void ChaosWorld::EmitGup() {
     Push(absl::StrCat("gup_fast_end reader=", r.ref, " @process:0"));
     return;
   }
-  // A lockless reader (GUP-fast, kernel/skb-and-iommu.md §8.9) finds a page this model holds
+  // A lockless reader (GUP-fast, docs/kernel/skb-and-iommu.md §8.9) finds a page this model holds
   // a reference on; the reference stays pinned until the reader is done, so the page cannot
   // be reused under it by the generator's own doing.
   const int e = extras[Draw(extras.size())];
@@ -750,7 +750,7 @@ void ChaosWorld::Drain() {
     Push(absl::StrCat("net_rx_action cpu=", cpu, " ", Ctx(static_cast<int>(cpu))));
   }
   // A pool counts its cached and ringed pages as in flight until page_pool_destroy scrubs
-  // them (kernel/page-pool.md §3.6): only destroyed pools can drain, so the drivers unbind.
+  // them (docs/kernel/page-pool.md §3.6): only destroyed pools can drain, so the drivers unbind.
   // With a surprise_remove fault armed a device's state is unknown: they stay bound.
   if (Certain()) {
     for (auto& [id, d] : devices_) {
@@ -825,14 +825,15 @@ void ChaosWorld::Observe(const Step& step, const v1::OpResult& r) {
       // The reference is released as what it is, never as what the skb's pp_recycle suggests.
       // __skb_frag_ref is a plain get_page on every released kernel (include/linux/skbuff_ref.h
       // @ 3daee2e4b356; a580ea994fd3 made it a pp ref and was reverted by 173e7622ccb3 before
-      // 6.10, kernel/skb-and-iommu.md §1.4, §2 table), and the pairing rule is "a page ref is
+      // 6.10, docs/kernel/skb-and-iommu.md §1.4, §2 table), and the pairing rule is "a page ref is
       // dropped with put_page" (§0, Kicinski). Dropping a get_page with napi_pp_put_page gives
       // back a pp_ref_count the holder never took: on a full page that count is the last one
       // and the page is merely released early (_refcount 2, §3.4), but on a fragment page
-      // (page_pool_alloc_frag, pp_ref_count = BIAS_MAX less the drained bias, page-pool.md
-      // §3.2) it steals a live fragment's reference, so page_pool_drain_frag underflows
-      // (PP009) or the pool recycles/releases a page a driver slot still owns (PP016).
-      // skb_frag_ref reports the kind it took (value 1 = pp ref); skb_pull_page's is get_page.
+      // (page_pool_alloc_frag, pp_ref_count = BIAS_MAX less the drained bias,
+      // docs/kernel/page-pool.md §3.2) it steals a live fragment's reference, so
+      // page_pool_drain_frag underflows (PP009) or the pool recycles/releases a page a driver slot
+      // still owns (PP016). skb_frag_ref reports the kind it took (value 1 = pp ref);
+      // skb_pull_page's is get_page.
       if (r.pages_size() > 0) {
         extras_[next_id_++] = Extra{.page = absl::StrCat("$", n, ".pages[0]"),
                                     .pp_put = p.kind == Kind::kFragRef && r.value() == 1};

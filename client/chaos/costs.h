@@ -14,9 +14,9 @@
 namespace ppsim::chaos {
 
 // drain_time_ns:        the longest detach → free of a pool destroyed with pages in flight
-//                       (the pool is freed by the retry tick that sees inflight 0, kernel/
-//                       page-pool.md §4.3); 0 when no pool had to wait; -1 when a detached
-//                       pool never drained.
+//                       (the pool is freed by the retry tick that sees inflight 0,
+//                       docs/kernel/page-pool.md §4.3); 0 when no pool had to wait; -1 when
+//                       a detached pool never drained.
 // max_lock_hold_ns:     the longest BH-disabling hold any pool's strategy imposed (scan).
 // removal_latency_ns:   the longest device_del of a device with pools, start to done (a
 //                       removal still waiting counts what it waited so far); -1 = none.

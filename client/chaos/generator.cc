@@ -23,7 +23,7 @@ const std::vector<ChaosKind>& ChaosKinds() {
       {"build_skb", "skb_build from driver pages, pp_recycle set", 14},
       {"clone", "skb_clone", 4},
       {"expand_head", "pskb_expand_head", 2},
-      // 0 by default: on pp skbs they reach the latent B7 (kernel/skb-and-iommu.md §2.1; the
+      // 0 by default: on pp skbs they reach the latent B7 (docs/kernel/skb-and-iommu.md §2.1; the
       // fresh skb1 gets pp_recycle 0 over pp references), whatever the teardown strategy;
       // the kernel only splits and shifts TCP's TX queues. Weight them to explore B7.
       {"split", "skb_split (whole frags or a cut)", 0},

@@ -26,7 +26,7 @@
 // raises is the model's verdict on a legal sequence): it touches an skb after freeing it or
 // while a stack holder owns it; it recycles with allow_direct outside the pool's NAPI context;
 // it drops a reference as another kind than it took (the get_page of skb_frag_ref or
-// skb_pull_page goes back with put_page, never napi_pp_put_page: kernel/skb-and-iommu.md §0);
+// skb_pull_page goes back with put_page, never napi_pp_put_page: docs/kernel/skb-and-iommu.md §0);
 // it lets the device DMA into a buffer the driver no longer owns; it uses a pool after
 // destroying it; a driver returns its own pages before it unbinds/removes/destroys (real
 // drivers free their RX rings in remove). With a `surprise_remove` fault armed, devices can

@@ -1,4 +1,4 @@
-// The seed thread's story (kernel/page-pool.md §4.4), once per teardown strategy: a NIC driver
+// The seed thread's story (docs/kernel/page-pool.md §4.4), once per teardown strategy: a NIC driver
 // with a DMA-mapping page_pool receives traffic, the stack keeps one page (an IPv4 fragment
 // waiting in the defrag queue), the VF is disabled (driver unbind, then device removal), and
 // 30 s later the defrag timeout frees the page back to the pool. The story is op lines

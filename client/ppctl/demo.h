@@ -1,4 +1,4 @@
-// `ppctl demo`: the seed thread's story (kernel/page-pool.md §4.4) once per teardown strategy,
+// `ppctl demo`: the seed thread's story (docs/kernel/page-pool.md §4.4) once per teardown strategy,
 // on an embedded lab or, with --target, on labs of a running ppsimd.
 #ifndef PPSIM_CLIENT_PPCTL_DEMO_H_
 #define PPSIM_CLIENT_PPCTL_DEMO_H_

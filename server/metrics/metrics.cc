@@ -26,7 +26,7 @@ using Labels = std::vector<ClientMetric::Label>;
 constexpr double kNanosPerSecond = 1e9;
 
 // Per-pool series, one row each. Names mirror the netlink page-pool attributes and the 11
-// page-pool-stats (kernel/page-pool.md §2.4, §6.1); `value` returns nullopt when the kernel
+// page-pool-stats (docs/kernel/page-pool.md §2.4, §6.1); `value` returns nullopt when the kernel
 // would omit the attribute (detach-time while the pool is attached).
 struct PoolMetric {
   const char* name;

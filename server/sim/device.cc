@@ -235,7 +235,7 @@ void FinishRemoval(Machine& m, Device& dev) {
                                                 : "IOMMU domain freed"));
 }
 
-// tce-wait: iommu_table_free polls while TCEs are in use (kernel/page-pool.md §5e).
+// tce-wait: iommu_table_free polls while TCEs are in use (docs/kernel/page-pool.md §5e).
 void RemovalPoll(Machine& m, DeviceId id, TeardownStrategy::RemovalWait wait) {
   Device* dev = m.FindDevice(id);
   if (dev == nullptr || dev->state != DeviceState::kRemoving) return;

@@ -1,7 +1,7 @@
 // Devices and their drivers (design.md §3.4): add → bind (probe: netdev, NAPI per RX queue) →
 // up/down (one pool per RX queue created in open and destroyed in stop, as netdevsim does) →
 // orderly unbind, device removal, or surprise removal. The IOMMU domain belongs to the device,
-// not the driver: it survives unbind and is freed by removal (kernel/skb-and-iommu.md §4.5).
+// not the driver: it survives unbind and is freed by removal (docs/kernel/skb-and-iommu.md §4.5).
 #ifndef PPSIM_SERVER_SIM_DEVICE_H_
 #define PPSIM_SERVER_SIM_DEVICE_H_
 
@@ -44,7 +44,7 @@ const char* IommuFaultKindName(IommuFaultKind k);
 
 enum class DriverKind : uint8_t {
   kGeneric,    // a NIC driver that maps its pages (template flags decide)
-  kNetdevsim,  // drivers/net/netdevsim: no DMA flags, pp_hold debugfs (kernel/page-pool.md §8)
+  kNetdevsim,  // drivers/net/netdevsim: no DMA flags, pp_hold debugfs (docs/kernel/page-pool.md §8)
 };
 
 struct DriverConfig {
@@ -70,7 +70,7 @@ class Device {
   const std::string name;
   const uint32_t numa_node;
   // dma_dev_need_sync(): false for cache-coherent devices (the x86 default), so the pool
-  // skips sync-for-device (kernel/skb-and-iommu.md §4.1).
+  // skips sync-for-device (docs/kernel/skb-and-iommu.md §4.1).
   const bool needs_sync;
   uint32_t dma_mask_bits;
   // dma_dev_need_sync() in the dma_skip_sync era (KernelProfile::dma_skip_sync): needs_sync
@@ -120,7 +120,7 @@ absl::Status UnbindDriver(Machine& m, Device& dev);
 // device's IOMMU domain (iommu_release_device) or its DDW is freed; `phb` (ppc-ddw only) also
 // removes the host bridge, whose default TCE window is freed then and only then.
 absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise, bool phb = false);
-// netdevsim pp_hold debugfs write (kernel/page-pool.md §8): -ENETDOWN if not running.
+// netdevsim pp_hold debugfs write (docs/kernel/page-pool.md §8): -ENETDOWN if not running.
 absl::StatusOr<std::optional<Pfn>> NsimPpHold(Machine& m, Device& dev, bool hold);
 
 }  // namespace ppsim::sim

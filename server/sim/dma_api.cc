@@ -12,7 +12,7 @@ namespace ppsim::sim {
 
 namespace {
 
-// The kernel's words for a call into a freed domain (kernel/page-pool.md §4.4; the oracle's
+// The kernel's words for a call into a freed domain (docs/kernel/page-pool.md §4.4; the oracle's
 // edu and pseries rigs saw both on 6.1.176).
 std::string TeardownCrashText(const Device& dev, absl::string_view call) {
   if (dev.domain.model() == IommuModel::kPpcDdw) {
@@ -63,7 +63,7 @@ bool CheckLifecycle(Machine& m, Device& dev, absl::string_view call, const DmaCa
       if (caller.pool != 0) {
         const PagePool* pool = m.FindPool(caller.pool);
         if (pool != nullptr && pool->bind_generation() != dev.bind_generation) {
-          // kernel/page-pool.md §4.4: the domain was reattached to a new driver; the late call
+          // docs/kernel/page-pool.md §4.4: the domain was reattached to a new driver; the late call
           // tears down or syncs someone else's mapping space.
           m.Violate(ViolationId::kPP002,
                     absl::StrCat(call, " for device ", dev.name, " by pool ", caller.pool,
@@ -273,7 +273,7 @@ void DeviceDma(Machine& m, Device& dev, DmaAddr addr, uint64_t len, bool write,
       return;
     case IommuDomain::TranslationKind::kNone: {
       // The IOMMU blocks the access and logs a fault in its driver's words
-      // (kernel/skb-and-iommu.md §4.4; drivers/iommu/amd/iommu.c:amd_iommu_report_page_fault,
+      // (docs/kernel/skb-and-iommu.md §4.4; drivers/iommu/amd/iommu.c:amd_iommu_report_page_fault,
       // drivers/iommu/arm/arm-smmu-v3/arm-smmu-v3.c:arm_smmu_evtq_thread).
       std::string text;
       switch (dev.domain.model()) {

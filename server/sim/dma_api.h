@@ -1,4 +1,4 @@
-// The streaming DMA API as drivers and the pool call it (kernel/skb-and-iommu.md §4.1), with
+// The streaming DMA API as drivers and the pool call it (docs/kernel/skb-and-iommu.md §4.1), with
 // the device-lifecycle contract checked on every call (design.md §3.3):
 //   - driver bound: normal;
 //   - no driver bound (unbound, never bound, removal pending): the call breaks the contract

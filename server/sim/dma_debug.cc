@@ -4,7 +4,7 @@
 
 namespace ppsim::sim {
 
-// Message stems are dma-debug's (kernel/page-pool.md §6.5).
+// Message stems are dma-debug's (docs/kernel/page-pool.md §6.5).
 std::optional<std::string> DmaDebug::CheckUnmap(DmaAddr addr, uint64_t size, DmaDir dir) {
   auto it = entries_.find(addr);
   if (it == entries_.end()) {

@@ -1,5 +1,5 @@
 // A per-device table in the manner of CONFIG_DMA_API_DEBUG (kernel/dma/debug.c;
-// kernel/page-pool.md §6.5): one entry per live streaming mapping, checked on unmap and sync,
+// docs/kernel/page-pool.md §6.5): one entry per live streaming mapping, checked on unmap and sync,
 // and counted when the driver unbinds. Like the kernel, entries are *not* removed at unbind, so
 // a late unmap finds its entry and passes dma-debug silently: dma-debug reports the leak at
 // unbind, not the late unmap (that is the IOMMU's and our checker's business).

@@ -1,4 +1,4 @@
-// IOVA allocation with the reuse order of drivers/iommu/iova.c (kernel/skb-and-iommu.md §4.3):
+// IOVA allocation with the reuse order of drivers/iommu/iova.c (docs/kernel/skb-and-iommu.md §4.3):
 // sizes are rounded up to a power of two and aligned to it; a freed range goes to the freeing
 // CPU's cache (the rcache magazines, 127 entries each, two per CPU) and overflows into a shared
 // depot; an allocation takes the most recently freed range of its size on that CPU first, then

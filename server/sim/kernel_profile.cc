@@ -20,7 +20,7 @@ absl::string_view ArchName(Arch arch) {
   return "?";
 }
 
-// CONFIG_ILLEGAL_POINTER_VALUE per architecture (include/linux/poison.h; kernel/page-pool.md
+// CONFIG_ILLEGAL_POINTER_VALUE per architecture (include/linux/poison.h; docs/kernel/page-pool.md
 // §1.2): 0xdead000000000000 on x86-64, 0x5deadbeef0000000 on ppc64, 0 on 32-bit x86.
 uint64_t KernelProfile::PoisonPointerDelta() const {
   switch (arch) {
@@ -91,7 +91,7 @@ absl::string_view IommuReleaseRuleName(IommuReleaseRule r) {
 }
 
 std::span<const KernelProfile> BuiltinProfiles() {
-  // Each era's switches follow the version table of kernel/skb-and-iommu.md §1.4.
+  // Each era's switches follow the version table of docs/kernel/skb-and-iommu.md §1.4.
   // v6.1, v6.12 and v7.3 are Debian's builds of those kernels, stable backports included, as
   // the kernel oracle (tests/oracle/) observed them: 6.1.176, 6.12.95, 7.3.4.
   static const std::array<KernelProfile, 13> kProfiles = [] {

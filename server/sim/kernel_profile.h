@@ -20,7 +20,7 @@ namespace ppsim::sim {
 enum class Arch : uint8_t { kX86_64, kPpc64, kX86_32, kRiscv32Nommu };
 absl::string_view ArchName(Arch arch);
 
-// How skb_try_coalesce treats pp and non-pp skbs (kernel/skb-and-iommu.md §2, §2.1 B2/B3).
+// How skb_try_coalesce treats pp and non-pp skbs (docs/kernel/skb-and-iommu.md §2, §2.1 B2/B3).
 enum class CoalesceRule : uint8_t {
   kAnyMix,            // <= 5.17: no pp check; a cloned `from` gets page refs (B2)
   kClonedFromNonPpTo, // 1effe8ca4e34 (5.18): to.pp == (from.pp && !cloned(from)); cloned(from)
@@ -62,12 +62,12 @@ struct KernelProfile {
   std::string name;
   Arch arch = Arch::kX86_64;
   // Teardown strategy used when neither the pool nor the lab picks one: `legacy` up to v6.14,
-  // `dma-tracking` from v6.15 (ee62ce7a1d90; kernel/page-pool.md §5d).
+  // `dma-tracking` from v6.15 (ee62ce7a1d90; docs/kernel/page-pool.md §5d).
   std::string default_strategy = "legacy";
   // Before page_pool netlink (v6.8) the "stalled pool shutdown" warning was printed for every
-  // pool; since then only for pools invisible to user space (kernel/page-pool.md §5a, §4.1).
+  // pool; since then only for pools invisible to user space (docs/kernel/page-pool.md §5a, §4.1).
   bool stalled_warn_all_pools = false;
-  // v6.15+: the pp_magic mask also hides the DMA-index bits (kernel/page-pool.md §1.2–§1.3).
+  // v6.15+: the pp_magic mask also hides the DMA-index bits (docs/kernel/page-pool.md §1.2–§1.3).
   bool pp_magic_has_dma_index = false;
   // The name of the pp reference counter: pp_frag_count (5.15–6.7), pp_ref_count (6.8+,
   // 0a149ab78ee2).
@@ -110,7 +110,7 @@ struct KernelProfile {
   // 7.3.4); 6.1.176 has no flag and always syncs.
   bool dma_skip_sync = true;
 
-  // ---- skb rules (kernel/skb-and-iommu.md §1–§2) -----------------------------------------
+  // ---- skb rules (docs/kernel/skb-and-iommu.md §1–§2) -----------------------------------------
   // skb_release_data clears pp_recycle on every exit, so only the last clone recycles
   // (2cc3aeb5eccc, 5.14-rc). Off = the race B1.
   bool release_data_clears_pp_recycle = true;
@@ -130,7 +130,7 @@ struct KernelProfile {
   // checker catches it (PP016). The kernel's __page_pool_page_can_be_recycled refuses them.
   bool pool_recycles_pfmemalloc = false;
 
-  // PP_SIGNATURE = 0x40 + POISON_POINTER_DELTA of the architecture (kernel/page-pool.md §1.2).
+  // PP_SIGNATURE = 0x40 + POISON_POINTER_DELTA of the architecture (docs/kernel/page-pool.md §1.2).
   uint64_t PoisonPointerDelta() const;
   uint64_t PpSignature() const { return 0x40 + PoisonPointerDelta(); }
   // PAGE_OFFSET when it is a compile-time constant (32-bit arches without a poison delta), 0

@@ -66,9 +66,9 @@ struct PoolInfo {
   StrategyCosts costs;
   // Teardown timings in virtual ns, for the strategy comparison (design.md §3.6, §6): when
   // destroy left pages in flight (page_pool_detached; -1 never), when __page_pool_destroy ran
-  // (-1 alive) — for a detached pool that is the retry tick that saw inflight 0 (kernel/
-  // page-pool.md §4.3) — and how long its device's device_del waited, start to done (still
-  // waiting: so far; -1 no removal).
+  // (-1 alive) — for a detached pool that is the retry tick that saw inflight 0
+  // (docs/kernel/page-pool.md §4.3) — and how long its device's device_del waited, start to
+  // done (still waiting: so far; -1 no removal).
   Nanos detached_at = -1;
   Nanos freed_at = -1;
   Nanos device_removal_wait = -1;

@@ -82,7 +82,7 @@ absl::StatusOr<KernelProfile> LabConfig::ResolveProfile() const {
   }
   // Choosing dma-tracking for the whole lab on an older profile means running its stable
   // backport (ee62ce7a1d90 carries Fixes: ff7d6b27f894, the 2018 page_pool): the patch brings
-  // the DMA index in pp_magic and the mask that hides it (kernel/page-pool.md §5d).
+  // the DMA index in pp_magic and the mask that hides it (docs/kernel/page-pool.md §5d).
   if ((default_strategy.empty() ? p->default_strategy : default_strategy) == "dma-tracking") {
     p->pp_magic_has_dma_index = true;
   }

@@ -16,7 +16,7 @@
 
 namespace ppsim::sim {
 
-// IOMMU models (design.md §3.3, kernel/skb-and-iommu.md §4).
+// IOMMU models (design.md §3.3, docs/kernel/skb-and-iommu.md §4).
 // The translated vendors differ in what a late unmap after device removal reaches
 // (KernelProfile::iommu_release_rule).
 enum class IommuModel : uint8_t {
@@ -34,7 +34,7 @@ absl::Status ParseIommuModel(absl::string_view name, IommuModel* out);
 // cited next to each field; scenarios may override them (e.g. Yunsheng's slower scan rate).
 struct CostModel {
   // RFC v4 scan: Jesper measured ~0.39 s for 100,592,572 pages on a 384 GB x86 box
-  // (kernel/page-pool.md §5b) → 3.877 ns per pfn. Yunsheng's arm64 rate is ~17.8 ns.
+  // (docs/kernel/page-pool.md §5b) → 3.877 ns per pfn. Yunsheng's arm64 rate is ~17.8 ns.
   double scan_ns_per_pfn = 0.39e9 / 100'592'572.0;
   // Xarray DMA tracking: ~400 ns per map+unmap pair (ee62ce7a1d90 commit message, §5d).
   Nanos dma_track_alloc_ns = 200;
@@ -53,7 +53,7 @@ struct LabConfig {
   uint32_t cpus = 4;
   IommuModel iommu_model = IommuModel::kIntel;
   // Intel and AMD default to lazy invalidation (flush queue); strict is iommu.strict=1
-  // (kernel/skb-and-iommu.md §4.3).
+  // (docs/kernel/skb-and-iommu.md §4.3).
   bool iommu_strict = false;
   std::string profile = "v6.15";
   // Single profile switches overridden for this lab, applied in order (KernelProfile::

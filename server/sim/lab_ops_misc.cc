@@ -40,7 +40,8 @@ absl::StatusOr<OpResult> Lab::Do(const op::GetPage& o) {
   Frame* f = m_->ResolvePage(o.page, "get_page");
   if (f == nullptr) return OpResult{};
   // A reference taken on a page idle in the pool comes from someone who kept a pointer after
-  // the pool got the page back: the late get_page after pp-last (kernel/skb-and-iommu.md §8.9).
+  // the pool got the page back: the late get_page after pp-last (docs/kernel/skb-and-iommu.md
+  // §8.9).
   if ((f->state == FrameState::kPoolCache || f->state == FrameState::kPoolRing) &&
       f->generation == o.page.generation) {
     m_->Violate(ViolationId::kPP007,

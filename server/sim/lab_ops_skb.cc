@@ -1,4 +1,4 @@
-// Op handlers: skbs, stack holders, lagging readers (kernel/skb-and-iommu.md §1–§5).
+// Op handlers: skbs, stack holders, lagging readers (docs/kernel/skb-and-iommu.md §1–§5).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/sim/lab.h"

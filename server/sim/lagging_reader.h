@@ -1,5 +1,5 @@
 // Lockless readers that lag behind an unmap: GUP-fast and RCU readers in virtual time
-// (kernel/skb-and-iommu.md §5). A reader loads a page pointer (a PTE) at `start` without a
+// (docs/kernel/skb-and-iommu.md §5). A reader loads a page pointer (a PTE) at `start` without a
 // reference, may later try to take one, and ends its read-side section at `end`. An updater
 // that unpublishes the page at `u` may free it only after GP(u) = max(u, end of every reader
 // that started at or before u). Freeing earlier is a violation (PP010): a reader that started

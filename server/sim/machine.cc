@@ -146,7 +146,7 @@ void Machine::PutPage(Pfn pfn, Frame& f) {
     f.flags |= kFrameFreedUnchecked;
     return;
   } else if (IsPpPage(f)) {
-    // mm's free-path check (kernel/page-pool.md §1.2, §9.5). bad_page() takes the page out of
+    // mm's free-path check (docs/kernel/page-pool.md §1.2, §9.5). bad_page() takes the page out of
     // circulation instead of freeing it, so it never reaches the free lists; the pool's
     // inflight stays raised and any pointer the pool still has stays valid.
     Log(LogLevel::kCrit,

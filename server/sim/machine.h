@@ -124,7 +124,7 @@ class Machine {
   void GetPage(Pfn pfn, Frame& f);
   void PutPage(Pfn pfn, Frame& f);
   uint32_t LocalNode() const { return memory.numa_nodes() == 0 ? 0 : ctx.cpu % memory.numa_nodes(); }
-  // page_pool_page_is_pp (kernel/page-pool.md §1.2), on every return path: the mask and the
+  // page_pool_page_is_pp (docs/kernel/page-pool.md §1.2), on every return path: the mask and the
   // signature are the profile's, computed once.
   bool IsPpPage(const Frame& f) const { return (f.pp_magic & pp_magic_mask_) == pp_signature_; }
   uint64_t pp_signature() const { return pp_signature_; }

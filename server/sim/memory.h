@@ -39,7 +39,7 @@ inline constexpr uint8_t kFramePcp = 1 << 2;  // free, on its node's per-CPU lis
 // teardown may still write to it). Never cleared: the model never hands the frame out again.
 inline constexpr uint8_t kFrameFreedUnchecked = 1 << 3;
 
-// The fields of struct page the pool uses (kernel/page-pool.md §1.1). Who holds a page outside
+// The fields of struct page the pool uses (docs/kernel/page-pool.md §1.1). Who holds a page outside
 // the pool is in its event history (skb_attach, get_page), not in the frame. While a frame is free,
 // `pp_magic` and `dma_addr` hold the free-list links, as the kernel overlays lru on pp_magic.
 struct Frame {

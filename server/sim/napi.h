@@ -1,5 +1,5 @@
 // A NAPI instance as page_pool sees it: page_pool_napi_local compares the current CPU with
-// napi->list_owner (kernel/page-pool.md §3.4).
+// napi->list_owner (docs/kernel/page-pool.md §3.4).
 #ifndef PPSIM_SERVER_SIM_NAPI_H_
 #define PPSIM_SERVER_SIM_NAPI_H_
 

@@ -239,7 +239,8 @@ struct DmaSyncForCpu {  // page_pool_dma_sync_for_cpu by the driver
   template <class S, class V> static void Fields(S& s, V&& v) { v("page", s.page); v("len", s.len); }
 };
 
-// ---- skbs and the stack (kernel/skb-and-iommu.md §1–§3) ---------------------------------------
+// ---- skbs and the stack (docs/kernel/skb-and-iommu.md §1–§3)
+// ---------------------------------------
 struct FragArg {
   PageHandle page;
   uint32_t offset = 0;

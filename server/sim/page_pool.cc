@@ -25,7 +25,7 @@ const char* VisibilityName(Visibility v) {
   return "?";
 }
 
-// page_pool_init's checks (kernel/page-pool.md §2.1). A failure is what the kernel reports as
+// page_pool_init's checks (docs/kernel/page-pool.md §2.1). A failure is what the kernel reports as
 // "page_pool_create_percpu() gave up with errno %d".
 absl::Status PagePoolParams::Validate() const {
   auto einval = [](std::string msg) {
@@ -149,7 +149,7 @@ std::optional<IfIndex> PagePool::netlink_ifindex() const {
   return netdev_;
 }
 
-// page_pool_napi_local (kernel/page-pool.md §3.4): softirq, and the current CPU is the pool's
+// page_pool_napi_local (docs/kernel/page-pool.md §3.4): softirq, and the current CPU is the pool's
 // cpuid or the list_owner of its NAPI. (CONFIG_PREEMPT_RT is off.)
 bool PagePool::NapiLocal(const Machine& m) const {
   if (m.ctx.kind != CtxKind::kSoftirq) return false;
@@ -166,7 +166,7 @@ bool PagePool::SkbMayRecycleDirect(const Machine& m) const {
   return napi_ptr_ != nullptr && napi_ptr_->list_owner == m.ctx.cpu;
 }
 
-// page_pool_update_nid (kernel/page-pool.md §3.7): set the node and release everything in the
+// page_pool_update_nid (docs/kernel/page-pool.md §3.7): set the node and release everything in the
 // alloc cache; ring pages are waived lazily at refill.
 void PagePool::UpdateNid(Machine& m, int32_t nid) {
   p_.nid = nid;  // unconditionally: only page_pool_nid_changed compares first
@@ -174,7 +174,7 @@ void PagePool::UpdateNid(Machine& m, int32_t nid) {
   while (cache_count_ > 0) ReturnPage(m, cache_[--cache_count_]);
 }
 
-// kernel/page-pool.md §3.8. Since dd64b232deb8 (6.4) the pool and its NAPI are unlinked only
+// docs/kernel/page-pool.md §3.8. Since dd64b232deb8 (6.4) the pool and its NAPI are unlinked only
 // once the NAPI is disabled: an enabled NAPI trips WARN_ON(!NAPI_STATE_SCHED) when idle and
 // WARN_ON(list_owner != -1) while polled, one or the other (net/core/dev.c,
 // page_pool_disable_direct_recycling; the oracle sees it on 6.12.95 and 7.3.4, destroy included).

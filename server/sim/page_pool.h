@@ -1,4 +1,4 @@
-// struct page_pool, faithful to net/core/page_pool.c as described in kernel/page-pool.md
+// struct page_pool, faithful to net/core/page_pool.c as described in docs/kernel/page-pool.md
 // §1–§4 (design.md §3.5). The implementation is split by path: page_pool.cc (create, params,
 // accounting, visibility), page_pool_alloc.cc (§3.1–§3.2), page_pool_put.cc (§3.3–§3.5),
 // page_pool_destroy.cc (§4).
@@ -31,7 +31,7 @@ int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr);
 // Whether pools of `strategy` can run on this lab's profile (INVALID_ARGUMENT naming why not).
 absl::Status CheckStrategyFitsProfile(const Machine& m, absl::string_view strategy);
 
-// Flags (include/net/page_pool/types.h; kernel/page-pool.md §2.1).
+// Flags (include/net/page_pool/types.h; docs/kernel/page-pool.md §2.1).
 inline constexpr uint32_t PP_FLAG_DMA_MAP = 1u << 0;
 inline constexpr uint32_t PP_FLAG_DMA_SYNC_DEV = 1u << 1;
 inline constexpr uint32_t PP_FLAG_SYSTEM_POOL = 1u << 2;
@@ -67,7 +67,7 @@ struct PagePoolParams {
   absl::Status Validate() const;
 };
 
-// CONFIG_PAGE_POOL_STATS (kernel/page-pool.md §2.4).
+// CONFIG_PAGE_POOL_STATS (docs/kernel/page-pool.md §2.4).
 struct PagePoolAllocStats {
   uint64_t fast = 0, slow = 0, slow_high_order = 0, empty = 0, refill = 0, waive = 0;
 };
@@ -82,7 +82,7 @@ enum class PoolState : uint8_t {
 };
 const char* PoolStateName(PoolState s);
 
-// kernel/page-pool.md §4.2.
+// docs/kernel/page-pool.md §4.2.
 enum class Visibility : uint8_t { kNormal, kOrphaned, kInvisible };
 const char* VisibilityName(Visibility v);
 
@@ -111,7 +111,7 @@ class PagePool {
   TeardownStrategy& strategy() { return *strategy_; }
   const TeardownStrategy& strategy() const { return *strategy_; }
 
-  // inflight = (s32)(hold_cnt - release_cnt) (kernel/page-pool.md §2.3).
+  // inflight = (s32)(hold_cnt - release_cnt) (docs/kernel/page-pool.md §2.3).
   int32_t inflight() const { return static_cast<int32_t>(hold_cnt_ - release_cnt_); }
   // netlink: clamped at 0.
   uint64_t inflight_nonstrict() const { return inflight() < 0 ? 0 : uint64_t(inflight()); }
@@ -160,7 +160,7 @@ class PagePool {
   // The namespace went away: NET_PTR_POISON, the pool becomes invisible.
   void MakeInvisible(Machine& m);
 
-  // For strategies (kernel/page-pool.md §5): the scrub clears dma_sync (v6.15) and the RFC v4
+  // For strategies (docs/kernel/page-pool.md §5): the scrub clears dma_sync (v6.15) and the RFC v4
   // scan clears dma_map, so later returns skip the sync or the unmap.
   void ClearDmaSync() { dma_sync_ = false; }
   void ClearDmaMap() { dma_map_ = false; }

@@ -1,4 +1,4 @@
-// Allocation paths of the pool (kernel/page-pool.md §3.1–§3.2).
+// Allocation paths of the pool (docs/kernel/page-pool.md §3.1–§3.2).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/sim/device.h"

@@ -1,4 +1,4 @@
-// Destroy life-cycle of the pool (kernel/page-pool.md §4).
+// Destroy life-cycle of the pool (docs/kernel/page-pool.md §4).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "server/sim/machine.h"

@@ -1,4 +1,4 @@
-// Return paths of the pool (kernel/page-pool.md §3.3–§3.5).
+// Return paths of the pool (docs/kernel/page-pool.md §3.3–§3.5).
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -102,7 +102,7 @@ bool PagePool::RecycleInRing(Machine& m, Pfn pfn, Frame& f) {
   return true;
 }
 
-// §2.1 B8 / kernel/page-pool.md §9.2: the release worker on another CPU drains the ring while
+// §2.1 B8 / docs/kernel/page-pool.md §9.2: the release worker on another CPU drains the ring while
 // the producer still holds the producer lock. Since 271683bb2cf3 release takes and drops that
 // lock first, so it waits for the producer; before, it may free the pool under the producer,
 // which then unlocks and counts inside freed memory.

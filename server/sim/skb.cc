@@ -1,5 +1,5 @@
 // skb life: build, clone, the reference drops of skb_release_data, and the helpers the other
-// skb operations (skb_ops.cc, skb_merge.cc) share. kernel/skb-and-iommu.md §1–§2.
+// skb operations (skb_ops.cc, skb_merge.cc) share. docs/kernel/skb-and-iommu.md §1–§2.
 #include "server/sim/skb.h"
 
 #include "absl/strings/str_format.h"

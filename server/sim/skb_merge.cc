@@ -1,5 +1,5 @@
 // skb operations that merge two skbs: skb_try_coalesce and skb_gro_receive
-// (kernel/skb-and-iommu.md §2 table, §2.1 B2, B3, B4).
+// (docs/kernel/skb-and-iommu.md §2 table, §2.1 B2, B3, B4).
 #include "server/sim/machine.h"
 #include "server/sim/page_pool.h"
 #include "server/sim/skb.h"

@@ -1,5 +1,5 @@
 // skb operations that reshape one skb: expand, trim, split, shift, segment
-// (kernel/skb-and-iommu.md §2 table, §2.1 B1, B5, B7).
+// (docs/kernel/skb-and-iommu.md §2 table, §2.1 B1, B5, B7).
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"

@@ -11,7 +11,7 @@ absl::string_view CtxKindName(CtxKind kind) {
   return "?";
 }
 
-// The names dma-debug prints (kernel/page-pool.md §6.5).
+// The names dma-debug prints (docs/kernel/page-pool.md §6.5).
 absl::string_view DmaDirName(DmaDir dir) {
   switch (dir) {
     case DmaDir::kBidirectional: return "DMA_BIDIRECTIONAL";

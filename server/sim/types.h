@@ -41,7 +41,7 @@ struct PageHandle {
 };
 
 // Where an op runs. The context decides whether direct (lockless) recycling is allowed
-// (kernel/page-pool.md §3.4: page_pool_napi_local needs softirq on the owning CPU) and which
+// (docs/kernel/page-pool.md §3.4: page_pool_napi_local needs softirq on the owning CPU) and which
 // CPU's IOVA cache and flush queue an unmap uses.
 enum class CtxKind : uint8_t { kProcess = 0, kSoftirq = 1, kWorkqueue = 2 };
 

@@ -41,7 +41,7 @@ def main():
     assert len(resp.results[2].pages) == 3, resp.results[2]
 
     pool = query.GetPool(service_pb2.GetPoolRequest(lab=lab, pool=1))
-    # The first allocation on an empty pool bulk-allocates 64 pages (kernel/page-pool.md §3.1).
+    # The first allocation on an empty pool bulk-allocates 64 pages (docs/kernel/page-pool.md §3.1).
     assert pool.inflight == 64, pool
     assert pool.stats.alloc_slow == 1 and pool.stats.alloc_fast == 2, pool.stats
     dump = query.ListPools(service_pb2.ListPoolsRequest(lab=lab))

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,9 @@
 #include "client/lib/client.h"
 #include "client/lib/op_line.h"
 #include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "ppsim/v1/service.grpc.pb.h"
 #include "tests/integration/daemon_process.h"
 
 namespace ppsim {
@@ -43,6 +46,13 @@ std::vector<v1::Op> Ops(absl::string_view text) {
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::trunc);
   f << text;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream text;
+  text << f.rdbuf();
+  return text.str();
 }
 
 // The PKI of one test run, made once for the suite.
@@ -287,16 +297,28 @@ TEST_F(SecurityTest, QuotasRefuseWithTheLimitNamedAndChangeNothing) {
   const std::string huge(80 << 10, 'x');
   ExpectCode(alice->ReplayTrace(small, huge, 0).status(), exhausted, "65536");
 
-  std::unique_ptr<client::WatchStream> first =
-      *alice->Watch(*lab, {}, [](const v1::Event&) {});
-  absl::SleepFor(absl::Milliseconds(200));  // let the first stream take its slot
+  // The first stream holds alice's one slot from the moment the daemon sends its initial
+  // metadata: QueryService admits the stream (Quota::AdmitWatch) before its EventWatcher sends
+  // them (event_watcher.cc). Client::Watch does not expose that moment, so the first stream is
+  // opened on a stub of its own and waited for.
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = ReadFile(pki_->ca);
+  std::unique_ptr<v1::QueryService::Stub> stub = v1::QueryService::NewStub(
+      grpc::CreateChannel(d->grpc_target(), grpc::SslCredentials(tls)));
+  grpc::ClientContext first_ctx;
+  first_ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kAliceToken));
+  v1::WatchRequest first_req;
+  first_req.set_lab(*lab);
+  std::unique_ptr<grpc::ClientReader<v1::Event>> first = stub->Watch(&first_ctx, first_req);
+  first->WaitForInitialMetadata();
   absl::StatusOr<std::unique_ptr<client::WatchStream>> second =
       alice->Watch(*lab, {}, [](const v1::Event&) {});
   ASSERT_TRUE(second.ok());
   ExpectCode((*second)->Wait(), exhausted,
              "quota: watch streams per identity is 1 (--max-watch-streams); alice has 1 open");
-  first->Cancel();
-  (void)first->Wait();
+  first_ctx.TryCancel();
+  EXPECT_EQ(first->Finish().error_code(), grpc::StatusCode::CANCELLED)
+      << "the first stream was admitted and stayed open until cancelled";
   EXPECT_EQ(alice->GetLab(*lab)->digest(), digest);
   EXPECT_TRUE(d->running()) << "the daemon stays up";
 }

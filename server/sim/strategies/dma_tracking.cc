@@ -1,5 +1,5 @@
 // `dma-tracking`: the merged v6.15 fix, ee62ce7a1d90 "page_pool: Track DMA-mapped pages and
-// unmap them when destroying the pool" (kernel/page-pool.md §5d, §1.3, §3.1, §3.5, §4.1).
+// unmap them when destroying the pool" (docs/kernel/page-pool.md §5d, §1.3, §3.1, §3.5, §4.1).
 //
 // Every mapping gets an id in the pool's `dma_mapped` xarray (1..2^PP_DMA_INDEX_BITS-1, lowest
 // free first as xa_alloc does) stored in pp_magic's middle bits. Release removes it with a
@@ -93,7 +93,7 @@ class DmaTrackingStrategy final : public TeardownStrategy {
   }
 
  private:
-  // xa_node: 576 bytes per 64 slots (kernel/page-pool.md §5d).
+  // xa_node: 576 bytes per 64 slots (docs/kernel/page-pool.md §5d).
   void UpdateMemory() {
     const uint64_t nodes = (xa_.size() + 63) / 64;
     AddMemory(static_cast<int64_t>(nodes * 576) - static_cast<int64_t>(costs_.memory_bytes));

@@ -1,4 +1,4 @@
-// `items`: Yunsheng Lin's item-block tracking, RFCv5 → v11 (kernel/page-pool.md §5c; cover
+// `items`: Yunsheng Lin's item-block tracking, RFCv5 → v11 (docs/kernel/page-pool.md §5c; cover
 // 20250307092356.638242-1-linyunsheng@huawei.com). Each page in the pool occupies a 16-byte
 // item from page-sized blocks preallocated for 2*pool_size + PP_ALLOC_CACHE_SIZE +
 // PAGE_POOL_MIN_INFLIGHT_ITEMS (512); an item records USED and MAPPED. Destroy waits a grace

@@ -1,4 +1,4 @@
-// `legacy`: up to v6.14 (kernel/page-pool.md §5a). Destroy releases what is cached and retries
+// `legacy`: up to v6.14 (docs/kernel/page-pool.md §5a). Destroy releases what is cached and retries
 // every second; every straggler is unmapped whenever it comes back, through the DMA API of a
 // device that may be gone by then. Costs nothing; fails with the late unmap.
 #include "server/sim/strategies/strategies.h"

@@ -1,10 +1,10 @@
-// `release-on-destroy`: Jesper Dangaard Brouer's idea in the RFC v4 review (kernel/page-pool.md
-// §5f; https://lkml.iu.edu/hypermail/linux/kernel/2411.3/01932.html). At destroy, every page
-// still in flight is unmapped and turned into an ordinary page: its pp references become page
-// references (_refcount += pp_ref_count - 1), its signature is cleared and the pool counts it
-// released, so the pool is freed at once. Holders that return through the skb path see no
-// signature and put_page; a driver that still calls page_pool_put_page on the freed pool is the
-// refcount-conversion race Yunsheng objected to (PP015).
+// `release-on-destroy`: Jesper Dangaard Brouer's idea in the RFC v4 review
+// (docs/kernel/page-pool.md §5f; https://lkml.iu.edu/hypermail/linux/kernel/2411.3/01932.html). At
+// destroy, every page still in flight is unmapped and turned into an ordinary page: its pp
+// references become page references (_refcount += pp_ref_count - 1), its signature is cleared and
+// the pool counts it released, so the pool is freed at once. Holders that return through the skb
+// path see no signature and put_page; a driver that still calls page_pool_put_page on the freed
+// pool is the refcount-conversion race Yunsheng objected to (PP015).
 #include "absl/container/btree_set.h"
 #include "server/sim/machine.h"
 #include "server/sim/page_pool.h"

@@ -1,4 +1,4 @@
-// `scan`: Yunsheng Lin's RFC v4, "scan all memory on destroy" (kernel/page-pool.md §5b;
+// `scan`: Yunsheng Lin's RFC v4, "scan all memory on destroy" (docs/kernel/page-pool.md §5b;
 // 20241120103456.396577-3-linyunsheng@huawei.com). When destroy finds pages in flight it takes
 // a BH-disabling spinlock and walks every pfn of every populated zone, unmapping each page that
 // is online, referenced, signed and owned by this pool, then clears the pool's dma_map so late

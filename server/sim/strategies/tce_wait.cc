@@ -1,4 +1,4 @@
-// `tce-wait`: Gaurav Batra's powerpc proposal (kernel/page-pool.md §5e; v2
+// `tce-wait`: Gaurav Batra's powerpc proposal (docs/kernel/page-pool.md §5e; v2
 // 20250213171051.63748-1-gbatra@linux.ibm.com). The pool behaves as legacy; device removal
 // polls every 50 ms while the table still has entries in use ("iommu_table_free: Unexpected
 // TCEs, wait for 50ms") and gives up after 120 s, freeing the table anyway. Holders that

@@ -53,7 +53,7 @@ double BaselineNs() {
 }
 
 // page_pool_alloc_pages + page_pool_recycle_direct in the pool's NAPI context: the alloc cache
-// round trip (kernel/page-pool.md §3.1 step 1, §3.4 step 2).
+// round trip (docs/kernel/page-pool.md §3.1 step 1, §3.4 step 2).
 // Arg 1: with the per-page history (the default); arg 0: LabConfig::page_history off.
 void BM_PagePool_AllocRecycleDirect(benchmark::State& state) {
   PoolFixture f(/*flags=*/1, /*page_history=*/state.range(0) != 0);

@@ -1,7 +1,7 @@
 // client/chaos/compare: the unbind-inflight story (client/scenarios/unbind-inflight.yaml: a
 // page held by a socket across unbind and removal, then returned) under every teardown
 // strategy of the model, embedded. What each row must say comes from design.md §3.6 and
-// kernel/page-pool.md §5: legacy crashes (PP001), the fixes do not, scan pays with a
+// docs/kernel/page-pool.md §5: legacy crashes (PP001), the fixes do not, scan pays with a
 // BH-disabling lock hold, tce-wait with a blocked removal, the trackers with memory.
 #include "client/chaos/compare.h"
 
@@ -81,7 +81,7 @@ TEST_F(CompareTest, TceWaitWaitsForTheTceAndStillUnmapsAfterUnbind) {
 }
 
 // The page returns right after the removal, but into the detached pool's ptr_ring: its TCE
-// stays mapped until the pool's first retry tick releases it at 1 s (kernel/page-pool.md
+// stays mapped until the pool's first retry tick releases it at 1 s (docs/kernel/page-pool.md
 // §4.3), and tce-wait's removal, polling every 50 ms (§5e), finishes on the poll at that same
 // instant (the retry timer was armed first and runs first). No other strategy makes removal
 // wait.
@@ -118,7 +118,7 @@ TEST_F(CompareTest, TrackersPayInMemory) {
 }
 
 // The held page returns at t=0, after the unbind detached the pool; the pool is freed by the
-// first retry tick (1 s, kernel/page-pool.md §4.3) unless the strategy frees it at destroy
+// first retry tick (1 s, docs/kernel/page-pool.md §4.3) unless the strategy frees it at destroy
 // (release-on-destroy converts the page and frees the pool at once).
 TEST_F(CompareTest, DrainTimes) {
   EXPECT_EQ(RunOf(*result_, "legacy").costs.drain_time_ns, 1'000'000'000);

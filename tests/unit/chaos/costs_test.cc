@@ -115,7 +115,7 @@ TeardownCosts UnbindInflight(const std::string& strategy, const std::string& iom
 
 constexpr int64_t kSecond = 1'000'000'000;
 
-// Legacy (kernel/page-pool.md §4.3, §5a): the pool detaches at the unbind (t=0) and retries
+// Legacy (docs/kernel/page-pool.md §4.3, §5a): the pool detaches at the unbind (t=0) and retries
 // every second; the page comes back at t=30 s, just after that second's retry ran, goes to the
 // ptr_ring, and the retry at 31 s releases it and frees the pool: 30 s of hold plus the 1 s
 // retry granularity. Removal does not wait; legacy tracks nothing and holds no lock.

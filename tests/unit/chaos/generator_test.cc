@@ -290,7 +290,7 @@ TEST(ChaosLoaderTest, BadChaosBlocksNameFileLineAndField) {
 }
 
 // Fragment pages (alloc_frag, default weight 5): the generator drops each reference as the
-// kind it took. skb_frag_ref is a get_page on released kernels (kernel/skb-and-iommu.md §2
+// kind it took. skb_frag_ref is a get_page on released kernels (docs/kernel/skb-and-iommu.md §2
 // table), so it goes back with put_page; dropping it with napi_pp_put_page stole a live
 // fragment's pp_ref_count and raised PP009/PP016 under safe strategies (chaos_world.cc,
 // Observe). Under a580ea994fd3's rule the op reports a pp reference and napi_pp_put_page is right.

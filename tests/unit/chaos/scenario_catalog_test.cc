@@ -6,7 +6,7 @@
 //    cites the test file, so the catalog cannot silently fall behind the model's tests.
 //  - A `-fixed` / `-control` twin raises none of the ids its bug scenario must raise.
 //  - Unbind with pages in flight runs under all six teardown strategies with the outcome the
-//    design's strategy table gives (design.md §3.6; kernel/page-pool.md §5a–§5f).
+//    design's strategy table gives (design.md §3.6; docs/kernel/page-pool.md §5a–§5f).
 //  - scan-12tb: the 12.3 TiB machine of the seed thread gets the scan's BH-held PP013 warning.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -156,7 +156,7 @@ std::vector<std::string> SeriesWith(const std::vector<MetricFamily>& scrape,
   return out;
 }
 
-// Pool series and the PoolInfo fields they come from (kernel/page-pool.md §2.4, §6.1).
+// Pool series and the PoolInfo fields they come from (docs/kernel/page-pool.md §2.4, §6.1).
 std::map<std::string, double> ExpectedPoolValues(const sim::PoolInfo& p) {
   auto d = [](auto v) { return static_cast<double>(v); };
   std::map<std::string, double> v = {
@@ -274,7 +274,7 @@ TEST_F(MetricsTest, InjectedFaultsAreCountedBySite) {
             static_cast<double>(injected));
 }
 
-// kernel/page-pool.md §4.4: unbind with a page in flight leaves the pool detached (detach-time
+// docs/kernel/page-pool.md §4.4: unbind with a page in flight leaves the pool detached (detach-time
 // set) and its mapping pending (PP005). Returning the page frees the pool; its series go.
 TEST_F(MetricsTest, DetachedPoolThenFreedPool) {
   const Nic nic = BindNic(registry_, entry_->id);

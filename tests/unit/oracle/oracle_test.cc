@@ -73,10 +73,14 @@ TEST(KernelObservationTest, ReadsTheSkbsAnOpTouched) {
   const OpObs& cloned = k->ops.at(8);
   ASSERT_EQ(cloned.line, "skb_try_coalesce to=1 from=3");
   for (const SkbObs& s : cloned.skbs) {
-    if (s.skb == 3) EXPECT_EQ(s.dataref, 2);
+    if (s.skb == 3) {
+      EXPECT_EQ(s.dataref, 2);
+    }
   }
   for (const PageObs& p : cloned.pages) {
-    if (p.page == 3) EXPECT_EQ(p.pp_ref, 2);
+    if (p.page == 3) {
+      EXPECT_EQ(p.pp_ref, 2);
+    }
   }
   EXPECT_EQ(k->ops.at(5).skbs.at(0).state, "freed");
 }

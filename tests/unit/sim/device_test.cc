@@ -1,6 +1,6 @@
 // Devices and their drivers (server/sim/device.cc; design.md §3.4, §3.1 "a rejected op
-// changes nothing"; kernel/page-pool.md §3.9 for the XDP memory model, skb-and-iommu.md §4.5
-// for the domain that belongs to the device, not the driver).
+// changes nothing"; docs/kernel/page-pool.md §3.9 for the XDP memory model,
+// docs/kernel/skb-and-iommu.md §4.5 for the domain that belongs to the device, not the driver).
 #include <algorithm>
 #include <set>
 
@@ -125,7 +125,7 @@ TEST(DeviceTest, UpAndDownCreateAndDestroyOnePoolPerRxQueue) {
   EXPECT_EQ(lab->violation_total(), 0u);
 }
 
-// kernel/page-pool.md §3.9: the XDP memory model holds a second user reference; only the
+// docs/kernel/page-pool.md §3.9: the XDP memory model holds a second user reference; only the
 // destroy that takes user_cnt to 0 starts the teardown.
 TEST(DeviceTest, XdpMemModelPoolNeedsTwoDestroys) {
   auto lab = NewLab();
@@ -151,10 +151,10 @@ TEST(DeviceTest, NetdevDownDestroysXdpPoolTwice) {
   EXPECT_EQ(lab->violation_count(ViolationId::kPP009), 0u);
 }
 
-// skb-and-iommu.md §4.5: the IOMMU domain belongs to the device and survives unbind; a new
-// driver bound to the same device gets the same domain. The old pool's in-flight mapping is
+// docs/kernel/skb-and-iommu.md §4.5: the IOMMU domain belongs to the device and survives unbind; a
+// new driver bound to the same device gets the same domain. The old pool's in-flight mapping is
 // still live in it, and the IOVAs the old pool unmapped are handed to the new driver
-// (kernel/page-pool.md §4.4 "its IOVA space reused by a new driver").
+// (docs/kernel/page-pool.md §4.4 "its IOVA space reused by a new driver").
 TEST(DeviceTest, RebindAfterUnbindReusesTheDomain) {
   auto lab = NewLab(/*strict=*/true);
   const DeviceId dev = MustApply(*lab, op::AddDevice{}).device;
@@ -192,7 +192,7 @@ TEST(DeviceTest, RebindAfterUnbindReusesTheDomain) {
   EXPECT_EQ(lab->violation_count(ViolationId::kPP004), 0u);
 }
 
-// kernel/page-pool.md §4.4: once the domain serves a new driver, a late unmap by the old
+// docs/kernel/page-pool.md §4.4: once the domain serves a new driver, a late unmap by the old
 // driver's pool tears down someone else's mapping space: PP002 although the device is bound.
 TEST(DeviceTest, LateUnmapAfterRebindIsDmaApiAfterUnbind) {
   InflightStory s = StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "legacy");

@@ -1,6 +1,6 @@
 // The streaming DMA API and the device's own DMA (server/sim/dma_api.cc; design.md §3.3,
-// kernel/skb-and-iommu.md §4.1–§4.5, kernel/page-pool.md §4.4). The calls are made directly,
-// as the pool makes them; the device's accesses go through the device_dma op.
+// docs/kernel/skb-and-iommu.md §4.1–§4.5, docs/kernel/page-pool.md §4.4). The calls are made
+// directly, as the pool makes them; the device's accesses go through the device_dma op.
 #include <memory>
 #include <string>
 #include <utility>
@@ -66,8 +66,8 @@ TEST(DmaApiTest, MapSyncUnmapWhileBoundIsClean) {
   EXPECT_EQ(d.lab->violation_total(), 0u);
 }
 
-// skb-and-iommu.md §4.5 (Robin Murphy): "a device with no driver bound must not be passed to
-// the DMA API at all". Each call is PP002, and still reaches the domain (design.md §3.3).
+// docs/kernel/skb-and-iommu.md §4.5 (Robin Murphy): "a device with no driver bound must not be
+// passed to the DMA API at all". Each call is PP002, and still reaches the domain (design.md §3.3).
 TEST(DmaApiTest, MapUnmapSyncAfterUnbindArePP002) {
   DmaLab d = MakeDmaLab(IommuModel::kIntel);
   const Pfn a = d.NewPage().pfn;
@@ -211,8 +211,8 @@ TEST(DmaApiTest, PpcDefaultWindowMapsBelow4GiBAndNeverAtZero) {
   }
 }
 
-// skb-and-iommu.md §4.5: "On dma-direct systems a late unmap is usually a no-op" — still the
-// contract breach, never the crash.
+// docs/kernel/skb-and-iommu.md §4.5: "On dma-direct systems a late unmap is usually a no-op" —
+// still the contract breach, never the crash.
 TEST(DmaApiTest, PassthroughUnmapAfterRemovalIsOnlyPP002) {
   DmaLab d = MakeDmaLab(IommuModel::kPassthrough);
   const Pfn a = d.NewPage().pfn;
@@ -224,7 +224,7 @@ TEST(DmaApiTest, PassthroughUnmapAfterRemovalIsOnlyPP002) {
   EXPECT_EQ(d.Count(ViolationId::kPP001), 0u);
 }
 
-// skb-and-iommu.md §4.4 row 1: the IOMMU blocks the access and logs a DMAR fault.
+// docs/kernel/skb-and-iommu.md §4.4 row 1: the IOMMU blocks the access and logs a DMAR fault.
 TEST(DeviceDmaTest, UnmappedIovaIsPP003WithTheDmarFault) {
   DmaLab d = MakeDmaLab(IommuModel::kIntel);
   d.DeviceWrite(0x7000'0000);

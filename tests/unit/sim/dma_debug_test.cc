@@ -1,5 +1,5 @@
 // Tests for server/sim/dma_debug.h: the checks and message stems of CONFIG_DMA_API_DEBUG
-// (kernel/dma/debug.c; kernel/page-pool.md §6.5).
+// (kernel/dma/debug.c; docs/kernel/page-pool.md §6.5).
 #include "server/sim/dma_debug.h"
 
 #include <optional>

@@ -121,7 +121,7 @@ TEST(EventLogTest, BoundedCapacityDropsTheOldestAndCountsThem) {
 }
 
 TEST(EventNamesTest, KernelNamesForNotifications) {
-  // kernel/page-pool.md §6.1: netlink notification names.
+  // docs/kernel/page-pool.md §6.1: netlink notification names.
   EXPECT_STREQ(EventKindName(EventKind::kPoolAdd), "page-pool-add-ntf");
   EXPECT_STREQ(EventKindName(EventKind::kPoolDel), "page-pool-del-ntf");
   EXPECT_STREQ(EventKindName(EventKind::kPoolChange), "page-pool-change-ntf");

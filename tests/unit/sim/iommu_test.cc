@@ -1,5 +1,5 @@
 // Tests for server/sim/iommu.h: strict and lazy intel domains, ppc-ddw and passthrough
-// (design.md §3.3, kernel/skb-and-iommu.md §4.3–§4.5).
+// (design.md §3.3, docs/kernel/skb-and-iommu.md §4.3–§4.5).
 #include "server/sim/iommu.h"
 
 #include <vector>

@@ -1,5 +1,5 @@
 // Tests for server/sim/iova_allocator.h: the reuse order of drivers/iommu/iova.c
-// (kernel/skb-and-iommu.md §4.3).
+// (docs/kernel/skb-and-iommu.md §4.3).
 #include "server/sim/iova_allocator.h"
 
 #include <set>

@@ -1,7 +1,7 @@
 // Shared helpers for the sim unit tests: apply ops that must be accepted, read the lab back
 // through its queries, and set up the
 // "unbind with a page in flight" story every teardown strategy is judged by
-// (kernel/page-pool.md §4.3–§4.4; design.md §3.6).
+// (docs/kernel/page-pool.md §4.3–§4.4; design.md §3.6).
 #ifndef PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
 #define PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
 
@@ -124,7 +124,7 @@ inline void Drain(Lab& lab, std::vector<Event>& into) {
 }
 
 // Pages of the pool that are out with a user: inflight counts pages sitting in the pool's own
-// cache and ring too (kernel/page-pool.md §1.4), so "did every page come back" subtracts them.
+// cache and ring too (docs/kernel/page-pool.md §1.4), so "did every page come back" subtracts them.
 inline int64_t PagesOutsidePool(const PoolInfo& p) {
   return int64_t{p.inflight_strict} - p.cache_count - p.ring_count;
 }

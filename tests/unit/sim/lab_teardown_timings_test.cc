@@ -32,7 +32,7 @@ TEST(LabTeardownTimingsTest, LivePoolHasNoTimings) {
   EXPECT_EQ(p.device_removal_wait, -1);
 }
 
-// kernel/page-pool.md §4.3: a detached pool is retried every DEFER_TIME (1 s) and freed by the
+// docs/kernel/page-pool.md §4.3: a detached pool is retried every DEFER_TIME (1 s) and freed by the
 // first retry that sees inflight 0. The defrag queue frees the skb 30 s after queueing it and
 // the page goes to the ptr_ring; the retry tick after that releases the page and frees the
 // pool. Both timers fall due at 30 s; the clock runs them in the order they were scheduled
@@ -87,7 +87,7 @@ TEST(LabTeardownTimingsTest, LegacyRemovalDoesNotWait) {
   EXPECT_EQ(s.Pool().device_removal_wait, 0);
 }
 
-// tce-wait (kernel/page-pool.md §5e): removal polls every 50 ms while a TCE is in use. The
+// tce-wait (docs/kernel/page-pool.md §5e): removal polls every 50 ms while a TCE is in use. The
 // defrag queue lets go at 30 s, the pool's next retry tick unmaps the TCE, and the next poll
 // finishes the removal: a wait of 30 s plus at most one retry second and one poll interval.
 // While it is still waiting, the pool reports the wait so far.

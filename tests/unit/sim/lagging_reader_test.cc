@@ -1,4 +1,4 @@
-// Lagging lockless readers (server/sim/lagging_reader.h; kernel/skb-and-iommu.md §5.1–§5.3):
+// Lagging lockless readers (server/sim/lagging_reader.h; docs/kernel/skb-and-iommu.md §5.1–§5.3):
 // a reader (GUP-fast, any RCU reader) loads a page pointer at `start` without a reference,
 // may try_get it (folio_try_get: fails only at _refcount 0), and ends its section. An updater
 // that unpublishes the page at u may free it only after GP(u) = max(u, end of every reader

@@ -25,7 +25,7 @@ uint64_t FaultAux(FaultSite site, bool fired) {
   return static_cast<uint64_t>(site) << 1 | (fired ? 1 : 0);
 }
 
-// The legacy late unmap (kernel/page-pool.md §4.3–§4.4) raised from the retry worker: the
+// The legacy late unmap (docs/kernel/page-pool.md §4.3–§4.4) raised from the retry worker: the
 // record names the op whose time advance ran the worker and the worker's virtual time.
 TEST(MachineViolationTest, CarriesOpIndexTimeAndTheLast16PageEventsNewestFirst) {
   InflightStory s = StartInflightStory(LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.8"}, "legacy");
@@ -111,7 +111,7 @@ std::optional<Pfn> PageTouchedBy(const Lab& lab, FaultSite site, Pfn n) {
   return std::nullopt;
 }
 
-// kernel/page-pool.md §5d: a failed xa_alloc frees the page again. A later use of that page
+// docs/kernel/page-pool.md §5d: a failed xa_alloc frees the page again. A later use of that page
 // after free (PP010) lists the fail_dma_track decision among the faults that touched it.
 TEST(MachineViolationTest, NamesTheFailDmaTrackDecisionOnThePage) {
   auto lab = testing::MakeLab(LabConfig{.profile = "v6.15"});

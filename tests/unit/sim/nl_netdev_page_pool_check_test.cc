@@ -1,5 +1,5 @@
 // Replays the kernel selftest tools/testing/selftests/net/nl_netdev.py :: page_pool_check on a
-// netdevsim device, step by step as kernel/page-pool.md §8 describes it. get_pp() is the
+// netdevsim device, step by step as docs/kernel/page-pool.md §8 describes it. get_pp() is the
 // page-pool-get dump (Lab::ListPools) filtered to the device's ifindex.
 #include <vector>
 

@@ -1,4 +1,4 @@
-// Tests for server/sim/page_pool_alloc.cc: the allocation paths of kernel/page-pool.md §3.1
+// Tests for server/sim/page_pool_alloc.cc: the allocation paths of docs/kernel/page-pool.md §3.1
 // (cache, refill from the ring, slow path) and fragments (§3.2), with the §2.4 statistics.
 #include <vector>
 

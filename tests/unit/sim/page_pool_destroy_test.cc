@@ -1,4 +1,4 @@
-// Tests for server/sim/page_pool_destroy.cc: the destroy life-cycle of kernel/page-pool.md §4
+// Tests for server/sim/page_pool_destroy.cc: the destroy life-cycle of docs/kernel/page-pool.md §4
 // (user_cnt, synchronous free, detach and deferred release, the stalled warning, orphaning).
 #include <string>
 #include <vector>

@@ -1,4 +1,4 @@
-// Tests for server/sim/page_pool_put.cc: the return paths of kernel/page-pool.md §3.3–§3.5
+// Tests for server/sim/page_pool_put.cc: the return paths of docs/kernel/page-pool.md §3.3–§3.5
 // (direct recycling into the cache, the ptr_ring, release), with the §2.4 recycle statistics
 // and the accounting bugs of §9.5.
 #include <memory>

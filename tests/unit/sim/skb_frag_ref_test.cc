@@ -1,10 +1,11 @@
 // Tests for SkbFragRef (server/sim/skb.cc) on fragment pages: __skb_frag_ref takes a page
-// reference (get_page, include/linux/skbuff_ref.h; kernel/skb-and-iommu.md §2 table, §1.4: the
+// reference (get_page, include/linux/skbuff_ref.h; docs/kernel/skb-and-iommu.md §2 table, §1.4: the
 // pp-ref variant a580ea994fd3 was reverted by 173e7622ccb3), and the op reports which kind it
 // took so that the holder drops the same kind. Dropping the get_page with napi_pp_put_page
-// gives back a pp_ref_count nobody took; on a fragment page (BIAS_MAX bias, page-pool.md §3.2)
-// page_pool_drain_frag then underflows (WARN_ON(ret < 0) in page_pool_unref_netmem, §3.3).
-// That was the chaos generator's PP009 with alloc_frag weighted (chaos_world.cc, Observe).
+// gives back a pp_ref_count nobody took; on a fragment page (BIAS_MAX bias,
+// docs/kernel/page-pool.md §3.2) page_pool_drain_frag then underflows (WARN_ON(ret < 0) in
+// page_pool_unref_netmem, §3.3). That was the chaos generator's PP009 with alloc_frag weighted
+// (chaos_world.cc, Observe).
 #include <vector>
 
 #include "gtest/gtest.h"

@@ -1,10 +1,10 @@
 // Stack holders (server/sim/stack_holder.h; design.md §3.8, §3.9, §3.10): the IPv4 defrag
 // queue freed by ip_expire after net.ipv4.ipfrag_time = 30 s, the per-CPU deferred-free list
 // flushed only by net_rx_action on its CPU (skb_defer_free_flush), and the explicit holders
-// (socket, qdisc, retransmit). kernel/skb-and-iommu.md §3.2 and kernel/page-pool.md §4.4 name
-// the first two as the unbounded delays of the seed thread. A socket frees in the reader's
-// process context (recvmsg), everything else in softirq; the fault site delay_holder_release
-// keeps a defrag skb longer.
+// (socket, qdisc, retransmit). docs/kernel/skb-and-iommu.md §3.2 and docs/kernel/page-pool.md §4.4
+// name the first two as the unbounded delays of the seed thread. A socket frees in the reader's
+// process context (recvmsg), everything else in softirq; the fault site delay_holder_release keeps
+// a defrag skb longer.
 #include <gtest/gtest.h>
 
 #include <memory>

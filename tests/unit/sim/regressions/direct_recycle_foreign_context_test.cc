@@ -1,10 +1,10 @@
 // B9: direct (lockless) recycling from a context that does not own the pool's alloc cache
-// (kernel/skb-and-iommu.md §1.5, §2.1 B9, §8 scenario 18; kernel/page-pool.md §3.8, §9.1).
-// The alloc cache belongs to the pool's NAPI: page_pool_napi_local holds only in softirq on the
-// CPU the NAPI is scheduled on (napi->list_owner) or pool->cpuid. A driver that forces
+// (docs/kernel/skb-and-iommu.md §1.5, §2.1 B9, §8 scenario 18; docs/kernel/page-pool.md §3.8,
+// §9.1). The alloc cache belongs to the pool's NAPI: page_pool_napi_local holds only in softirq on
+// the CPU the NAPI is scheduled on (napi->list_owner) or pool->cpuid. A driver that forces
 // allow_direct=true from anywhere else pushes while the owner pops: one page can be handed out
-// twice (PP008). page_pool_destroy resets cpuid and clears p.napi, so after it every forced
-// direct recycle is foreign, even on the CPU that used to own the cache.
+// twice (PP008). page_pool_destroy resets cpuid and clears p.napi, so after it every forced direct
+// recycle is foreign, even on the CPU that used to own the cache.
 #include <gtest/gtest.h>
 
 #include <memory>

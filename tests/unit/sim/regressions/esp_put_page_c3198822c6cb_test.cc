@@ -1,6 +1,6 @@
 // B6: IPsec ESP output released the original frag pages of a pp skb with put_page. Fixed by
 // c3198822c6cb "net: esp: fix bad handling of pages from page_pool" (6.9-rc), which releases
-// them through skb_page_unref(page, skb->pp_recycle). kernel/skb-and-iommu.md §2.1 B6 steps
+// them through skb_page_unref(page, skb->pp_recycle). docs/kernel/skb-and-iommu.md §2.1 B6 steps
 // 1–2, §8 scenario 6, §1.1 step 3.
 //
 // The skb holds pp references on its pool pages. A put_page drops a page reference instead:

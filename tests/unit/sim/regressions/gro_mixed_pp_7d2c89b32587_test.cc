@@ -1,5 +1,5 @@
 // B4: GRO merging a pp skb into a held non-pp skb. Fixed by 7d2c89b32587 "skb: Do mix page pool
-// and page referenced frags in GRO" (6.2). kernel/skb-and-iommu.md §2.1 B4 steps 1–3, §8
+// and page referenced frags in GRO" (6.2). docs/kernel/skb-and-iommu.md §2.1 B4 steps 1–3, §8
 // scenario 4, §2 table row skb_gro_receive.
 //
 // The held skb `p` has pp_recycle = 0 (built from ordinary pages, as mt76 A-MSDU did); the

@@ -1,4 +1,4 @@
-// A lockless reader that lags behind unmap_mapping_range (kernel/skb-and-iommu.md §5.1–§5.3,
+// A lockless reader that lags behind unmap_mapping_range (docs/kernel/skb-and-iommu.md §5.1–§5.3,
 // §8 scenario 11; the P2PDMA thread of Oct 2021,
 // https://lore.kernel.org/r/20210916234100.122368-20-logang@deltatee.com). GUP-fast loads the PTE
 // without a reference; the owner unmaps and frees the page before the reader's read-side section

@@ -1,5 +1,5 @@
 // R2: a subsystem that kept a raw page pointer takes get_page after the skb dropped the last pp
-// reference (kernel/skb-and-iommu.md §3.1, §3.3 R2, §8 scenario 9). At pp-last the pool saw
+// reference (docs/kernel/skb-and-iommu.md §3.1, §3.3 R2, §8 scenario 9). At pp-last the pool saw
 // _refcount 1 and recycled the page, so the late reference shares a page the pool will hand to
 // the device again: use-after-recycle (PP007), which no kernel tool reports. R1 is the legal
 // order: the reference is taken while the skb still holds its pp reference, the pool sees

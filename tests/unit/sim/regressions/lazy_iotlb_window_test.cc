@@ -1,4 +1,4 @@
-// The lazy-IOTLB window (kernel/skb-and-iommu.md §4.3 flush queue, §4.4, §5.3 (c), §8 scenario
+// The lazy-IOTLB window (docs/kernel/skb-and-iommu.md §4.3 flush queue, §4.4, §5.3 (c), §8 scenario
 // 14). In lazy mode (IOMMU_DOMAIN_DMA_FQ, Intel's default) dma_unmap clears the PTE but the IOTLB
 // is only invalidated by the domain-wide flush 10 ms later (IOVA_FQ_TIMEOUT); the physical page
 // is not held back meanwhile. A device that still uses the old IOVA reaches the page after it was

@@ -1,5 +1,5 @@
-// pfmemalloc pages are released, never recycled (kernel/skb-and-iommu.md §1.1 step 6, §1.2,
-// §8 scenario 19; kernel/page-pool.md §3.4 __page_pool_page_can_be_recycled). Under memory
+// pfmemalloc pages are released, never recycled (docs/kernel/skb-and-iommu.md §1.1 step 6, §1.2,
+// §8 scenario 19; docs/kernel/page-pool.md §3.4 __page_pool_page_can_be_recycled). Under memory
 // pressure the page allocator hands out emergency-reserve pages (page_is_pfmemalloc); a pool
 // that kept one for RX would starve the reserves, so the put path releases it
 // (recycle_stats.released_refcnt, rx_pp_recycle_released_ref) even when _refcount is 1. The

@@ -1,6 +1,6 @@
 // B8: the pool freed while a producer is still inside its ring, fixed by 271683bb2cf3
-// "page_pool: Fix use-after-free in page_pool_recycle_in_ring" (kernel/skb-and-iommu.md §2.1
-// B8, §8 scenario 17; kernel/page-pool.md §4.1 step 3, §9.2). A pool destroyed with one page
+// "page_pool: Fix use-after-free in page_pool_recycle_in_ring" (docs/kernel/skb-and-iommu.md §2.1
+// B8, §8 scenario 17; docs/kernel/page-pool.md §4.1 step 3, §9.2). A pool destroyed with one page
 // in flight is detached; the last page comes back from softirq on another CPU and is produced
 // into the ring. The release worker (fault site release_during_ring_produce) drains the ring
 // while the producer still holds the producer lock, sees inflight 0 and frees the pool. Before

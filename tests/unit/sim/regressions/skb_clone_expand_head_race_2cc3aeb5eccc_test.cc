@@ -1,5 +1,5 @@
 // B1: skb_clone + pskb_expand_head, fixed by 2cc3aeb5eccc "skbuff: Fix a potential race while
-// recycling page_pool packets" (kernel/skb-and-iommu.md §2.1 B1, §1.3). Before the fix the
+// recycling page_pool packets" (docs/kernel/skb-and-iommu.md §2.1 B1, §1.3). Before the fix the
 // expanded clone kept pp_recycle = 1 while its frags held page references; freeing both skbs on
 // two CPUs at once lets the second free recycle a page the first one already released from the
 // pool (unmapped, signature cleared): PP016, a page the pool does not own back in its ring.

@@ -1,7 +1,7 @@
 // B5: skb_segment → skb_clone → pskb_trim → pskb_expand_head loses pp_recycle between taking a
 // reference and dropping it. Introduced in net-next by a580ea994fd3 "net: mirror skb frag
 // ref/unref helpers" (__skb_frag_ref takes a pp reference on a pp skb) and fixed by its revert
-// 173e7622ccb3 before any release. kernel/skb-and-iommu.md §2.1 B5 steps 1–5, §8 scenario 5,
+// 173e7622ccb3 before any release. docs/kernel/skb-and-iommu.md §2.1 B5 steps 1–5, §8 scenario 5,
 // §1.3, §2 table rows skb_segment, ___pskb_trim, pskb_expand_head.
 //
 // A GRO'ed pp skb carries a frag_list member with two pp frags (step 1). skb_segment clones

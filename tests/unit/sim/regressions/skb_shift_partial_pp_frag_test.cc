@@ -1,5 +1,5 @@
 // B7b: skb_shift shifts part of a page_pool frag into a pp tgt with a *page* reference, which tgt
-// later drops as a *pp* reference (kernel/skb-and-iommu.md §2 skb_shift row, §2.1 B7 "shift",
+// later drops as a *pp* reference (docs/kernel/skb-and-iommu.md §2 skb_shift row, §2.1 B7 "shift",
 // §8 scenario 8; the mismatch Mina Almasry fixed in a580ea994fd3, reverted by 173e7622ccb3).
 // With a fragmented pool page whose other slice is still on the RX ring this ends like B2
 // (1effe8ca4e34): the pp references run out while an extra page reference is held, so the pool

@@ -1,4 +1,4 @@
-// B7a: skb_split moves page_pool frags into a fresh, non-pp skb (kernel/skb-and-iommu.md §2
+// B7a: skb_split moves page_pool frags into a fresh, non-pp skb (docs/kernel/skb-and-iommu.md §2
 // skb_split row, §2.1 B7 "split", §8 scenario 7; Yunsheng Lin's 2021 argument,
 // https://lore.kernel.org/r/20210922094131.15625-6-linyunsheng@huawei.com). Whole frags move
 // without a reference change and skb1 starts with pp_recycle = 0, so their pp references are

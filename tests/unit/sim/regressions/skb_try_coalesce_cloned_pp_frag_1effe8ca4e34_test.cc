@@ -1,6 +1,6 @@
 // B2: coalescing a cloned pp skb took a page reference where the pp `to` later drops a pp
 // reference. Fixed by 1effe8ca4e34 "skbuff: fix coalescing for page_pool fragment recycling"
-// (5.18-rc, CVE-2022-49093). kernel/skb-and-iommu.md §2.1 B2 steps 1–8, §8 scenario 2,
+// (5.18-rc, CVE-2022-49093). docs/kernel/skb-and-iommu.md §2.1 B2 steps 1–8, §8 scenario 2,
 // §2 table row skb_try_coalesce.
 //
 // The story (§2.1 B2): P2 is split into two RX fragments, BD2 and BD3 (ppc(P2) = 2, rc = 1).

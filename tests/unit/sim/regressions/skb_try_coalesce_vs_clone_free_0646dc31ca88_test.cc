@@ -1,6 +1,6 @@
 // B3: skb_try_coalesce against a concurrent release of the other clone. Fixed by 0646dc31ca88
 // "skbuff: Fix a race between coalescing and releasing SKBs" (6.3-rc, CVE-2023-53186).
-// kernel/skb-and-iommu.md §2.1 B3 steps 1–5, §8 scenario 3, §2 table row skb_try_coalesce.
+// docs/kernel/skb-and-iommu.md §2.1 B3 steps 1–5, §8 scenario 3, §2 table row skb_try_coalesce.
 //
 // After 1effe8ca4e34 a non-pp `to` may take a pp `from` when `from` is cloned (page refs are
 // taken for its frags), but skb_cloned(from) was read twice: once to allow the mix and once to

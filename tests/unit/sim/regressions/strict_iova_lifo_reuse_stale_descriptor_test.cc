@@ -1,10 +1,10 @@
-// Strict-mode IOVA reuse (kernel/skb-and-iommu.md §4.3 rcache, §4.4 "IOVA already reallocated",
-// §8 scenario 15; drivers/iommu/iova.c @ 0373c12d827a: free_iova_fast pushes the range into the
-// freeing CPU's magazine, alloc_iova_fast pops the most recently freed one). A strict unmap frees
-// IOVA I at once; the next map of the same size on the same CPU gets I for another page, and a
-// device that kept a stale descriptor holding I writes into the new buffer: silent corruption of
-// an unrelated mapping (PP004). A descriptor refreshed with the new page is fine, and a map on
-// another CPU draws from that CPU's cache, not from the one I went to.
+// Strict-mode IOVA reuse (docs/kernel/skb-and-iommu.md §4.3 rcache, §4.4 "IOVA already
+// reallocated", §8 scenario 15; drivers/iommu/iova.c @ 0373c12d827a: free_iova_fast pushes the
+// range into the freeing CPU's magazine, alloc_iova_fast pops the most recently freed one). A
+// strict unmap frees IOVA I at once; the next map of the same size on the same CPU gets I for
+// another page, and a device that kept a stale descriptor holding I writes into the new buffer:
+// silent corruption of an unrelated mapping (PP004). A descriptor refreshed with the new page is
+// fine, and a map on another CPU draws from that CPU's cache, not from the one I went to.
 #include <gtest/gtest.h>
 
 #include "tests/unit/sim/lab_harness.h"

@@ -1,6 +1,6 @@
 // `dma-tracking`, the merged v6.15 fix ee62ce7a1d90 "page_pool: Track DMA-mapped pages and
-// unmap them when destroying the pool" (kernel/page-pool.md §5d, §4.1, §4.3;
-// skb-and-iommu.md §4.6): the first scrub unmaps every tracked page, so after
+// unmap them when destroying the pool" (docs/kernel/page-pool.md §5d, §4.1, §4.3;
+// docs/kernel/skb-and-iommu.md §4.6): the first scrub unmaps every tracked page, so after
 // page_pool_destroy the pool never calls the DMA API for the device again. Where
 // PP_DMA_INDEX_BITS is 0 (32-bit, 95920c2ed02b) tracking is compiled out and the legacy late
 // unmap returns.
@@ -65,7 +65,7 @@ TEST(DmaTrackingStrategyTest, LateReturnAfterRemovalMakesNoDmaApiCall) {
 
 // The contrast with legacy's PP002: a return while the device is unbound but present touches
 // nothing either (design.md §3.6 table).
-// ee62ce7a1d90 went to older stable series too (Fixes: ff7d6b27f894, kernel/page-pool.md §5d):
+// ee62ce7a1d90 went to older stable series too (Fixes: ff7d6b27f894, docs/kernel/page-pool.md §5d):
 // a v6.8 lab whose default strategy is dma-tracking runs the backport, index bits included.
 TEST(DmaTrackingStrategyTest, OlderProfileWithTheLabDefaultRunsTheBackport) {
   LabConfig cfg;

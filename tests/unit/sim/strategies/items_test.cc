@@ -1,4 +1,4 @@
-// `items`, Yunsheng Lin's item-block tracking, RFCv5 → v11 (kernel/page-pool.md §5c; cover
+// `items`, Yunsheng Lin's item-block tracking, RFCv5 → v11 (docs/kernel/page-pool.md §5c; cover
 // 20250307092356.638242-1-linyunsheng@huawei.com): 2*pool_size + PP_ALLOC_CACHE_SIZE + 512
 // preallocated 16-byte items in page-sized blocks; destroy unmaps every MAPPED item, so a late
 // return finds MAPPED clear and skips the unmap. Before the "unlimited inflight" patch,

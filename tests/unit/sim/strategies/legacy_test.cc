@@ -1,6 +1,6 @@
-// `legacy` (<= v6.14, kernel/page-pool.md §5a): destroy leaves the in-flight page mapped and
+// `legacy` (<= v6.14, docs/kernel/page-pool.md §5a): destroy leaves the in-flight page mapped and
 // unmaps it whenever it comes back, through the DMA API of a device that may be gone
-// (§4.3–§4.4; skb-and-iommu.md §4.5). The "unbind with a page in flight" story.
+// (§4.3–§4.4; docs/kernel/skb-and-iommu.md §4.5). The "unbind with a page in flight" story.
 #include "gtest/gtest.h"
 #include "tests/unit/sim/lab_harness.h"
 
@@ -29,9 +29,9 @@ TEST(LegacyStrategyTest, NothingInFlightFreesPoolAtUnbindWithoutViolations) {
   EXPECT_EQ(s.lab->violation_total(), 0u);
 }
 
-// §4.4 + skb-and-iommu.md §4.5: the held page keeps its pool mapping past unbind (PP005, the
-// dma-debug leak report), and its late unmap after device_del is the iommu_get_dma_domain
-// crash (PP001, Yonglong Liu's hns3 report).
+// §4.4 + docs/kernel/skb-and-iommu.md §4.5: the held page keeps its pool mapping past unbind
+// (PP005, the dma-debug leak report), and its late unmap after device_del is the
+// iommu_get_dma_domain crash (PP001, Yonglong Liu's hns3 report).
 TEST(LegacyStrategyTest, UnbindWithPageInFlightThenRemovalLateUnmapIsPP001) {
   InflightStory s = Start();
   const uint64_t unbind_op = NextOpIndex(*s.lab);
@@ -92,8 +92,8 @@ TEST(LegacyStrategyTest, ReturnAfterUnbindBeforeRemovalIsPP002) {
   EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 0u);
 }
 
-// Hot unplug runs the driver's remove and then device_del (skb-and-iommu.md §4.5): the same
-// late unmap crash as an orderly removal.
+// Hot unplug runs the driver's remove and then device_del (docs/kernel/skb-and-iommu.md §4.5): the
+// same late unmap crash as an orderly removal.
 TEST(LegacyStrategyTest, SurpriseRemovalThenLateReturnIsPP001) {
   InflightStory s = Start();
   s.SurpriseRemove();

@@ -1,8 +1,8 @@
-// `release-on-destroy`, Jesper Dangaard Brouer's idea in the RFC v4 review (kernel/page-pool.md
-// §5f; https://lkml.iu.edu/hypermail/linux/kernel/2411.3/01932.html): at destroy every page in
-// flight is unmapped and turned into an ordinary page (signature cleared, pp references
-// converted to page references), so the pool is freed at once with no retry, and holders that
-// return through the skb path see no signature and put_page.
+// `release-on-destroy`, Jesper Dangaard Brouer's idea in the RFC v4 review
+// (docs/kernel/page-pool.md §5f; https://lkml.iu.edu/hypermail/linux/kernel/2411.3/01932.html): at
+// destroy every page in flight is unmapped and turned into an ordinary page (signature cleared, pp
+// references converted to page references), so the pool is freed at once with no retry, and holders
+// that return through the skb path see no signature and put_page.
 #include "gtest/gtest.h"
 #include "tests/unit/sim/lab_harness.h"
 
@@ -80,8 +80,8 @@ TEST(ReleaseOnDestroyStrategyTest, PpReferencesBecomePageReferences) {
   EXPECT_EQ(s.lab->violation_total(), 0u);
 }
 
-// The refcount-conversion race of kernel/page-pool.md §5f: a driver that still returns the page
-// to the pool it names after release-on-destroy freed that pool writes into a freed struct.
+// The refcount-conversion race of docs/kernel/page-pool.md §5f: a driver that still returns the
+// page to the pool it names after release-on-destroy freed that pool writes into a freed struct.
 TEST(ReleaseOnDestroyStrategyTest, DriverPutIntoTheFreedPoolIsPoolUseAfterFree) {
   InflightStory s = StartInflightStory(LabConfig{}, "release-on-destroy");
   s.Unbind();

@@ -1,4 +1,4 @@
-// `scan`, Yunsheng Lin's RFC v4 "scan all memory on destroy" (kernel/page-pool.md §5b; msg
+// `scan`, Yunsheng Lin's RFC v4 "scan all memory on destroy" (docs/kernel/page-pool.md §5b; msg
 // 20241120103456.396577-3-linyunsheng@huawei.com): destroy walks every pfn under the
 // BH-disabling destroy_lock, unmaps the pool's pages and clears dma_map, so late returns skip
 // the unmap. The hold is O(RAM): Jesper measured ~0.39 s for 384 GB (100,592,572 pages,

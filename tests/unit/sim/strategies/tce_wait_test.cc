@@ -1,6 +1,6 @@
-// `tce-wait`, Gaurav Batra's powerpc proposal (kernel/page-pool.md §5e; v2
-// 20250213171051.63748-1-gbatra@linux.ibm.com; skb-and-iommu.md §4.5): the pool behaves as
-// legacy, and DLPAR removal polls iommu_table_free every 50 ms while TCEs are in use, giving up
+// `tce-wait`, Gaurav Batra's powerpc proposal (docs/kernel/page-pool.md §5e; v2
+// 20250213171051.63748-1-gbatra@linux.ibm.com; docs/kernel/skb-and-iommu.md §4.5): the pool behaves
+// as legacy, and DLPAR removal polls iommu_table_free every 50 ms while TCEs are in use, giving up
 // after 120 s and freeing the table anyway. A holder that returns within the wait unblocks the
 // removal; one that outlives it brings the late-unmap oops back.
 #include <algorithm>
