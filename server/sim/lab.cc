@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/sim/check.h"
 #include "server/sim/invariants.h"
 
 namespace ppsim::sim {
@@ -126,7 +127,10 @@ absl::StatusOr<OpResult> Lab::Apply(const Op& op) {
     for (auto& [id, dev] : m_->devices) {
       if (dev->bound() && m_->ShouldFail(FaultSite::kSurpriseRemove,
                                          {.device = id, .ctx = m_->ctx})) {
-        (void)RemoveDevice(*m_, *dev, /*surprise=*/true);
+        // RemoveDevice refuses only a device already removed or removing (which has no
+        // driver) and a phb removal (not asked): a refusal here is ppsim's bug.
+        const absl::Status s = RemoveDevice(*m_, *dev, /*surprise=*/true);
+        PPSIM_CHECK(s.ok(), "surprise_remove of bound device ", id, ": ", s.message());
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "server/sim/lagging_reader.h"
 
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/machine.h"
 
 namespace ppsim::sim {
@@ -52,7 +53,7 @@ ReaderId ReaderBegin(Machine& m, Pfn pfn) {
 }
 
 bool ReaderTryGet(Machine& m, ReaderId id) {
-  LaggingReader& r = m.readers.at(id);
+  LaggingReader& r = FindOrDie(m.readers, id, "reader");
   Frame& f = m.memory.Touch(r.pfn);
   if (f.is_free() || f.refcount <= 0) return false;  // folio_try_get fails at refcount 0
   m.GetPage(r.pfn, f);
@@ -61,7 +62,7 @@ bool ReaderTryGet(Machine& m, ReaderId id) {
 }
 
 void ReaderEnd(Machine& m, ReaderId id) {
-  LaggingReader& r = m.readers.at(id);
+  LaggingReader& r = FindOrDie(m.readers, id, "reader");
   r.ended = true;
   auto unp = m.unpublished_at.find(r.pfn);
   const bool pte_changed = unp != m.unpublished_at.end() && unp->second >= r.start;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/device.h"
 #include "server/sim/machine.h"
 
@@ -118,7 +119,7 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
   pool->created_at_ = m.clock.now();
   pool->ring_batch_ = PtrRingBatch(m.profile, static_cast<uint32_t>(pool->ring_.size()));
   if (params.napi != 0) {
-    pool->napi_ptr_ = &m.napis.at(params.napi);
+    pool->napi_ptr_ = &FindOrDie(m.napis, params.napi, "NAPI");
     if (pool->napi_ptr_->id_assigned) pool->napi_id_ = params.napi;
   }
   if (const Device* dev = m.FindDevice(params.dev)) pool->bind_generation_ = dev->bind_generation;
@@ -208,7 +209,7 @@ absl::Status PagePool::EnableDirectRecycling(Machine& m, NapiId napi) {
   }
   p_.napi = napi;
   napi_id_ = napi;
-  napi_ptr_ = &m.napis.at(napi);
+  napi_ptr_ = &FindOrDie(m.napis, napi, "NAPI");
   m.digest.Mix(uint64_t{0x9004} << 32 | napi);
   return absl::OkStatus();
 }

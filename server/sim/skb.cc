@@ -3,6 +3,7 @@
 #include "server/sim/skb.h"
 
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/machine.h"
 #include "server/sim/page_pool.h"
 #include "server/sim/skb_internal.h"
@@ -20,8 +21,15 @@ const char* FragRefName(FragRef r) {
 
 namespace skb_internal {
 
-Skb& Get(Machine& m, SkbId id) { return m.skbs.at(id); }
-SkbShared& Shared(Machine& m, const Skb& s) { return m.shinfos.at(s.shinfo); }
+Skb& Get(Machine& m, SkbId id) { return FindOrDie(m.skbs, id, "skb"); }
+SkbShared& Shared(Machine& m, const Skb& s) {
+  return FindOrDie(m.shinfos, s.shinfo, "skb_shared_info");
+}
+SkbFrag& FragAt(Machine& m, const Skb& s, uint32_t i) {
+  std::vector<SkbFrag>& frags = Shared(m, s).frags;
+  PPSIM_CHECK(i < frags.size(), "frag ", i, " of skb ", s.id, ", which has ", frags.size());
+  return frags[i];
+}
 
 uint32_t NewShared(Machine& m) {
   const uint32_t id = m.next_shinfo_id++;
@@ -176,9 +184,10 @@ SkbId SkbClone(Machine& m, SkbId id) {
   return c;
 }
 
-bool SkbCloned(const Machine& m, SkbId id) {
-  const Skb& s = m.skbs.at(id);
-  return m.shinfos.at(s.shinfo).dataref > 1;
+bool SkbCloned(const Machine& m, SkbId id) { return SkbShinfo(m, id).dataref > 1; }
+
+const SkbShared& SkbShinfo(const Machine& m, SkbId id) {
+  return FindOrDie(m.shinfos, FindOrDie(m.skbs, id, "skb").shinfo, "skb_shared_info");
 }
 
 void KfreeSkb(Machine& m, SkbId id) {
@@ -192,13 +201,13 @@ void KfreeSkb(Machine& m, SkbId id) {
 
 FragRef SkbFragRef(Machine& m, SkbId id, uint32_t i) {
   Skb& s = Get(m, id);
-  const Pfn pfn = Shared(m, s).frags.at(i).pfn;
+  const Pfn pfn = FragAt(m, s, i).pfn;
   return TakeFragRef(m, s, pfn);
 }
 
 PageHandle SkbPullPage(Machine& m, SkbId id, uint32_t i) {
   Skb& s = Get(m, id);
-  const Pfn pfn = Shared(m, s).frags.at(i).pfn;
+  const Pfn pfn = FragAt(m, s, i).pfn;
   Frame& f = m.memory.Touch(pfn);
   m.GetPage(pfn, f);
   return PageHandle{pfn, f.generation};
