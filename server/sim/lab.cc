@@ -120,7 +120,7 @@ absl::StatusOr<OpResult> Lab::Apply(const Op& op) {
   trace_.push_back(op);
   MixOp(op);
   for (const PageRef& p : r->pages) m_->digest.Mix(p.page.pfn << 20 ^ p.page.generation);
-  for (uint32_t id : r->skbs) m_->digest.Mix(uint64_t{0x5a} << 56 | id);
+  for (uint32_t id : r->skbs) m_->digest.Mix(DigestTag::kOpResultSkb, id);
   m_->digest.Mix(r->value);
   // surprise_remove is decided after each applied op, for every device with a driver.
   if (m_->faults.armed(FaultSite::kSurpriseRemove)) {

@@ -94,7 +94,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::NapiSchedule& o) {
     return OpResult{.value = 0};
   }
   (*napi)->list_owner = m_->ctx.cpu;
-  m_->digest.Mix(uint64_t{0x9020} << 32 | (*napi)->id);
+  m_->digest.Mix(DigestTag::kNapiSchedule, (*napi)->id);
   return OpResult{.value = 1};
 }
 
@@ -105,7 +105,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::NapiCompleteDone& o) {
   if (*napi == nullptr) return OpResult{.value = 0};
   const bool was = (*napi)->list_owner >= 0;
   (*napi)->list_owner = -1;
-  if (was) m_->digest.Mix(uint64_t{0x9021} << 32 | (*napi)->id);
+  if (was) m_->digest.Mix(DigestTag::kNapiCompleteDone, (*napi)->id);
   return OpResult{.value = was ? 1u : 0u};
 }
 

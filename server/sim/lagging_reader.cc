@@ -35,20 +35,20 @@ void RunDeferredPuts(Machine& m) {
 void UserMap(Machine& m, Pfn pfn) {
   m.unpublished_at.erase(pfn);
   m.grace_violations.erase(pfn);
-  m.digest.Mix(uint64_t{0x70} << 56 | pfn);
+  m.digest.Mix(DigestTag::kUserMap, pfn);
 }
 
 void UserUnmap(Machine& m, Pfn pfn) {
   m.unpublished_at[pfn] = m.clock.now();
   m.grace_violations.erase(pfn);
-  m.digest.Mix(uint64_t{0x71} << 56 | pfn);
+  m.digest.Mix(DigestTag::kUserUnmap, pfn);
 }
 
 ReaderId ReaderBegin(Machine& m, Pfn pfn) {
   const ReaderId id = m.next_reader_id++;
   const Frame& f = m.memory.Touch(pfn);
   m.readers[id] = LaggingReader{id, pfn, f.generation, m.clock.now(), false, false};
-  m.digest.Mix(uint64_t{0x72} << 56 | uint64_t{id} << 32 | pfn);
+  m.digest.Mix(DigestTag::kReaderBegin, uint64_t{id} << 32 | pfn);
   return id;
 }
 
@@ -74,7 +74,7 @@ void ReaderEnd(Machine& m, ReaderId id) {
     }
     m.PutPage(r.pfn, f);
   }
-  m.digest.Mix(uint64_t{0x73} << 56 | id);
+  m.digest.Mix(DigestTag::kReaderEnd, id);
   RunDeferredPuts(m);
 }
 

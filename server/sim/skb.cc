@@ -44,7 +44,7 @@ SkbId NewSkb(Machine& m, bool pp_recycle) {
   s.shinfo = NewShared(m);
   s.pp_recycle = pp_recycle;
   s.alloc_cpu = m.ctx.cpu;
-  m.digest.Mix(uint64_t{0x5b} << 56 | id);
+  m.digest.Mix(DigestTag::kSkbAlloc, id);
   return id;
 }
 
@@ -180,7 +180,7 @@ SkbId SkbClone(Machine& m, SkbId id) {
   s.len = src.len;
   s.alloc_cpu = m.ctx.cpu;
   ++Shared(m, src).dataref;
-  m.digest.Mix(uint64_t{0x5c} << 56 | uint64_t{id} << 24 | c);
+  m.digest.Mix(DigestTag::kSkbClone, uint64_t{id} << 24 | c);
   return c;
 }
 
@@ -196,7 +196,7 @@ void KfreeSkb(Machine& m, SkbId id) {
   // Remember who freed it, for the error a later use gets (bounded: skbs are plentiful).
   m.recent_skb_frees.emplace_back(id, m.op_index);
   if (m.recent_skb_frees.size() > Machine::kRecentSkbFrees) m.recent_skb_frees.pop_front();
-  m.digest.Mix(uint64_t{0x5d} << 56 | id);
+  m.digest.Mix(DigestTag::kKfreeSkb, id);
 }
 
 FragRef SkbFragRef(Machine& m, SkbId id, uint32_t i) {

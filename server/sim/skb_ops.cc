@@ -54,7 +54,7 @@ void PskbExpandHead(Machine& m, SkbId id) {
     old.head_ref = FragRef::kNone;
     PageUnref(m, head, ref, s.pp_recycle, "skb_free_head");
   }
-  m.digest.Mix(uint64_t{0x5e} << 56 | id);
+  m.digest.Mix(DigestTag::kPskbExpandHead, id);
 }
 
 // ___pskb_trim: unclone first, then drop the frags past `keep` with skb_frag_unref, which uses

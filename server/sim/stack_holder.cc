@@ -77,7 +77,7 @@ HolderId StackHold(Machine& m, SkbId skb, HolderKind kind, uint16_t cpu) {
   StackHolder& h = Holder(m, kind, cpu);
   h.skbs.push_back(skb);
   FindOrDie(m.skbs, skb, "skb").holder = h.id;
-  m.digest.Mix(uint64_t{0x61} << 56 | uint64_t{h.id} << 24 | skb);
+  m.digest.Mix(DigestTag::kStackHold, uint64_t{h.id} << 24 | skb);
   if (kind == HolderKind::kDefrag) ScheduleExpiry(m, kind, cpu, skb, m.clock.now() + kIpFragTime);
   return h.id;
 }
@@ -91,7 +91,7 @@ uint32_t StackRelease(Machine& m, HolderKind kind, uint16_t cpu, uint32_t count)
     FreeHeld(m, h, id);
     ++n;
   }
-  m.digest.Mix(uint64_t{0x62} << 56 | uint64_t{h.id} << 24 | n);
+  m.digest.Mix(DigestTag::kStackRelease, uint64_t{h.id} << 24 | n);
   return n;
 }
 
