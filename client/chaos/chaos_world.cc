@@ -66,15 +66,15 @@ uint64_t ChaosPrng::Uniform(uint64_t bound) {
 
 ChaosWorld::ChaosWorld(const ChaosSpec& spec, uint64_t seed, const GeneratorOptions& options)
     : options_(options), loc_(spec.loc), rng_(seed) {
-  const std::vector<ChaosKind>& kinds = ChaosKinds();
-  for (int i = 0; i < kKindCount; ++i) {
-    double w = kinds[i].default_weight;
+  for (const KindRow& row : Kinds()) {
+    double w = row.kind.default_weight;
     if (!spec.weights.empty()) {
-      auto it = spec.weights.find(std::string(kinds[i].name));
+      auto it = spec.weights.find(std::string(row.kind.name));
       w = it == spec.weights.end() ? 0.0 : it->second;
     }
     // Integer milli-units: the draw is exact arithmetic on every platform.
-    weights_[i] = w <= 0 ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(w * 1000)));
+    weights_.push_back(
+        w <= 0 ? 0 : std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(w * 1000))));
   }
   for (const auto& fault : spec.faults) {
     std::string line = "set_fault";
@@ -118,13 +118,14 @@ std::vector<Step> ChaosWorld::Next(size_t max, uint64_t budget) {
   } else if (draining_) {
     // Drain() queued everything already.
   } else {
+    const std::vector<KindRow>& kinds = Kinds();
+    std::vector<uint64_t> w(kinds.size());
     const uint64_t start = chaos_steps_;
     while (queue_.size() < max && chaos_steps_ - start < budget) {
-      std::array<uint64_t, kKindCount> w{};
       auto weigh = [&] {
         uint64_t total = 0;
-        for (int i = 0; i < kKindCount; ++i) {
-          w[i] = weights_[i] != 0 && Can(static_cast<Kind>(i)) ? weights_[i] : 0;
+        for (size_t i = 0; i < kinds.size(); ++i) {
+          w[i] = weights_[i] != 0 && kinds[i].can(*this) ? weights_[i] : 0;
           total += w[i];
         }
         return total;
@@ -139,9 +140,9 @@ std::vector<Step> ChaosWorld::Next(size_t max, uint64_t budget) {
         break;  // nothing the weights allow is possible
       }
       uint64_t r = Draw(total);
-      int k = 0;
+      size_t k = 0;
       while (r >= w[k]) r -= w[k++];
-      Emit(static_cast<Kind>(k));
+      kinds[k].emit(*this);
       relax_caps_ = false;
     }
   }
@@ -151,41 +152,6 @@ std::vector<Step> ChaosWorld::Next(size_t max, uint64_t budget) {
     queue_.pop_front();
   }
   return out;
-}
-
-void ChaosWorld::Emit(Kind k) {
-  switch (k) {
-    case Kind::kAlloc: return EmitAlloc(false);
-    case Kind::kAllocFrag: return EmitAlloc(true);
-    case Kind::kRecycle: return EmitRecycle();
-    case Kind::kBuildSkb: return EmitBuild();
-    case Kind::kClone: return EmitClone();
-    case Kind::kExpandHead: return EmitExpand();
-    case Kind::kSplit: return EmitSplit();
-    case Kind::kShift: return EmitShift();
-    case Kind::kTrim: return EmitTrim();
-    case Kind::kSegment: return EmitSegment();
-    case Kind::kCoalesce: return EmitCoalesce();
-    case Kind::kGro: return EmitGro();
-    case Kind::kFragRef: return EmitFragRef(false);
-    case Kind::kPullPage: return EmitFragRef(true);
-    case Kind::kHold: return EmitHold();
-    case Kind::kRelease: return EmitRelease();
-    case Kind::kFree:
-    case Kind::kConsume:
-    case Kind::kDeferFree: return EmitFree(k);
-    case Kind::kNetRx: return EmitNetRx();
-    case Kind::kAdvanceTime: return EmitAdvance();
-    case Kind::kDeviceDma: return EmitDeviceDma();
-    case Kind::kGup: return EmitGup();
-    case Kind::kUnbind:
-    case Kind::kRemove:
-    case Kind::kSurpriseRemove: return EmitTeardown(k);
-    case Kind::kRebind: return EmitRebind();
-    case Kind::kDestroy: return EmitDestroy();
-    case Kind::kCreate: return EmitCreate();
-    case Kind::kNapiPoll: return EmitNapiPoll();
-  }
 }
 
 // ---- model queries -------------------------------------------------------------------------
@@ -237,68 +203,42 @@ std::vector<int> ChaosWorld::PoolIds(bool need_pages, bool room, bool need_napi)
 
 bool ChaosWorld::SkbRoom() const { return relax_caps_ || skbs_.size() < kMaxSkbs; }
 bool ChaosWorld::ExtraRoom() const { return relax_caps_ || extras_.size() < kMaxExtras; }
+bool ChaosWorld::ReaderRoom() const { return readers_.size() < kMaxReaders; }
+
+bool ChaosWorld::AnyHeld() const {
+  return std::any_of(held_.begin(), held_.end(), [](uint32_t n) { return n > 0; });
+}
+
+// With a surprise_remove fault armed, only fresh devices are bound (and only so many).
+bool ChaosWorld::CanRebind() const {
+  if (!Certain()) return devices_made_ < static_cast<int>(4 * options_.devices);
+  return CountBound() < static_cast<int>(options_.devices) ||
+         !Ids(devices_, [](const Device& d) {
+            return d.state == DevState::kPresent || d.state == DevState::kUnbound;
+          }).empty();
+}
+
+std::vector<int> ChaosWorld::DestroyCandidates() const {
+  return Ids(pools_, [](const Pool& p) { return p.standalone && p.pending == 0; });
+}
+
+std::vector<int> ChaosWorld::CreateCandidates() const {
+  return Ids(devices_, [&](const Device& d) {
+    return d.state == DevState::kBound && !HasStandalone(d);
+  });
+}
 
 std::vector<int> ChaosWorld::FreeExtras() const {
   return Ids(extras_, [](const Extra& e) { return !e.pinned; });
 }
 
-std::vector<int> ChaosWorld::TeardownCandidates(Kind k) const {
+std::vector<int> ChaosWorld::TeardownCandidates(bool unbind) const {
   return Ids(devices_, [&](const Device& d) {
     if (!DeviceQuiet(d)) return false;
-    if (k == Kind::kUnbind) return d.state == DevState::kBound;
+    if (unbind) return d.state == DevState::kBound;
     return d.state == DevState::kBound || d.state == DevState::kUnbound ||
            d.state == DevState::kPresent;
   });
-}
-
-bool ChaosWorld::Can(Kind k) const {
-  switch (k) {
-    case Kind::kAlloc:
-    case Kind::kAllocFrag: return !PoolIds(false, true, false).empty();
-    case Kind::kRecycle: return !PoolIds(true, false, false).empty();
-    case Kind::kBuildSkb: return SkbRoom() && !PoolIds(true, false, false).empty();
-    case Kind::kClone:
-    case Kind::kSegment: return SkbRoom() && !SkbIds(SkbNeed::kAny).empty();
-    case Kind::kExpandHead:
-    case Kind::kTrim:
-    case Kind::kHold:
-    case Kind::kFree:
-    case Kind::kConsume:
-    case Kind::kDeferFree: return !SkbIds(SkbNeed::kAny).empty();
-    case Kind::kSplit: return SkbRoom() && !SkbIds(SkbNeed::kSplit).empty();
-    case Kind::kShift:
-    case Kind::kCoalesce: return SkbIds(SkbNeed::kAny).size() >= 2;
-    case Kind::kGro: return SkbIds(SkbNeed::kUncloned).size() >= 2;
-    case Kind::kFragRef:
-    case Kind::kPullPage:
-      return !FreeExtras().empty() || (ExtraRoom() && !SkbIds(SkbNeed::kFrags).empty());
-    case Kind::kRelease:
-      return std::any_of(held_.begin(), held_.end(), [](uint32_t n) { return n > 0; });
-    case Kind::kNetRx:
-    case Kind::kAdvanceTime: return true;
-    case Kind::kDeviceDma: return Certain() && !PoolIds(true, false, false).empty();
-    case Kind::kGup:
-      return !readers_.empty() || (readers_.size() < kMaxReaders && !FreeExtras().empty());
-    case Kind::kUnbind:
-    case Kind::kRemove:
-    case Kind::kSurpriseRemove: return Certain() && !TeardownCandidates(k).empty();
-    case Kind::kRebind:
-      if (!Certain()) return devices_made_ < static_cast<int>(4 * options_.devices);
-      return CountBound() < static_cast<int>(options_.devices) ||
-             !Ids(devices_, [](const Device& d) {
-                return d.state == DevState::kPresent || d.state == DevState::kUnbound;
-              }).empty();
-    case Kind::kDestroy:
-      return Certain() && !Ids(pools_, [](const Pool& p) {
-                             return p.standalone && p.pending == 0;
-                           }).empty();
-    case Kind::kCreate:
-      return Certain() && !Ids(devices_, [&](const Device& d) {
-                             return d.state == DevState::kBound && !HasStandalone(d);
-                           }).empty();
-    case Kind::kNapiPoll: return !PoolIds(false, false, true).empty();
-  }
-  return false;
 }
 
 bool ChaosWorld::HasStandalone(const Device& d) const {
@@ -366,11 +306,11 @@ void ChaosWorld::EmitAlloc(bool frag) {
     static constexpr uint32_t kSizes[] = {512, 1024, 1536, 2048, 3072};
     (void)Line(absl::StrCat("page_pool_alloc_frag pool=", p.ref, " size=", kSizes[Draw(5)], " ",
                             Ctx(p.napi_cpu)),
-               true, Pending{.kind = Kind::kAllocFrag, .a = id});
+               true, Pending{.observe = &ChaosWorld::ObserveAlloc, .a = id});
   } else {
     (void)Line(absl::StrCat("page_pool_alloc_pages pool=", p.ref, " count=", 1 + Draw(8), " ",
                             Ctx(p.napi_cpu)),
-               true, Pending{.kind = Kind::kAlloc, .a = id});
+               true, Pending{.observe = &ChaosWorld::ObserveAlloc, .a = id});
   }
 }
 
@@ -413,7 +353,7 @@ void ChaosWorld::EmitBuild() {
   const int skb = AddSkb(absl::StrCat("$", name, ".skbs[0]"), NewGroup(std::move(g)), 1, cpu, true);
   (void)Line(absl::StrCat("skb_build frags=", absl::StrJoin(refs, ","), " recycle=true ",
                           Ctx(p.napi_cpu >= 0 ? p.napi_cpu : 0)),
-             true, Pending{.kind = Kind::kBuildSkb, .a = skb});
+             true, Pending{.observe = &ChaosWorld::ObserveNewSkb, .a = skb});
 }
 
 int ChaosWorld::PickSkb(SkbNeed need) {
@@ -428,7 +368,7 @@ void ChaosWorld::EmitClone() {
   const std::string line = absl::StrCat("skb_clone skb=", s.ref, " ", Ctx(cpu));
   const std::string name = absl::StrCat("s", next_step_);
   const int c = AddSkb(absl::StrCat("$", name, ".skbs[0]"), s.group, s.pp, cpu, true);
-  (void)Line(line, true, Pending{.kind = Kind::kClone, .a = c});
+  (void)Line(line, true, Pending{.observe = &ChaosWorld::ObserveNewSkb, .a = c});
 }
 
 void ChaosWorld::EmitExpand() {
@@ -455,7 +395,7 @@ void ChaosWorld::EmitSplit() {
   const std::string name = absl::StrCat("s", next_step_);
   // skb1 is a fresh skb: pp_recycle 0 (docs/kernel/skb-and-iommu.md §2.1 B7).
   const int n = AddSkb(absl::StrCat("$", name, ".skbs[0]"), NewGroup(std::move(moved)), 0, cpu, true);
-  (void)Line(line, true, Pending{.kind = Kind::kSplit, .a = n});
+  (void)Line(line, true, Pending{.observe = &ChaosWorld::ObserveNewSkb, .a = n});
 }
 
 void ChaosWorld::EmitShift() {
@@ -491,7 +431,7 @@ void ChaosWorld::EmitSegment() {
   const Skb& s = skbs_.at(id);
   const Group& g = groups_.at(s.group);
   const uint32_t cpu = RandomCpu();
-  Pending p{.kind = Kind::kSegment, .a = g.known ? 1 : 0, .cpu = cpu};
+  Pending p{.observe = &ChaosWorld::ObserveSegment, .a = g.known ? 1 : 0, .cpu = cpu};
   if (g.known) p.frags = g.frags;
   (void)Line(absl::StrCat("skb_segment skb=", s.ref, " ", Ctx(cpu)), true, std::move(p));
 }
@@ -505,7 +445,7 @@ void ChaosWorld::EmitCoalesce() {
   skbs_.at(from).busy = true;  // freed by the caller if merged (kfree_skb_partial)
   (void)Line(absl::StrCat("skb_try_coalesce to=", skbs_.at(to).ref, " from=",
                           skbs_.at(from).ref, " ", Ctx(cpu)),
-             true, Pending{.kind = Kind::kCoalesce, .a = from, .cpu = cpu});
+             true, Pending{.observe = &ChaosWorld::ObserveCoalesce, .a = from, .cpu = cpu});
 }
 
 void ChaosWorld::EmitGro() {
@@ -521,7 +461,7 @@ void ChaosWorld::EmitGro() {
   skbs_.at(skb).busy = true;
   (void)Line(absl::StrCat("skb_gro_receive p=", skbs_.at(p).ref, " skb=", skbs_.at(skb).ref,
                           " ", Ctx(cpu)),
-             true, Pending{.kind = Kind::kGro, .a = skb});
+             true, Pending{.observe = &ChaosWorld::ObserveGro, .a = skb});
 }
 
 void ChaosWorld::EmitFragRef(bool pull) {
@@ -547,10 +487,10 @@ void ChaosWorld::EmitFragRef(bool pull) {
   const uint32_t cpu = RandomCpu();
   if (pull) {
     (void)Line(absl::StrCat("skb_pull_page skb=", s.ref, " frag=", frag, " @process:", cpu), true,
-               Pending{.kind = Kind::kPullPage, .pp = 0});
+               Pending{.observe = &ChaosWorld::ObservePullPage});
   } else {
     (void)Line(absl::StrCat("skb_frag_ref skb=", s.ref, " frag=", frag, " ", Ctx(cpu)), true,
-               Pending{.kind = Kind::kFragRef});
+               Pending{.observe = &ChaosWorld::ObserveFragRef});
   }
 }
 
@@ -578,14 +518,14 @@ void ChaosWorld::EmitRelease() {
   held_[slot] = count == 0 ? 0 : held_[slot] - std::min(held_[slot], count);
 }
 
-void ChaosWorld::EmitFree(Kind k) {
+void ChaosWorld::EmitFree(FreeVia via) {
   const int id = PickSkb(SkbNeed::kAny);
   const Skb& s = skbs_.at(id);
   const uint32_t cpu = RandomCpu();
-  if (k == Kind::kFree) {
+  if (via == FreeVia::kKfreeSkb) {
     Push(absl::StrCat("kfree_skb skb=", s.ref, " ", Draw(2) == 0 ? Ctx(cpu) : "@process:0"));
     DropSkb(id, true);
-  } else if (k == Kind::kConsume) {
+  } else if (via == FreeVia::kNapiConsumeSkb) {
     Push(absl::StrCat("napi_consume_skb skb=", s.ref, " budget=64 ", Ctx(cpu)));
     DropSkb(id, true);
   } else {
@@ -620,7 +560,7 @@ void ChaosWorld::EmitDeviceDma() {
 
 void ChaosWorld::EmitGup() {
   const std::vector<int> extras = FreeExtras();
-  const bool can_begin = readers_.size() < kMaxReaders && !extras.empty();
+  const bool can_begin = ReaderRoom() && !extras.empty();
   if (!readers_.empty() && (!can_begin || Draw(2) == 0)) {
     std::vector<int> ids;
     for (const auto& [id, r] : readers_) ids.push_back(id);
@@ -628,7 +568,7 @@ void ChaosWorld::EmitGup() {
     const Reader r = readers_.at(id);
     readers_.erase(id);
     (void)Line(absl::StrCat("gup_fast_try_get reader=", r.ref, " @process:0"), true,
-               Pending{.kind = Kind::kGup, .a = r.extra, .b = 1, .page = r.page});
+               Pending{.observe = &ChaosWorld::ObserveGup, .a = r.extra, .b = 1, .page = r.page});
     Push(absl::StrCat("gup_fast_end reader=", r.ref, " @process:0"));
     return;
   }
@@ -639,11 +579,12 @@ void ChaosWorld::EmitGup() {
   Extra& x = extras_.at(e);
   x.pinned = true;
   (void)Line(absl::StrCat("gup_fast_begin page=", x.page, " @process:0"), true,
-             Pending{.kind = Kind::kGup, .a = e, .b = 0, .page = x.page});
+             Pending{.observe = &ChaosWorld::ObserveGup, .a = e, .b = 0, .page = x.page});
 }
 
-void ChaosWorld::EmitTeardown(Kind k) {
-  const std::vector<int> ids = TeardownCandidates(k);
+void ChaosWorld::EmitTeardown(absl::string_view op) {
+  const bool unbind = op == "unbind_driver";
+  const std::vector<int> ids = TeardownCandidates(unbind);
   Device& d = devices_.at(ids[Draw(ids.size())]);
   // The driver's remove frees its RX rings and its own pools before the core tears down.
   for (int p : d.pools) {
@@ -651,10 +592,8 @@ void ChaosWorld::EmitTeardown(Kind k) {
     if (pools_.at(p).standalone) Push(absl::StrCat("page_pool_destroy pool=", pools_.at(p).ref));
   }
   DropPools(d);
-  const char* op = k == Kind::kUnbind ? "unbind_driver"
-                   : k == Kind::kRemove ? "remove_device" : "surprise_remove";
   Push(absl::StrCat(op, " device=", d.ref));
-  d.state = k == Kind::kUnbind ? DevState::kUnbound : DevState::kGone;
+  d.state = unbind ? DevState::kUnbound : DevState::kGone;
 }
 
 void ChaosWorld::EmitRebind() {
@@ -667,13 +606,13 @@ void ChaosWorld::EmitRebind() {
     d.state = DevState::kBinding;
     // The lab's default strategy is the run's (the runner sets it): not named here.
     (void)Line(absl::StrCat("bind_driver device=", d.ref, " flags=1 rx_queues=", 1 + Draw(2)),
-               true, Pending{.kind = Kind::kRebind, .a = id, .b = 1});
+               true, Pending{.observe = &ChaosWorld::ObserveBind, .a = id});
     return;
   }
   const int id = next_id_++;
   devices_[id].state = DevState::kPending;
   ++devices_made_;
-  (void)Line("add_device", true, Pending{.kind = Kind::kRebind, .a = id, .b = 0});
+  (void)Line("add_device", true, Pending{.observe = &ChaosWorld::ObserveAddDevice, .a = id});
 }
 
 // The poll of one RX queue ends (napi_complete_done: the budget was not used up), or a new
@@ -689,8 +628,7 @@ void ChaosWorld::EmitNapiPoll() {
 }
 
 void ChaosWorld::EmitDestroy() {
-  const std::vector<int> ids =
-      Ids(pools_, [](const Pool& p) { return p.standalone && p.pending == 0; });
+  const std::vector<int> ids = DestroyCandidates();
   const int id = ids[Draw(ids.size())];
   ReturnDriverPages(id);
   Push(absl::StrCat("page_pool_destroy pool=", pools_.at(id).ref));
@@ -700,9 +638,7 @@ void ChaosWorld::EmitDestroy() {
 }
 
 void ChaosWorld::EmitCreate() {
-  const std::vector<int> ids = Ids(devices_, [&](const Device& d) {
-    return d.state == DevState::kBound && !HasStandalone(d);
-  });
+  const std::vector<int> ids = CreateCandidates();
   const int dev = ids[Draw(ids.size())];
   // A second pool of the driver without NAPI (e.g. a header-split or XDP TX pool), used from
   // process context only.
@@ -712,7 +648,7 @@ void ChaosWorld::EmitCreate() {
   devices_.at(dev).pools.push_back(pool);
   const std::string name = Line(
       absl::StrCat("page_pool_create device=", devices_.at(dev).ref, " flags=1"), true,
-      Pending{.kind = Kind::kCreate, .a = pool});
+      Pending{.observe = &ChaosWorld::ObserveCreate, .a = pool});
   pools_.at(pool).ref = absl::StrCat("$", name, ".pool");
 }
 
@@ -773,121 +709,127 @@ void ChaosWorld::Observe(const Step& step, const v1::OpResult& r) {
   if (it == pending_.end()) return;
   const Pending p = std::move(it->second);
   pending_.erase(it);
-  const std::string& n = step.as;
-  switch (p.kind) {
-    case Kind::kAlloc:
-    case Kind::kAllocFrag: {
-      auto pool = pools_.find(p.a);
-      if (pool == pools_.end()) return;
-      --pool->second.pending;
-      for (int i = 0; i < r.pages_size(); ++i) {
-        pool->second.pages.push_back(Page{.page = absl::StrCat("$", n, ".pages[", i, "]"),
-                                          .dma = absl::StrCat("$", n, ".dma[", i, "]"),
-                                          .key = next_key_++});
-      }
-      return;
-    }
-    case Kind::kBuildSkb:
-    case Kind::kClone:
-    case Kind::kSplit:
-      if (r.skbs_size() == 0) {
-        DropSkb(p.a, true);  // refused: the generator's bug, counted by the runner
-      } else {
-        skbs_.at(p.a).busy = false;
-      }
-      return;
-    case Kind::kSegment:
-      for (int i = 0; i < r.skbs_size(); ++i) {
-        const bool one = p.a == 1 && i < static_cast<int>(p.frags.size());
-        Group g{.members = 0, .outside = !one, .known = one};
-        if (one) g.frags.push_back(p.frags[i]);
-        (void)AddSkb(absl::StrCat("$", n, ".skbs[", i, "]"), NewGroup(std::move(g)), -1, p.cpu,
-                     false);
-      }
-      return;
-    case Kind::kCoalesce:
-      if (r.value() == 1) {
-        Push(absl::StrCat("kfree_skb skb=", skbs_.at(p.a).ref, " ", Ctx(static_cast<int>(p.cpu))));
-        DropSkb(p.a, true);
-      } else {
-        skbs_.at(p.a).busy = false;
-      }
-      return;
-    case Kind::kGro:
-      if (r.value() == 1) {
-        DropSkb(p.a, true);  // merged and freed, or chained on p's frag_list
-      } else {
-        skbs_.at(p.a).busy = false;
-      }
-      return;
-    case Kind::kFragRef:
-    case Kind::kPullPage:
-      // The reference is released as what it is, never as what the skb's pp_recycle suggests.
-      // __skb_frag_ref is a plain get_page on every released kernel (include/linux/skbuff_ref.h
-      // @ 3daee2e4b356; a580ea994fd3 made it a pp ref and was reverted by 173e7622ccb3 before
-      // 6.10, docs/kernel/skb-and-iommu.md §1.4, §2 table), and the pairing rule is "a page ref is
-      // dropped with put_page" (§0, Kicinski). Dropping a get_page with napi_pp_put_page gives
-      // back a pp_ref_count the holder never took: on a full page that count is the last one
-      // and the page is merely released early (_refcount 2, §3.4), but on a fragment page
-      // (page_pool_alloc_frag, pp_ref_count = BIAS_MAX less the drained bias,
-      // docs/kernel/page-pool.md §3.2) it steals a live fragment's reference, so
-      // page_pool_drain_frag underflows (PP009) or the pool recycles/releases a page a driver slot
-      // still owns (PP016). skb_frag_ref reports the kind it took (value 1 = pp ref);
-      // skb_pull_page's is get_page.
-      if (r.pages_size() > 0) {
-        extras_[next_id_++] = Extra{.page = absl::StrCat("$", n, ".pages[0]"),
-                                    .pp_put = p.kind == Kind::kFragRef && r.value() == 1};
-      }
-      return;
-    case Kind::kGup:
-      if (p.b == 0) {
-        readers_[next_id_++] =
-            Reader{.ref = absl::StrCat("$", n, ".value"), .page = p.page, .extra = p.a};
-      } else {
-        if (auto e = extras_.find(p.a); e != extras_.end()) e->second.pinned = false;
-        // A successful speculative get, and the PTE did not change: the reader keeps it.
-        if (r.value() == 1) extras_[next_id_++] = Extra{.page = p.page, .pp_put = false};
-      }
-      return;
-    case Kind::kRebind: {
-      Device& d = devices_.at(p.a);
-      if (p.b == 0) {
-        d.ref = absl::StrCat("$", n, ".device");
-        d.state = r.device() != 0 ? DevState::kPresent : DevState::kGone;
-        return;
-      }
-      if (r.pools_size() == 0) {
-        d.state = DevState::kGone;  // refused; never touched again
-        return;
-      }
-      d.state = DevState::kBound;
-      for (int q = 0; q < r.pools_size(); ++q) {
-        const int id = next_id_++;
-        const int cpu = static_cast<int>(q % options_.cpus);
-        pools_[id] = Pool{.ref = absl::StrCat("$", n, ".pools[", q, "]"), .device = p.a,
-                          .napi_cpu = cpu, .queue = q, .polled = true};
-        d.pools.push_back(id);
-        // Traffic arrives: the queue's interrupt schedules its NAPI on the queue's CPU, and the
-        // driver's RX ops that follow run inside that poll.
-        Push(absl::StrCat("napi_schedule device=", d.ref, " queue=", q, " ", Ctx(cpu)),
-             /*counted=*/false);  // part of the bind step
-      }
-      return;
-    }
-    case Kind::kCreate: {
-      auto pool = pools_.find(p.a);
-      if (pool == pools_.end()) return;
-      pool->second.pending = 0;
-      pool->second.ready = true;
-      if (r.pool() == 0) {
-        Device& d = devices_.at(pool->second.device);
-        d.pools.erase(std::find(d.pools.begin(), d.pools.end(), p.a));
-        pools_.erase(pool);
-      }
-      return;
-    }
-    default:
-      return;
+  if (p.observe != nullptr) (this->*p.observe)(p, step.as, r);
+}
+
+void ChaosWorld::ObserveAlloc(const Pending& p, const std::string& n, const v1::OpResult& r) {
+  auto pool = pools_.find(p.a);
+  if (pool == pools_.end()) return;
+  --pool->second.pending;
+  for (int i = 0; i < r.pages_size(); ++i) {
+    pool->second.pages.push_back(Page{.page = absl::StrCat("$", n, ".pages[", i, "]"),
+                                      .dma = absl::StrCat("$", n, ".dma[", i, "]"),
+                                      .key = next_key_++});
+  }
+}
+
+// skb_build, skb_clone, skb_split: the skb entered the model when the op was generated.
+void ChaosWorld::ObserveNewSkb(const Pending& p, const std::string&, const v1::OpResult& r) {
+  if (r.skbs_size() == 0) {
+    DropSkb(p.a, true);  // refused: the generator's bug, counted by the runner
+  } else {
+    skbs_.at(p.a).busy = false;
+  }
+}
+
+void ChaosWorld::ObserveSegment(const Pending& p, const std::string& n, const v1::OpResult& r) {
+  for (int i = 0; i < r.skbs_size(); ++i) {
+    const bool one = p.a == 1 && i < static_cast<int>(p.frags.size());
+    Group g{.members = 0, .outside = !one, .known = one};
+    if (one) g.frags.push_back(p.frags[i]);
+    (void)AddSkb(absl::StrCat("$", n, ".skbs[", i, "]"), NewGroup(std::move(g)), -1, p.cpu,
+                 false);
+  }
+}
+
+void ChaosWorld::ObserveCoalesce(const Pending& p, const std::string&, const v1::OpResult& r) {
+  if (r.value() == 1) {
+    Push(absl::StrCat("kfree_skb skb=", skbs_.at(p.a).ref, " ", Ctx(static_cast<int>(p.cpu))));
+    DropSkb(p.a, true);
+  } else {
+    skbs_.at(p.a).busy = false;
+  }
+}
+
+void ChaosWorld::ObserveGro(const Pending& p, const std::string&, const v1::OpResult& r) {
+  if (r.value() == 1) {
+    DropSkb(p.a, true);  // merged and freed, or chained on p's frag_list
+  } else {
+    skbs_.at(p.a).busy = false;
+  }
+}
+
+// The reference is released as what it is, never as what the skb's pp_recycle suggests.
+// __skb_frag_ref is a plain get_page on every released kernel (include/linux/skbuff_ref.h
+// @ 3daee2e4b356; a580ea994fd3 made it a pp ref and was reverted by 173e7622ccb3 before
+// 6.10, docs/kernel/skb-and-iommu.md §1.4, §2 table), and the pairing rule is "a page ref is
+// dropped with put_page" (§0, Kicinski). Dropping a get_page with napi_pp_put_page gives
+// back a pp_ref_count the holder never took: on a full page that count is the last one
+// and the page is merely released early (_refcount 2, §3.4), but on a fragment page
+// (page_pool_alloc_frag, pp_ref_count = BIAS_MAX less the drained bias, page-pool.md
+// §3.2) it steals a live fragment's reference, so page_pool_drain_frag underflows
+// (PP009) or the pool recycles/releases a page a driver slot still owns (PP016).
+// skb_frag_ref reports the kind it took (value 1 = pp ref); skb_pull_page's is get_page.
+void ChaosWorld::ObserveFragRef(const Pending&, const std::string& n, const v1::OpResult& r) {
+  if (r.pages_size() > 0) {
+    extras_[next_id_++] =
+        Extra{.page = absl::StrCat("$", n, ".pages[0]"), .pp_put = r.value() == 1};
+  }
+}
+
+void ChaosWorld::ObservePullPage(const Pending&, const std::string& n, const v1::OpResult& r) {
+  if (r.pages_size() > 0) {
+    extras_[next_id_++] = Extra{.page = absl::StrCat("$", n, ".pages[0]"), .pp_put = false};
+  }
+}
+
+void ChaosWorld::ObserveGup(const Pending& p, const std::string& n, const v1::OpResult& r) {
+  if (p.b == 0) {
+    readers_[next_id_++] =
+        Reader{.ref = absl::StrCat("$", n, ".value"), .page = p.page, .extra = p.a};
+  } else {
+    if (auto e = extras_.find(p.a); e != extras_.end()) e->second.pinned = false;
+    // A successful speculative get, and the PTE did not change: the reader keeps it.
+    if (r.value() == 1) extras_[next_id_++] = Extra{.page = p.page, .pp_put = false};
+  }
+}
+
+void ChaosWorld::ObserveAddDevice(const Pending& p, const std::string& n,
+                                  const v1::OpResult& r) {
+  Device& d = devices_.at(p.a);
+  d.ref = absl::StrCat("$", n, ".device");
+  d.state = r.device() != 0 ? DevState::kPresent : DevState::kGone;
+}
+
+void ChaosWorld::ObserveBind(const Pending& p, const std::string& n, const v1::OpResult& r) {
+  Device& d = devices_.at(p.a);
+  if (r.pools_size() == 0) {
+    d.state = DevState::kGone;  // refused; never touched again
+    return;
+  }
+  d.state = DevState::kBound;
+  for (int q = 0; q < r.pools_size(); ++q) {
+    const int id = next_id_++;
+    const int cpu = static_cast<int>(q % options_.cpus);
+    pools_[id] = Pool{.ref = absl::StrCat("$", n, ".pools[", q, "]"), .device = p.a,
+                      .napi_cpu = cpu, .queue = q, .polled = true};
+    d.pools.push_back(id);
+    // Traffic arrives: the queue's interrupt schedules its NAPI on the queue's CPU, and the
+    // driver's RX ops that follow run inside that poll.
+    Push(absl::StrCat("napi_schedule device=", d.ref, " queue=", q, " ", Ctx(cpu)),
+         /*counted=*/false);  // part of the bind step
+  }
+}
+
+void ChaosWorld::ObserveCreate(const Pending& p, const std::string&, const v1::OpResult& r) {
+  auto pool = pools_.find(p.a);
+  if (pool == pools_.end()) return;
+  pool->second.pending = 0;
+  pool->second.ready = true;
+  if (r.pool() == 0) {
+    Device& d = devices_.at(pool->second.device);
+    d.pools.erase(std::find(d.pools.begin(), d.pools.end(), p.a));
+    pools_.erase(pool);
   }
 }
 

@@ -32,15 +32,6 @@ class ChaosPrng {
   std::array<uint64_t, 4> s_{};
 };
 
-// The index of a kind in ChaosKinds().
-enum class Kind : uint8_t {
-  kAlloc, kAllocFrag, kRecycle, kBuildSkb, kClone, kExpandHead, kSplit, kShift, kTrim,
-  kSegment, kCoalesce, kGro, kFragRef, kPullPage, kHold, kRelease, kFree, kConsume,
-  kDeferFree, kNetRx, kAdvanceTime, kDeviceDma, kGup, kUnbind, kRemove, kSurpriseRemove,
-  kRebind, kDestroy, kCreate, kNapiPoll,
-};
-inline constexpr int kKindCount = 30;
-
 class ChaosWorld {
  public:
   ChaosWorld(const ChaosSpec& spec, uint64_t seed, const GeneratorOptions& options);
@@ -56,6 +47,17 @@ class ChaosWorld {
   bool setup_done() const { return stage_ == 2; }
   bool queue_empty() const { return queue_.empty(); }
   uint64_t chaos_steps() const { return chaos_steps_; }
+
+  // One op kind `chaos.weights` names (chaos_kinds.cc): its ChaosKind, when the world allows
+  // it, and how it emits its steps. A step whose result matters carries the handler that
+  // observes it (Pending::observe). `kind.emits` begins with the op the kind emits. The
+  // table's order is the draw order: part of what a seed means, so a new kind goes at the end.
+  struct KindRow {
+    ChaosKind kind;
+    bool (*can)(const ChaosWorld& w);
+    void (*emit)(ChaosWorld& w);
+  };
+  static const std::vector<KindRow>& Kinds();
 
  private:
   enum class DevState : uint8_t { kPending, kPresent, kBinding, kBound, kUnbound, kGone };
@@ -111,19 +113,20 @@ class ChaosWorld {
     std::string page;
     int extra = 0;           // the pinned Extra
   };
+  struct Pending;
+  // What a step's result changes in the model; `name` is the step's `as`.
+  using Observer = void (ChaosWorld::*)(const Pending& p, const std::string& name,
+                                        const v1::OpResult& r);
   struct Pending {
-    Kind kind = Kind::kAdvanceTime;
-    int a = 0;               // pool / device / skb / extra id, by kind
-    int b = 0;
-    int pp = 0;
+    Observer observe = nullptr;
+    int a = 0;               // pool / device / skb / extra id, by observer
+    int b = 0;               // gup: 0 gup_fast_begin, 1 gup_fast_try_get
     uint32_t cpu = 0;
     std::string page;
     std::vector<Frag> frags;
   };
 
-  // Kind selection and emission.
-  bool Can(Kind k) const;
-  void Emit(Kind k);
+  // Emission.
   // `counted`: whether the line is a chaos step of its own (false for the follow-up of one).
   std::string Line(const std::string& text, bool bind, Pending p, bool counted = true);
   void Push(const std::string& text, bool counted = true);
@@ -136,9 +139,14 @@ class ChaosWorld {
   std::vector<int> SkbIds(SkbNeed need) const;
   std::vector<int> PoolIds(bool need_pages, bool room, bool need_napi) const;
   std::vector<int> FreeExtras() const;
-  std::vector<int> TeardownCandidates(Kind k) const;
+  std::vector<int> TeardownCandidates(bool unbind) const;
   bool SkbRoom() const;
   bool ExtraRoom() const;
+  bool ReaderRoom() const;
+  bool AnyHeld() const;  // a stack holder holds an skb, as far as the model knows
+  bool CanRebind() const;
+  std::vector<int> DestroyCandidates() const;  // standalone pools with no alloc pending
+  std::vector<int> CreateCandidates() const;   // bound devices without a standalone pool
   bool HasStandalone(const Device& d) const;
   bool Cloned(const Skb& s) const;
   int CountBound() const;
@@ -155,7 +163,8 @@ class ChaosWorld {
   void ReturnDriverPages(int pool);
   void DropPools(Device& d);
 
-  // One emitter per kind.
+  // The emitters (a kind's row calls one).
+  enum class FreeVia : uint8_t { kKfreeSkb, kNapiConsumeSkb, kDeferFree };
   void EmitAlloc(bool frag);
   void EmitRecycle();
   void EmitBuild();
@@ -170,21 +179,35 @@ class ChaosWorld {
   void EmitFragRef(bool pull);
   void EmitHold();
   void EmitRelease();
-  void EmitFree(Kind k);
+  void EmitFree(FreeVia via);
   void EmitNetRx();
   void EmitAdvance();
   void EmitDeviceDma();
   void EmitGup();
-  void EmitTeardown(Kind k);
+  // `op`: unbind_driver, remove_device or surprise_remove.
+  void EmitTeardown(absl::string_view op);
   void EmitRebind();
   void EmitDestroy();
   void EmitCreate();
   void EmitNapiPoll();
 
+  // The observers (Pending::observe).
+  void ObserveAlloc(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveNewSkb(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveSegment(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveCoalesce(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveGro(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveFragRef(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObservePullPage(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveGup(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveAddDevice(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveBind(const Pending& p, const std::string& name, const v1::OpResult& r);
+  void ObserveCreate(const Pending& p, const std::string& name, const v1::OpResult& r);
+
   const GeneratorOptions options_;
   const SourceLoc loc_;
   ChaosPrng rng_;
-  std::array<uint64_t, kKindCount> weights_{};  // milli-units
+  std::vector<uint64_t> weights_;  // milli-units, by Kinds() index
   std::vector<std::string> fault_lines_;
   bool surprise_fault_ = false;
   bool relax_caps_ = false;     // nothing was possible under the caps: ignore them once

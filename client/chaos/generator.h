@@ -50,7 +50,8 @@ namespace ppsim::chaos {
 // Steps per Next() call of the runner (embedded and remote alike: see the header comment).
 inline constexpr size_t kChaosBatch = 64;
 
-// The op kinds `chaos.weights` names, with what each emits.
+// The op kinds `chaos.weights` names, with what each emits, in the generator's table's order
+// (chaos_kinds.cc: one row per kind).
 struct ChaosKind {
   absl::string_view name;
   absl::string_view emits;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "client/chaos/bindings.h"
 #include "client/chaos/costs.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/generator.h"
 #include "client/chaos/scenario_loader.h"
 #include "client/lib/op_line.h"
@@ -473,11 +474,11 @@ int ExitCodeFor(const ScenarioResult& r) {
   bool liveness = false;
   bool unknown = false;
   for (const RunResult& run : r.runs) {
-    if (run.verdict == Verdict::kSafety) return 1;
+    if (run.verdict == Verdict::kSafety) return kExitSafety;
     liveness = liveness || run.verdict == Verdict::kLiveness;
     unknown = unknown || run.verdict == Verdict::kUnknown;
   }
-  return liveness ? 3 : unknown ? 2 : 0;
+  return liveness ? kExitLiveness : unknown ? kExitUnknown : kExitPass;
 }
 
 }  // namespace ppsim::chaos

@@ -135,8 +135,8 @@ absl::StatusOr<RunResult> RunOnLab(const Scenario& s, LabSession& lab,
 // Whether `goal` is a `sometimes:` goal the runner knows (the loader's check).
 bool IsSometimesGoal(const std::string& goal);
 
-// design.md §6: 1 if any run broke safety, else 3 if any broke liveness, else 2 if any
-// verdict is unknown, else 0.
+// exit_codes.h: kExitSafety if any run broke safety, else kExitLiveness if any broke liveness,
+// else kExitUnknown if any verdict is unknown, else kExitPass.
 int ExitCodeFor(const ScenarioResult& r);
 
 }  // namespace ppsim::chaos

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/report.h"
 
@@ -107,12 +108,12 @@ absl::StatusOr<SoakResult> RunSoak(const SoakOptions& o, SoakProgress* progress)
 
 int SoakExitCode(const SoakResult& r) {
   switch (r.verdict) {
-    case Verdict::kSafety: return 1;
-    case Verdict::kLiveness: return 3;
-    case Verdict::kUnknown: return 2;
-    case Verdict::kPass: return 0;
+    case Verdict::kSafety: return kExitSafety;
+    case Verdict::kLiveness: return kExitLiveness;
+    case Verdict::kUnknown: return kExitUnknown;
+    case Verdict::kPass: return kExitPass;
   }
-  return 0;
+  return kExitPass;
 }
 
 std::string RoundCommand(const SoakOptions& o, const SoakRound& r) {

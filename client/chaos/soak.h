@@ -69,7 +69,7 @@ struct SoakResult {
 
 absl::StatusOr<SoakResult> RunSoak(const SoakOptions& options, SoakProgress* progress);
 
-// design.md §6 exit code of the worst round (1 safety, 3 liveness, 2 unknown, 0 pass).
+// The exit code (exit_codes.h) of the worst round: safety, then liveness, then unknown.
 int SoakExitCode(const SoakResult& r);
 // `ppctl chaos` command that reruns one round.
 std::string RoundCommand(const SoakOptions& o, const SoakRound& r);

@@ -21,6 +21,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "client/chaos/chaos_cli.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/report.h"
 #include "client/chaos/trace.h"
 #include "client/ppctl/chaos_flags.h"
@@ -141,8 +142,8 @@ Command AddChaosCommand(CLI::App* root) {
       "Generate seeded random, valid op sequences and run them on a lab, once per strategy.\n"
       "Prints `seed N` on stderr first; the same seed and flags give the same ops and digest.\n"
       "Without --scenario, crash and corruption violations fail the run; leaks and warnings\n"
-      "are reported (--fail-on). Exit: 0 pass, 1 safety, 2 unknown (a `sometimes` goal never\n"
-      "reached), 3 liveness, 5 target unreachable, 64 usage, 70 internal error.");
+      "are reported (--fail-on).\n" +
+          chaos::ExitCodeHelp("chaos"));
   chaos::ChaosCliFlags& r = flags->run;
   AddChaosWorkloadFlags(cmd, &r);
   cmd->add_option("--ops", r.ops, "Chaos ops per run (default 10000, or the scenario's)");

@@ -1,9 +1,8 @@
 // `ppctl compare SCENARIO --strategies a,b,...`: one seeded workload (the scenario's steps,
 // chaos block and liveness phase; one seed for all) under each teardown strategy, and a table
 // of verdicts, violations and costs (design.md §6; client/chaos/compare.h). The seed goes to
-// stderr first. Exit codes as for `ppctl run`: 0 pass, 1 safety, 2 unknown, 3 liveness,
-// 5 target unreachable, 64 usage or scenario error (an unknown strategy names the valid ones),
-// 70 internal error.
+// stderr first. Exit codes as for `ppctl run` (client/chaos/exit_codes.h); an unknown strategy
+// is a usage error that names the valid ones.
 #include <iostream>
 #include <memory>
 #include <string>
@@ -11,6 +10,7 @@
 
 #include "absl/strings/str_join.h"
 #include "client/chaos/compare.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/report.h"
 #include "client/chaos/scenario_loader.h"
 #include "client/ppctl/commands.h"
@@ -92,9 +92,8 @@ Command AddCompareCommand(CLI::App* root) {
       "compare",
       "Run one seeded workload (a scenario's steps and chaos block) under several teardown\n"
       "strategies and tabulate verdict, violations, drain time, longest lock hold, removal\n"
-      "latency, memory overhead, host time and digest. Embedded unless --target is given.\n"
-      "Exit: 0 pass, 1 safety violation, 2 unknown, 3 liveness violation, 5 target\n"
-      "unreachable, 64 usage or scenario error, 70 internal error.");
+      "latency, memory overhead, host time and digest. Embedded unless --target is given.\n" +
+          chaos::ExitCodeHelp("compare"));
   cmd->add_option("scenario", flags->scenario, "Scenario file (YAML or JSON)")->required();
   cmd->add_option("--strategies", flags->strategies,
                   "Comma-separated teardown strategies, in table order (default: all of " +

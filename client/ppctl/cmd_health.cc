@@ -13,9 +13,12 @@ Command AddHealthCommand(CLI::App* root) {
   auto opts = std::make_shared<RemoteOptions>();
   auto service = std::make_shared<std::string>();
   CLI::App* cmd =
-      root->add_subcommand("health",
-                           "check ppsimd's health (grpc.health.v1); exit 0 when SERVING, 78 (64 + "
-                           "UNAVAILABLE) when not, 69 (64 + NOT_FOUND) for an unknown service");
+      root->add_subcommand(
+          "health", absl::StrCat("check ppsimd's health (grpc.health.v1); exit 0 when SERVING, ",
+                                 RpcExitCode(absl::StatusCode::kUnavailable), " (", kExitRpcBase,
+                                 " + UNAVAILABLE) when not, ",
+                                 RpcExitCode(absl::StatusCode::kNotFound), " (", kExitRpcBase,
+                                 " + NOT_FOUND) for an unknown service"));
   AddRemoteOptions(cmd, opts.get());
   cmd->add_option("--service", *service,
                   "service name, e.g. ppsim.v1.OpsService; empty = the "

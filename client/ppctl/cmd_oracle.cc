@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "client/chaos/exit_codes.h"
 #include "client/oracle/divergence_class.h"
 #include "client/oracle/oracle.h"
 #include "client/ppctl/commands.h"
@@ -77,7 +78,7 @@ int RunOracle(const OracleFlags& f) {
       continue;
     }
     ++divergences;
-    if (code == 0) code = 1;
+    if (code == 0) code = chaos::kExitSafety;  // "a divergence" (exit_codes.h)
     classes.Add(r->sequence, d[0]);
     std::cout << r->sequence << ": " << oracle::FormatDivergence(d[0]) << "\n";
     if (f.all) {
@@ -112,8 +113,8 @@ Command AddOracleCommand(CLI::App* root) {
       "Run kernel-oracle sequences (tests/oracle/sequences/*.ops) on an embedded lab and compare\n"
       "them op by op with the real kernel's observations (DIR/<sequence>.json from\n"
       "scripts/oracle.sh). Prints `agree` or the first divergence per sequence, the fields not\n"
-      "compared, and a summary line. Exit: 0 agree, 1 a divergence, 64 usage error, missing\n"
-      "observation or an op the model cannot express.");
+      "compared, and a summary line.\n" +
+          chaos::ExitCodeHelp("oracle"));
   cmd->add_option("files", flags->files, "Sequences (.ops)")->required()->check(CLI::ExistingFile);
   cmd->add_option("--profile", flags->profile,
                   "Model kernel profile (default: v<series> of the observed kernel, else the "

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/trace.h"
 #include "client/lib/op_line.h"
@@ -147,9 +148,8 @@ Command AddReplayCommand(CLI::App* root) {
   CLI::App* cmd = root->add_subcommand(
       "replay",
       "Re-apply a trace (ppsim.trace/v1, from `run --trace` or `chaos --trace`) on a fresh lab\n"
-      "with its recorded config and compare the final digest. Exit: 0 reproduced,\n"
-      "4 nondeterminism (digest, op count or a rejected op differs), 5 target unreachable,\n"
-      "64 unreadable or malformed trace.");
+      "with its recorded config and compare the final digest.\n" +
+          chaos::ExitCodeHelp("replay"));
   cmd->add_option("trace", flags->trace, "Trace file (JSON lines)")->required();
   cmd->add_option("--target", flags->target,
                   "ppsimd HOST:PORT; without it the trace replays in-process");

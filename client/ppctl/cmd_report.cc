@@ -9,6 +9,7 @@
 #include <string>
 
 #include "client/chaos/compare.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/report_reader.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
@@ -54,8 +55,8 @@ Command AddReportCommand(CLI::App* root) {
   auto flags = std::make_shared<ReportFlags>();
   CLI::App* cmd = root->add_subcommand(
       "report",
-      "Re-render a saved JSON report (ppsim.report/v1) as HTML, JUnit XML or a table.\n"
-      "Exit: 0 rendered, 64 not a readable v1 report, 70 an output could not be written.");
+      "Re-render a saved JSON report (ppsim.report/v1) as HTML, JUnit XML or a table.\n" +
+          chaos::ExitCodeHelp("report"));
   cmd->add_option("report", flags->report, "JSON report file (from --report-json)")->required();
   cmd->add_flag("--text", flags->text, "Print the table (the default without --html/--junit)");
   AddReportFileOptions(cmd, &flags->files, /*with_json=*/false);

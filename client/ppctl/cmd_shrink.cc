@@ -24,6 +24,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/gtest_writer.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/report.h"
@@ -39,8 +40,6 @@
 namespace ppsim::ppctl {
 
 namespace {
-
-constexpr int kExitUnknown = 2;
 
 struct ShrinkFlags {
   std::string trace;
@@ -175,8 +174,8 @@ Command AddShrinkCommand(CLI::App* root) {
       "shrink",
       "Reduce a trace (ppsim.trace/v1) to a short op sequence that still raises a violation\n"
       "id on a fresh embedded lab, and write it as a scenario (which expects the id: it passes\n"
-      "while the bug reproduces) and a GoogleTest case. Exit: 0 shrunk, 2 budget ran out,\n"
-      "4 the trace does not replay, 64 usage or the trace never raises the id.");
+      "while the bug reproduces) and a GoogleTest case.\n" +
+          chaos::ExitCodeHelp("shrink"));
   cmd->add_option("trace", flags->trace, "Trace file (from `run --trace` or `chaos --trace`)")
       ->required();
   cmd->add_option("--violation", flags->violation, "The id to keep raising (PP001..PP018)")

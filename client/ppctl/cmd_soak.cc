@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/soak.h"
 #include "client/ppctl/chaos_flags.h"
 #include "client/ppctl/commands.h"
@@ -201,7 +202,8 @@ Command AddSoakCommand(CLI::App* root) {
       "Run chaos rounds (fresh lab each, seed derived from --seed, worker and round) on N\n"
       "workers until --duration of wall-clock time has passed. Every round's seed is printed\n"
       "with the `ppctl chaos` command that reruns it. SIGINT/SIGTERM: finish the rounds in\n"
-      "progress, write the reports, exit with the verdict. Exit codes as `ppctl chaos`.");
+      "progress, write the reports, exit with the verdict.\n" +
+          chaos::ExitCodeHelp("soak"));
   chaos::ChaosCliFlags& r = flags->run;
   cmd->add_option("--duration", flags->duration, "Wall-clock length: 30s, 10m, 1h")->required();
   cmd->add_option("--workers", r.workers, "Concurrent clients")

@@ -4,16 +4,18 @@
 #include <exception>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/ppctl/commands.h"
 #include "client/ppctl/remote.h"
 
 int main(int argc, char** argv) {
   using namespace ppsim::ppctl;
-  CLI::App app{
+  CLI::App app{absl::StrCat(
       "ppctl: drive ppsim labs (simulated page_pool over a simulated IOMMU).\n"
       "Subcommands that talk to ppsimd take --target HOST:PORT (default 127.0.0.1:50051,\n"
-      "or $PPSIM_TARGET) and exit 64 + the gRPC status code when a call fails (78: the\n"
-      "target is unreachable); 64 is a usage error."};
+      "or $PPSIM_TARGET) and exit ", kExitRpcBase, " + the gRPC status code when a call fails (",
+      RpcExitCode(absl::StatusCode::kUnavailable), ": the\ntarget is unreachable); ", kExitUsage,
+      " is a usage error.")};
   app.require_subcommand(1);
   const std::vector<Command> commands = {
       AddDemoCommand(&app),      AddLabsCommand(&app),   AddCreateLabCommand(&app),

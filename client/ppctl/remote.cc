@@ -57,7 +57,7 @@ absl::StatusOr<ScenarioTarget> OpenScenarioTarget(const std::string& target,
   return t;
 }
 
-int ExitCode(const absl::Status& s) { return s.ok() ? 0 : kExitUsage + static_cast<int>(s.code()); }
+int ExitCode(const absl::Status& s) { return s.ok() ? 0 : RpcExitCode(s.code()); }
 
 int Fail(absl::string_view command, const absl::Status& s) {
   std::fprintf(stderr, "ppctl %s: %s: %s\n", std::string(command).c_str(),

@@ -1,5 +1,5 @@
 // What every ppctl subcommand that talks to ppsimd shares: --target and --connect-timeout,
-// dialing, exit codes (design.md §6: a failed RPC exits 64 + its gRPC code, as grpcurl does;
+// dialing, exit codes (exit_codes.h: a failed RPC exits 64 + its gRPC code, as grpcurl does;
 // an unreachable target is UNAVAILABLE, 78), error lines and proto JSON output.
 #ifndef PPSIM_CLIENT_PPCTL_REMOTE_H_
 #define PPSIM_CLIENT_PPCTL_REMOTE_H_
@@ -10,19 +10,23 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/lab_target.h"
 #include "client/lib/client.h"
 #include "google/protobuf/message.h"
 
 namespace ppsim::ppctl {
 
-inline constexpr int kExitUsage = 64;
-// The scenario commands (run, chaos, soak, compare, replay) exit 5 when --target cannot be
-// reached; the RPC commands exit 64 + UNAVAILABLE instead (ExitCode).
-inline constexpr int kExitUnreachable = 5;
-// replay and shrink (design.md §6): the run did not reproduce its digest.
-inline constexpr int kExitNondeterminism = 4;
-inline constexpr int kExitInternal = 70;  // design.md §6: an internal error (a file not written)
+// The exit codes, defined in client/chaos/exit_codes.h. The scenario commands (run, chaos,
+// soak, compare, replay) exit kExitUnreachable when --target cannot be reached; the RPC
+// commands exit kExitRpcBase + UNAVAILABLE instead (ExitCode).
+using chaos::kExitInternal;
+using chaos::kExitNondeterminism;
+using chaos::kExitRpcBase;
+using chaos::kExitUnknown;
+using chaos::kExitUnreachable;
+using chaos::kExitUsage;
+using chaos::RpcExitCode;
 inline constexpr char kDefaultTarget[] = "127.0.0.1:50051";
 
 struct RemoteOptions {

@@ -1,8 +1,7 @@
 // `ppctl run SCENARIO`: load and validate a scenario file, run it once per strategy embedded
-// (default) or on ppsimd (--target), print or write the reports, and exit with design.md §6's
-// codes: 0 pass, 1 safety violation, 3 liveness violation, 5 target unreachable, 64 usage or
-// scenario error, 70 internal error. The seed goes to stderr before anything else, so that
-// even a run that dies can be reproduced.
+// (default) or on ppsimd (--target), print or write the reports, and exit with the verdict's
+// code (client/chaos/exit_codes.h, which also writes the help's list). The seed goes to
+// stderr before anything else, so that even a run that dies can be reproduced.
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -12,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/chaos/exit_codes.h"
 #include "client/chaos/lab_target.h"
 #include "client/chaos/report.h"
 #include "client/chaos/runner.h"
@@ -124,9 +124,9 @@ Command AddRunCommand(CLI::App* root) {
   auto flags = std::make_shared<RunFlags>();
   CLI::App* cmd = root->add_subcommand(
       "run",
-      "Run a scenario file (YAML or JSON) once per strategy and check its expectations.\n"
-      "Embedded unless --target is given. Exit: 0 pass, 1 safety violation, 3 liveness\n"
-      "violation, 5 target unreachable, 64 usage or scenario error, 70 internal error.");
+      absl::StrCat("Run a scenario file (YAML or JSON) once per strategy and check its\n"
+                   "expectations. Embedded unless --target is given.\n",
+                   chaos::ExitCodeHelp("run")));
   cmd->add_option("scenario", flags->scenario, "Scenario file")->required();
   cmd->add_option("--target", flags->target,
                   "ppsimd HOST:PORT; without it the scenario runs in-process");

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/dma_api.h"
 #include "server/sim/machine.h"
 
@@ -144,8 +145,8 @@ absl::Status NetdevOpen(Machine& m, Device& dev) {
 
 // ndo_stop: NAPI disabled, synchronize_net, then each queue's pools destroyed (and the XDP
 // memory model unregistered, which is the second page_pool_destroy of §3.9).
-absl::Status NetdevStop(Machine& m, Device& dev) {
-  if (!dev.up) return absl::OkStatus();
+void NetdevStop(Machine& m, Device& dev) {
+  if (!dev.up) return;
   dev.up = false;
   for (NapiId id : dev.napis) {
     Napi& napi = m.napis[id];
@@ -160,7 +161,6 @@ absl::Status NetdevStop(Machine& m, Device& dev) {
   }
   dev.rx_pools.clear();
   DeviceEvent(m, dev, absl::StrCat("netdev ", dev.ifindex, " down"));
-  return absl::OkStatus();
 }
 
 // The driver's remove: stop, unregister the netdev (pools still alive are orphaned to lo),
@@ -171,11 +171,11 @@ absl::Status UnbindDriver(Machine& m, Device& dev) {
     return absl::FailedPreconditionError(
         absl::StrCat("device: ", dev.id, " has no driver bound (", DeviceStateName(dev.state), ")"));
   }
-  (void)NetdevStop(m, dev);
+  NetdevStop(m, dev);
   for (auto& [id, pool] : m.pools) {
     if (pool->netdev() == dev.ifindex) pool->Orphan(m);
   }
-  for (NapiId napi : dev.napis) m.napis.at(napi).list_owner = -1;  // netif_napi_del
+  for (NapiId napi : dev.napis) FindOrDie(m.napis, napi, "NAPI").list_owner = -1;  // netif_napi_del
   dev.napis.clear();
   const IfIndex ifindex = dev.ifindex;
   dev.ifindex = 0;
@@ -297,7 +297,10 @@ absl::Status RemoveDevice(Machine& m, Device& dev, bool surprise, bool phb) {
   }
   dev.phb_removed = phb;
   dev.removal_started = m.clock.now();
-  if (dev.bound()) (void)UnbindDriver(m, dev);
+  if (dev.bound()) {
+    const absl::Status s = UnbindDriver(m, dev);  // fails only for a device with no driver
+    PPSIM_CHECK(s.ok(), "unbinding device ", dev.id, " on removal: ", s.message());
+  }
   DeviceEvent(m, dev, absl::StrCat(surprise ? "surprise removal of " : "removal of ", dev.name));
   TeardownStrategy::RemovalWait wait;
   for (auto& [id, pool] : m.pools) {

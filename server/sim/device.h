@@ -114,7 +114,8 @@ absl::Status BindDriver(Machine& m, Device& dev, const DriverConfig& cfg);
 // swiotlb probe on 6.12.95 and 7.3.4).
 absl::Status DmaSetMask(Machine& m, Device& dev, uint32_t bits);
 absl::Status NetdevOpen(Machine& m, Device& dev);
-absl::Status NetdevStop(Machine& m, Device& dev);
+// ndo_stop: NAPIs disabled, RX pools destroyed. A netdev already down: nothing to do.
+void NetdevStop(Machine& m, Device& dev);
 absl::Status UnbindDriver(Machine& m, Device& dev);
 // device_del: unbinds first if a driver is bound (hot unplug runs the driver's remove). The
 // device's IOMMU domain (iommu_release_device) or its DDW is freed; `phb` (ppc-ddw only) also

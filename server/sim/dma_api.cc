@@ -149,7 +149,7 @@ void ArmFlushTimer(Machine& m, Device& dev) {
 
 void FlushIotlb(Machine& m, Device& dev) {
   dev.domain.FlushIotlb();
-  m.digest.Mix(uint64_t{0xf1u} << 32 | dev.id);
+  m.digest.Mix(DigestTag::kIotlbFlush, dev.id);
 }
 
 DmaAddr DmaMapPage(Machine& m, Device& dev, Pfn pfn, uint64_t size, DmaDir dir,

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/sim/check.h"
 #include "server/sim/invariants.h"
 
 namespace ppsim::sim {
@@ -119,14 +120,17 @@ absl::StatusOr<OpResult> Lab::Apply(const Op& op) {
   trace_.push_back(op);
   MixOp(op);
   for (const PageRef& p : r->pages) m_->digest.Mix(p.page.pfn << 20 ^ p.page.generation);
-  for (uint32_t id : r->skbs) m_->digest.Mix(uint64_t{0x5a} << 56 | id);
+  for (uint32_t id : r->skbs) m_->digest.Mix(DigestTag::kOpResultSkb, id);
   m_->digest.Mix(r->value);
   // surprise_remove is decided after each applied op, for every device with a driver.
   if (m_->faults.armed(FaultSite::kSurpriseRemove)) {
     for (auto& [id, dev] : m_->devices) {
       if (dev->bound() && m_->ShouldFail(FaultSite::kSurpriseRemove,
                                          {.device = id, .ctx = m_->ctx})) {
-        (void)RemoveDevice(*m_, *dev, /*surprise=*/true);
+        // RemoveDevice refuses only a device already removed or removing (which has no
+        // driver) and a phb removal (not asked): a refusal here is ppsim's bug.
+        const absl::Status s = RemoveDevice(*m_, *dev, /*surprise=*/true);
+        PPSIM_CHECK(s.ok(), "surprise_remove of bound device ", id, ": ", s.message());
       }
     }
   }

@@ -1,6 +1,7 @@
 // Op handlers: devices, drivers, the device's own DMA.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/dma_api.h"
 #include "server/sim/lab.h"
 
@@ -64,7 +65,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::NetdevDown& o) {
     return absl::FailedPreconditionError(absl::StrCat(
         "device: ", o.device, " has no driver bound (", DeviceStateName((*dev)->state), ")"));
   }
-  (void)NetdevStop(*m_, **dev);
+  NetdevStop(*m_, **dev);
   return OpResult{.device = o.device};
 }
 
@@ -80,7 +81,7 @@ absl::StatusOr<Napi*> Lab::QueueNapiArg(DeviceId device, uint32_t queue) {
     return absl::OutOfRangeError(absl::StrCat("queue: ", queue, " but device ", device, " has ",
                                               (*dev)->napis.size(), " RX queues"));
   }
-  return &m_->napis.at((*dev)->napis[queue]);
+  return &FindOrDie(m_->napis, (*dev)->napis[queue], "NAPI");
 }
 
 // napi_schedule: napi_schedule_prep fails on a disabled NAPI (napi_disable leaves
@@ -93,7 +94,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::NapiSchedule& o) {
     return OpResult{.value = 0};
   }
   (*napi)->list_owner = m_->ctx.cpu;
-  m_->digest.Mix(uint64_t{0x9020} << 32 | (*napi)->id);
+  m_->digest.Mix(DigestTag::kNapiSchedule, (*napi)->id);
   return OpResult{.value = 1};
 }
 
@@ -104,7 +105,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::NapiCompleteDone& o) {
   if (*napi == nullptr) return OpResult{.value = 0};
   const bool was = (*napi)->list_owner >= 0;
   (*napi)->list_owner = -1;
-  if (was) m_->digest.Mix(uint64_t{0x9021} << 32 | (*napi)->id);
+  if (was) m_->digest.Mix(DigestTag::kNapiCompleteDone, (*napi)->id);
   return OpResult{.value = was ? 1u : 0u};
 }
 

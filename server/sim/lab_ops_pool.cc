@@ -58,7 +58,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::XdpRegMemModel& o) {
   if (!pool.ok()) return pool.status();
   if (absl::Status s = NotFreed(**pool, "xdp_reg_mem_model"); !s.ok()) return s;
   (*pool)->UseXdpMem();
-  m_->digest.Mix(uint64_t{0x9010} << 32 | o.pool);
+  m_->digest.Mix(DigestTag::kXdpRegMemModel, o.pool);
   return OpResult{.pool = o.pool};
 }
 

@@ -1,6 +1,7 @@
 // Op handlers: skbs, stack holders, lagging readers (docs/kernel/skb-and-iommu.md §1–§5).
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/lab.h"
 #include "server/sim/lagging_reader.h"
 #include "server/sim/skb.h"
@@ -46,7 +47,7 @@ absl::Status Lab::SkbArg(uint32_t id, absl::string_view field, bool allow_held) 
 
 namespace {
 absl::Status FragIndexArg(const Machine& m, uint32_t skb, uint32_t i, absl::string_view field) {
-  const size_t n = m.shinfos.at(m.skbs.at(skb).shinfo).frags.size();
+  const size_t n = SkbShinfo(m, skb).frags.size();
   if (i >= n) {
     return absl::InvalidArgumentError(
         absl::StrCat(field, ": ", i, " but skb ", skb, " has ", n, " frags"));
@@ -148,7 +149,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::SkbDeferFree& o) {
   if (absl::Status s = SkbArg(o.skb); !s.ok()) return s;
   // skb_attempt_defer_free: freed on the CPU that allocated it, from its defer list, unless
   // that is the current CPU.
-  const uint16_t cpu = m_->skbs.at(o.skb).alloc_cpu;
+  const uint16_t cpu = FindOrDie(m_->skbs, o.skb, "skb").alloc_cpu;
   if (cpu == m_->ctx.cpu) {
     KfreeSkb(*m_, o.skb);
     return OpResult{};
@@ -171,7 +172,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::PskbTrim& o) {
 absl::StatusOr<OpResult> Lab::Do(const op::SkbSplit& o) {
   if (absl::Status s = SkbArg(o.skb); !s.ok()) return s;
   if (absl::Status s = FragIndexArg(*m_, o.skb, o.at, "at"); !s.ok()) return s;
-  const SkbFrag& fr = m_->shinfos.at(m_->skbs.at(o.skb).shinfo).frags[o.at];
+  const SkbFrag& fr = SkbShinfo(*m_, o.skb).frags[o.at];
   if (o.cut >= fr.len) {
     return absl::InvalidArgumentError(
         absl::StrCat("cut: ", o.cut, " but frag ", o.at, " is ", fr.len, " bytes long"));
@@ -196,8 +197,8 @@ absl::StatusOr<OpResult> Lab::Do(const op::SkbTryCoalesce& o) {
   std::optional<SkbId> racing;
   if (o.racing_clone != 0) {
     if (absl::Status s = SkbArg(o.racing_clone, "racing_clone"); !s.ok()) return s;
-    const Skb& r = m_->skbs.at(o.racing_clone);
-    if (o.racing_clone == o.from || r.shinfo != m_->skbs.at(o.from).shinfo) {
+    const Skb& r = FindOrDie(m_->skbs, o.racing_clone, "skb");
+    if (o.racing_clone == o.from || r.shinfo != FindOrDie(m_->skbs, o.from, "skb").shinfo) {
       return absl::InvalidArgumentError(absl::StrCat(
           "racing_clone: skb ", o.racing_clone, " is not another clone of skb ", o.from));
     }
@@ -212,7 +213,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::SkbGroReceive& o) {
   if (o.p == o.skb) return absl::InvalidArgumentError("skb: merging an skb into itself");
   // GRO merges a freshly received skb into a held one; an skb and its own clone share one
   // skb_shared_info, so "moving" the frags would move them onto themselves.
-  if (m_->skbs.at(o.p).shinfo == m_->skbs.at(o.skb).shinfo) {
+  if (FindOrDie(m_->skbs, o.p, "skb").shinfo == FindOrDie(m_->skbs, o.skb, "skb").shinfo) {
     return absl::InvalidArgumentError(absl::StrCat("skb: skb ", o.skb, " and p (skb ", o.p,
                                                    ") are clones sharing one data area"));
   }
@@ -223,7 +224,7 @@ absl::StatusOr<OpResult> Lab::Do(const op::SkbFragRef& o) {
   if (absl::Status s = SkbArg(o.skb, "skb", /*allow_held=*/true); !s.ok()) return s;
   if (absl::Status s = FragIndexArg(*m_, o.skb, o.frag, "frag"); !s.ok()) return s;
   const FragRef ref = SkbFragRef(*m_, o.skb, o.frag);
-  const Pfn pfn = m_->shinfos.at(m_->skbs.at(o.skb).shinfo).frags[o.frag].pfn;
+  const Pfn pfn = SkbShinfo(*m_, o.skb).frags[o.frag].pfn;
   // value 1: the reference is a pp reference (drop it with napi_pp_put_page), 0: a page
   // reference (drop it with put_page). Callers must not guess it from pp_recycle.
   return OpResult{.pages = {Ref(pfn)}, .value = ref == FragRef::kPp ? 1u : 0u};
@@ -296,7 +297,7 @@ absl::Status ReaderArg(const Machine& m, uint32_t id) {
 
 absl::StatusOr<OpResult> Lab::Do(const op::ReaderTryGet& o) {
   if (absl::Status s = ReaderArg(*m_, o.reader); !s.ok()) return s;
-  if (m_->readers.at(o.reader).holds_ref) {
+  if (FindOrDie(m_->readers, o.reader, "reader").holds_ref) {
     return absl::FailedPreconditionError(
         absl::StrCat("reader: reader ", o.reader, " already holds a reference"));
   }

@@ -1,6 +1,7 @@
 #include "server/sim/lagging_reader.h"
 
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/machine.h"
 
 namespace ppsim::sim {
@@ -34,25 +35,25 @@ void RunDeferredPuts(Machine& m) {
 void UserMap(Machine& m, Pfn pfn) {
   m.unpublished_at.erase(pfn);
   m.grace_violations.erase(pfn);
-  m.digest.Mix(uint64_t{0x70} << 56 | pfn);
+  m.digest.Mix(DigestTag::kUserMap, pfn);
 }
 
 void UserUnmap(Machine& m, Pfn pfn) {
   m.unpublished_at[pfn] = m.clock.now();
   m.grace_violations.erase(pfn);
-  m.digest.Mix(uint64_t{0x71} << 56 | pfn);
+  m.digest.Mix(DigestTag::kUserUnmap, pfn);
 }
 
 ReaderId ReaderBegin(Machine& m, Pfn pfn) {
   const ReaderId id = m.next_reader_id++;
   const Frame& f = m.memory.Touch(pfn);
   m.readers[id] = LaggingReader{id, pfn, f.generation, m.clock.now(), false, false};
-  m.digest.Mix(uint64_t{0x72} << 56 | uint64_t{id} << 32 | pfn);
+  m.digest.Mix(DigestTag::kReaderBegin, uint64_t{id} << 32 | pfn);
   return id;
 }
 
 bool ReaderTryGet(Machine& m, ReaderId id) {
-  LaggingReader& r = m.readers.at(id);
+  LaggingReader& r = FindOrDie(m.readers, id, "reader");
   Frame& f = m.memory.Touch(r.pfn);
   if (f.is_free() || f.refcount <= 0) return false;  // folio_try_get fails at refcount 0
   m.GetPage(r.pfn, f);
@@ -61,7 +62,7 @@ bool ReaderTryGet(Machine& m, ReaderId id) {
 }
 
 void ReaderEnd(Machine& m, ReaderId id) {
-  LaggingReader& r = m.readers.at(id);
+  LaggingReader& r = FindOrDie(m.readers, id, "reader");
   r.ended = true;
   auto unp = m.unpublished_at.find(r.pfn);
   const bool pte_changed = unp != m.unpublished_at.end() && unp->second >= r.start;
@@ -73,7 +74,7 @@ void ReaderEnd(Machine& m, ReaderId id) {
     }
     m.PutPage(r.pfn, f);
   }
-  m.digest.Mix(uint64_t{0x73} << 56 | id);
+  m.digest.Mix(DigestTag::kReaderEnd, id);
   RunDeferredPuts(m);
 }
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/device.h"
 #include "server/sim/machine.h"
 
@@ -118,14 +119,14 @@ absl::StatusOr<PagePool*> PagePool::Create(Machine& m, const PagePoolParams& par
   pool->created_at_ = m.clock.now();
   pool->ring_batch_ = PtrRingBatch(m.profile, static_cast<uint32_t>(pool->ring_.size()));
   if (params.napi != 0) {
-    pool->napi_ptr_ = &m.napis.at(params.napi);
+    pool->napi_ptr_ = &FindOrDie(m.napis, params.napi, "NAPI");
     if (pool->napi_ptr_->id_assigned) pool->napi_id_ = params.napi;
   }
   if (const Device* dev = m.FindDevice(params.dev)) pool->bind_generation_ = dev->bind_generation;
   pool->list_seq_ = ++m.next_list_seq;
   PagePool* raw = pool.get();
   m.pools.emplace(id, std::move(pool));
-  m.digest.Mix(uint64_t{0x9001} << 32 | id);
+  m.digest.Mix(DigestTag::kPagePoolCreate, id);
   if (raw->visibility() != Visibility::kInvisible) {
     m.Notify(EventKind::kPoolAdd, id, absl::StrCat("page-pool-add-ntf id ", id, " ifindex ",
                                                    raw->netdev_));
@@ -170,7 +171,7 @@ bool PagePool::SkbMayRecycleDirect(const Machine& m) const {
 // alloc cache; ring pages are waived lazily at refill.
 void PagePool::UpdateNid(Machine& m, int32_t nid) {
   p_.nid = nid;  // unconditionally: only page_pool_nid_changed compares first
-  m.digest.Mix(uint64_t{0x9002} << 32 | static_cast<uint32_t>(nid));
+  m.digest.Mix(DigestTag::kPagePoolUpdateNid, static_cast<uint32_t>(nid));
   while (cache_count_ > 0) ReturnPage(m, cache_[--cache_count_]);
 }
 
@@ -192,7 +193,7 @@ void PagePool::DisableDirectRecycling(Machine& m) {
   cpuid_ = -1;
   p_.napi = 0;
   napi_ptr_ = nullptr;
-  m.digest.Mix(uint64_t{0x9003} << 32 | id_);
+  m.digest.Mix(DigestTag::kPagePoolDisableDirectRecycling, id_);
 }
 
 absl::Status PagePool::EnableDirectRecycling(Machine& m, NapiId napi) {
@@ -208,8 +209,8 @@ absl::Status PagePool::EnableDirectRecycling(Machine& m, NapiId napi) {
   }
   p_.napi = napi;
   napi_id_ = napi;
-  napi_ptr_ = &m.napis.at(napi);
-  m.digest.Mix(uint64_t{0x9004} << 32 | napi);
+  napi_ptr_ = &FindOrDie(m.napis, napi, "NAPI");
+  m.digest.Mix(DigestTag::kPagePoolEnableDirectRecycling, napi);
   return absl::OkStatus();
 }
 
@@ -228,7 +229,7 @@ void PagePool::Orphan(Machine& m) {
 void PagePool::MakeInvisible(Machine& m) {
   if (state_ == PoolState::kFreed) return;
   netdev_ = kNetPtrPoison;
-  m.digest.Mix(uint64_t{0x9008} << 32 | id_);
+  m.digest.Mix(DigestTag::kPagePoolUnlist, id_);
 }
 
 absl::Status PagePool::CheckInvariants(const Machine& m) const {

@@ -39,7 +39,7 @@ void PagePool::Scrub(Machine& m) {
 int32_t PagePool::Release(Machine& m) {
   Scrub(m);
   const int32_t inflight = this->inflight();
-  m.digest.Mix(uint64_t{0x9005} << 32 | static_cast<uint32_t>(inflight));
+  m.digest.Mix(DigestTag::kPagePoolRelease, static_cast<uint32_t>(inflight));
   if (inflight < 0) {
     m.Log(LogLevel::kWarn, absl::StrCat("WARNING: Negative(", inflight, ") inflight packet-pages"),
           id_);
@@ -63,7 +63,7 @@ void PagePool::Destroy(Machine& m) {
               {.pool = id_});
     return;
   }
-  m.digest.Mix(uint64_t{0x9006} << 32 | id_);
+  m.digest.Mix(DigestTag::kPagePoolDestroy, id_);
   if (--user_cnt_ > 0) return;  // the XDP memory model still holds it (§3.9)
   DisableDirectRecycling(m);
   FreeFrag(m);
@@ -143,7 +143,7 @@ void PagePool::FreePool(Machine& m) {
   if (visibility() != Visibility::kInvisible) {
     m.Notify(EventKind::kPoolDel, id_, absl::StrCat("page-pool-del-ntf id ", id_));
   }
-  m.digest.Mix(uint64_t{0x9007} << 32 | id_);
+  m.digest.Mix(DigestTag::kPagePoolFree, id_);
 }
 
 }  // namespace ppsim::sim

@@ -3,6 +3,7 @@
 #include "server/sim/skb.h"
 
 #include "absl/strings/str_format.h"
+#include "server/sim/check.h"
 #include "server/sim/machine.h"
 #include "server/sim/page_pool.h"
 #include "server/sim/skb_internal.h"
@@ -20,8 +21,15 @@ const char* FragRefName(FragRef r) {
 
 namespace skb_internal {
 
-Skb& Get(Machine& m, SkbId id) { return m.skbs.at(id); }
-SkbShared& Shared(Machine& m, const Skb& s) { return m.shinfos.at(s.shinfo); }
+Skb& Get(Machine& m, SkbId id) { return FindOrDie(m.skbs, id, "skb"); }
+SkbShared& Shared(Machine& m, const Skb& s) {
+  return FindOrDie(m.shinfos, s.shinfo, "skb_shared_info");
+}
+SkbFrag& FragAt(Machine& m, const Skb& s, uint32_t i) {
+  std::vector<SkbFrag>& frags = Shared(m, s).frags;
+  PPSIM_CHECK(i < frags.size(), "frag ", i, " of skb ", s.id, ", which has ", frags.size());
+  return frags[i];
+}
 
 uint32_t NewShared(Machine& m) {
   const uint32_t id = m.next_shinfo_id++;
@@ -36,7 +44,7 @@ SkbId NewSkb(Machine& m, bool pp_recycle) {
   s.shinfo = NewShared(m);
   s.pp_recycle = pp_recycle;
   s.alloc_cpu = m.ctx.cpu;
-  m.digest.Mix(uint64_t{0x5b} << 56 | id);
+  m.digest.Mix(DigestTag::kSkbAlloc, id);
   return id;
 }
 
@@ -172,13 +180,14 @@ SkbId SkbClone(Machine& m, SkbId id) {
   s.len = src.len;
   s.alloc_cpu = m.ctx.cpu;
   ++Shared(m, src).dataref;
-  m.digest.Mix(uint64_t{0x5c} << 56 | uint64_t{id} << 24 | c);
+  m.digest.Mix(DigestTag::kSkbClone, uint64_t{id} << 24 | c);
   return c;
 }
 
-bool SkbCloned(const Machine& m, SkbId id) {
-  const Skb& s = m.skbs.at(id);
-  return m.shinfos.at(s.shinfo).dataref > 1;
+bool SkbCloned(const Machine& m, SkbId id) { return SkbShinfo(m, id).dataref > 1; }
+
+const SkbShared& SkbShinfo(const Machine& m, SkbId id) {
+  return FindOrDie(m.shinfos, FindOrDie(m.skbs, id, "skb").shinfo, "skb_shared_info");
 }
 
 void KfreeSkb(Machine& m, SkbId id) {
@@ -187,18 +196,18 @@ void KfreeSkb(Machine& m, SkbId id) {
   // Remember who freed it, for the error a later use gets (bounded: skbs are plentiful).
   m.recent_skb_frees.emplace_back(id, m.op_index);
   if (m.recent_skb_frees.size() > Machine::kRecentSkbFrees) m.recent_skb_frees.pop_front();
-  m.digest.Mix(uint64_t{0x5d} << 56 | id);
+  m.digest.Mix(DigestTag::kKfreeSkb, id);
 }
 
 FragRef SkbFragRef(Machine& m, SkbId id, uint32_t i) {
   Skb& s = Get(m, id);
-  const Pfn pfn = Shared(m, s).frags.at(i).pfn;
+  const Pfn pfn = FragAt(m, s, i).pfn;
   return TakeFragRef(m, s, pfn);
 }
 
 PageHandle SkbPullPage(Machine& m, SkbId id, uint32_t i) {
   Skb& s = Get(m, id);
-  const Pfn pfn = Shared(m, s).frags.at(i).pfn;
+  const Pfn pfn = FragAt(m, s, i).pfn;
   Frame& f = m.memory.Touch(pfn);
   m.GetPage(pfn, f);
   return PageHandle{pfn, f.generation};

@@ -86,6 +86,8 @@ SkbId SkbBuild(Machine& m, const std::vector<FragSpec>& frags, std::optional<Pfn
 SkbId SkbClone(Machine& m, SkbId id);
 // skb_cloned(): the skb shares its data with a clone.
 bool SkbCloned(const Machine& m, SkbId id);
+// skb_shinfo(): the skb's shared info (its frags, dataref, frag_list).
+const SkbShared& SkbShinfo(const Machine& m, SkbId id);
 // kfree_skb / consume_skb / napi_consume_skb.
 void KfreeSkb(Machine& m, SkbId id);
 // Several CPUs free these skbs at the same tick: every "is this a pp page" test (and page->pp

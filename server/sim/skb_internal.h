@@ -12,6 +12,8 @@ namespace ppsim::sim::skb_internal {
 
 Skb& Get(Machine& m, SkbId id);
 SkbShared& Shared(Machine& m, const Skb& s);
+// Frag `i` of `s`, which the op handler checked exists.
+SkbFrag& FragAt(Machine& m, const Skb& s, uint32_t i);
 uint32_t NewShared(Machine& m);
 SkbId NewSkb(Machine& m, bool pp_recycle);
 // The page's pool if it carries the signature (as the current concurrent free saw it), else 0.

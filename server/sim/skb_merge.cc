@@ -53,7 +53,7 @@ bool SkbTryCoalesce(Machine& m, SkbId to_id, SkbId from_id, std::optional<SkbId>
   }
   if (!cloned_now) f.frags.clear();
   Get(m, to_id).len += from.len;  // from->len stays: the caller frees it (kfree_skb_partial)
-  m.digest.Mix(uint64_t{0x5f} << 56 | uint64_t{to_id} << 24 | from_id);
+  m.digest.Mix(DigestTag::kSkbTryCoalesce, uint64_t{to_id} << 24 | from_id);
   return true;
 }
 
@@ -100,7 +100,7 @@ bool SkbGroReceive(Machine& m, SkbId p_id, SkbId skb_id) {
     head.len += len;
     head.gro_last = skb_id;
   }
-  m.digest.Mix(uint64_t{0x60} << 56 | uint64_t{p_id} << 24 | skb_id);
+  m.digest.Mix(DigestTag::kSkbGroReceive, uint64_t{p_id} << 24 | skb_id);
   return true;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
+#include "server/sim/check.h"
 #include "server/sim/machine.h"
 #include "server/sim/page_pool.h"
 #include "server/sim/skb.h"
@@ -33,7 +34,7 @@ void PskbExpandHead(Machine& m, SkbId id) {
   SkbShared& old = Shared(m, s);
   if (old.dataref > 1) {
     const uint32_t nid = NewShared(m);
-    SkbShared& ns = m.shinfos.at(nid);
+    SkbShared& ns = FindOrDie(m.shinfos, nid, "skb_shared_info");
     SkbShared& o = old;
     for (const SkbFrag& fr : o.frags) {
       ns.frags.push_back({fr.pfn, fr.offset, fr.len, TakeFragRef(m, s, fr.pfn)});
@@ -41,8 +42,8 @@ void PskbExpandHead(Machine& m, SkbId id) {
     const std::vector<SkbId> list = o.frag_list;
     for (SkbId l : list) {
       const SkbId c = SkbClone(m, l);
-      m.skbs.at(c).on_frag_list = nid;
-      m.shinfos.at(nid).frag_list.push_back(c);
+      Get(m, c).on_frag_list = nid;
+      FindOrDie(m.shinfos, nid, "skb_shared_info").frag_list.push_back(c);
     }
     ReleaseData(m, s);
     s.shinfo = nid;
@@ -53,7 +54,7 @@ void PskbExpandHead(Machine& m, SkbId id) {
     old.head_ref = FragRef::kNone;
     PageUnref(m, head, ref, s.pp_recycle, "skb_free_head");
   }
-  m.digest.Mix(uint64_t{0x5e} << 56 | id);
+  m.digest.Mix(DigestTag::kPskbExpandHead, id);
 }
 
 // ___pskb_trim: unclone first, then drop the frags past `keep` with skb_frag_unref, which uses
@@ -79,7 +80,7 @@ SkbId SkbSplit(Machine& m, SkbId id, uint32_t at, uint32_t cut) {
   SkbShared& nsh = Shared(m, Get(m, n));
   uint32_t first_moved = at;
   if (cut > 0) {
-    SkbFrag& fr = sh.frags.at(at);
+    SkbFrag& fr = FragAt(m, s, at);
     SkbFrag second{fr.pfn, fr.offset + cut, fr.len - cut, TakeFragRef(m, s, fr.pfn)};
     fr.len = cut;
     nsh.frags.push_back(second);

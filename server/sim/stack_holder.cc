@@ -1,6 +1,7 @@
 #include "server/sim/stack_holder.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/sim/check.h"
 #include "server/sim/machine.h"
 
 namespace ppsim::sim {
@@ -49,7 +50,7 @@ StackHolder& Holder(Machine& m, HolderKind kind, uint16_t cpu) {
 void FreeHeld(Machine& m, StackHolder& h, SkbId id) {
   const ExecContext saved = m.ctx;
   m.ctx = HolderContext(h.kind, h.cpu);
-  m.skbs.at(id).holder = 0;
+  FindOrDie(m.skbs, id, "skb").holder = 0;
   KfreeSkb(m, id);
   m.ctx = saved;
 }
@@ -75,8 +76,8 @@ void ScheduleExpiry(Machine& m, HolderKind kind, uint16_t cpu, SkbId id, Nanos a
 HolderId StackHold(Machine& m, SkbId skb, HolderKind kind, uint16_t cpu) {
   StackHolder& h = Holder(m, kind, cpu);
   h.skbs.push_back(skb);
-  m.skbs.at(skb).holder = h.id;
-  m.digest.Mix(uint64_t{0x61} << 56 | uint64_t{h.id} << 24 | skb);
+  FindOrDie(m.skbs, skb, "skb").holder = h.id;
+  m.digest.Mix(DigestTag::kStackHold, uint64_t{h.id} << 24 | skb);
   if (kind == HolderKind::kDefrag) ScheduleExpiry(m, kind, cpu, skb, m.clock.now() + kIpFragTime);
   return h.id;
 }
@@ -90,7 +91,7 @@ uint32_t StackRelease(Machine& m, HolderKind kind, uint16_t cpu, uint32_t count)
     FreeHeld(m, h, id);
     ++n;
   }
-  m.digest.Mix(uint64_t{0x62} << 56 | uint64_t{h.id} << 24 | n);
+  m.digest.Mix(DigestTag::kStackRelease, uint64_t{h.id} << 24 | n);
   return n;
 }
 
