@@ -154,7 +154,7 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
   }
   service::Quota quota(LimitsFrom(o));
 
-  // The journal (design.md §7, server/store/journal.h): opened before anything is served,
+  // The journal (docs/design.md §7, server/store/journal.h): opened before anything is served,
   // and every lab it holds rebuilt before the first RPC can see the registry.
   std::unique_ptr<store::Journal> journal;
   if (o.durability == "none") {

@@ -50,7 +50,7 @@ struct DaemonOptions {
   std::string max_message_bytes = "64MiB";
 };
 
-// Plaintext only when asked for (design.md §7). ppsimd serves TLS when --tls-cert is given.
+// Plaintext only when asked for (docs/design.md §7). ppsimd serves TLS when --tls-cert is given.
 // Without it, it serves plaintext only on a loopback address (127.0.0.0/8, [::1], localhost:
 // the default dev setup, the demo and the tests), and refuses any other address (0.0.0.0,
 // a pod IP) unless --insecure-plaintext says so, e.g. behind a mesh that encrypts. A

@@ -1,4 +1,4 @@
-// ppsimd: the ppsim daemon (design.md §1). `ppsimd --help` lists the flags.
+// ppsimd: the ppsim daemon (docs/design.md §1). `ppsimd --help` lists the flags.
 #include <iostream>
 
 #include "server/daemon.h"

@@ -1,5 +1,5 @@
 // File: client/chaos/costs.h
-// What a teardown strategy cost in one run (design.md §3.6 "each strategy reports its host
+// What a teardown strategy cost in one run (docs/design.md §3.6 "each strategy reports its host
 // cost, its virtual-time cost, its memory overhead and the lock-hold time it imposes"; §6
 // compare), read from the lab's pools after the run (LabFacts: every pool, freed ones too).
 #ifndef PPSIM_CLIENT_CHAOS_COSTS_H_

@@ -1,5 +1,5 @@
 // File: client/chaos/exit_codes.h
-// ppctl's exit codes (design.md §6), defined once: each code with its name and meaning, which
+// ppctl's exit codes (docs/design.md §6), defined once: each code with its name and meaning, which
 // codes each command can exit with, and the `Exit:` line of its --help, generated from both
 // (ExitCodeHelp). A CI pipeline branches on these numbers, so a help text that omits one or
 // a command that returns one its help does not list is a bug: tests/integration/

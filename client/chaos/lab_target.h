@@ -38,7 +38,7 @@ struct Applied {
   v1::OpResult result;
 };
 
-// A batch applied in order up to the first rejected op (design.md §4 Apply): `results` has
+// A batch applied in order up to the first rejected op (docs/design.md §4 Apply): `results` has
 // one entry per applied op; `rejected_index` is the refused op's index (-1: none refused).
 struct BatchApplied {
   std::vector<v1::OpResult> results;

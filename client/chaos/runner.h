@@ -1,5 +1,5 @@
 // File: client/chaos/runner.h
-// Runs a scenario once per strategy on a LabTarget and judges each run (design.md §6):
+// Runs a scenario once per strategy on a LabTarget and judges each run (docs/design.md §6):
 //   safety    an `expect` failed: an `occur` id never raised, or a forbidden id raised
 //             (with no expect entry for the strategy, any violation is forbidden)
 //   liveness  the liveness phase ended with a pool still holding pages (PP017)
@@ -71,7 +71,7 @@ struct ViolationEvent {
   int64_t time_ns = 0;
 };
 
-// What `compare` tabulates per strategy (design.md §6), from the lab's pools after the run.
+// What `compare` tabulates per strategy (docs/design.md §6), from the lab's pools after the run.
 struct TeardownCosts {
   int64_t drain_time_ns = -1;        // longest detach → inflight 0 of a destroyed pool; -1 never
   int64_t max_lock_hold_ns = 0;      // longest BH-disabling hold of any teardown

@@ -1,5 +1,5 @@
 // File: client/chaos/scenario.h
-// A scenario as loaded from YAML or JSON (design.md §6; the format's JSON Schema is
+// A scenario as loaded from YAML or JSON (docs/design.md §6; the format's JSON Schema is
 // client/scenarios/scenario.schema.json). Plain data: scenario_loader.h builds and validates
 // it, runner.h executes it. Every part remembers the line it came from so that a failure found
 // while running can still point into the file.

@@ -1,5 +1,5 @@
 // File: client/chaos/scenario_writer.h
-// Scenario → YAML text that LoadScenarioText reads back to the same scenario (design.md §6),
+// Scenario → YAML text that LoadScenarioText reads back to the same scenario (docs/design.md §6),
 // and the scenario a shrink produces from a trace.
 //
 // Op lines are written as double-quoted YAML scalars (they hold $, @, =, quotes and commas);

@@ -1,5 +1,5 @@
 // File: client/chaos/shrink.h
-// Shrinking a failing run (design.md §6 `shrink`; reference/chaos-and-testing-tools.md 5e.5,
+// Shrinking a failing run (docs/design.md §6 `shrink`; reference/chaos-and-testing-tools.md 5e.5,
 // 6a/6b): from a trace's symbolic steps (op lines with $references and `as:` names), find a
 // short step list that still raises the same violation id on a fresh embedded lab with the
 // trace's LabConfig.

@@ -1,5 +1,5 @@
 // File: client/chaos/soak.h
-// A wall-clock-bounded soak (design.md §6, §8 the Kubernetes Job): N workers each run chaos
+// A wall-clock-bounded soak (docs/design.md §6, §8 the Kubernetes Job): N workers each run chaos
 // rounds of `round_ops` ops, every round on a fresh lab with a seed derived from the soak's
 // seed, the worker and the round (RoundSeed), until the deadline or a stop request. Any round
 // reruns alone with `ppctl chaos --seed <round seed> --ops <round_ops>` (same strategy and

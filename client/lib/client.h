@@ -1,5 +1,5 @@
 // File: client/lib/client.h
-// libppsim_client: a blocking C++ client for ppsimd (design.md §1, §4), used by ppctl and the
+// libppsim_client: a blocking C++ client for ppsimd (docs/design.md §1, §4), used by ppctl and the
 // tests. One Client holds one channel and may be shared by threads. Every call returns
 // absl::Status/StatusOr with the server's gRPC code and message (status.h); each unary call
 // has a deadline (Options::rpc_timeout), streams have none.

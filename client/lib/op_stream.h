@@ -1,6 +1,6 @@
 // File: client/lib/op_stream.h
 // A session on OpsService.Stream: batches go out, one ApplyResponse per batch comes back in
-// order. Sending ahead of receiving pipelines batches (high op rates, design.md §4).
+// order. Sending ahead of receiving pipelines batches (high op rates, docs/design.md §4).
 //
 //   absl::StatusOr<std::unique_ptr<OpStream>> s = client.OpenStream();
 //   for (const auto& batch : batches) (*s)->Send(lab, batch);   // check each Status

@@ -29,7 +29,7 @@ struct SequenceResult {
 };
 
 // The model profile for a kernel series: "v<series>" when the model has it, else the newest
-// x86-64 profile older than the series (the profiles are kernel eras: design.md §3.7).
+// x86-64 profile older than the series (the profiles are kernel eras: docs/design.md §3.7).
 // INVALID_ARGUMENT when every profile is newer.
 absl::StatusOr<std::string> ProfileForSeries(absl::string_view series);
 

@@ -1,5 +1,5 @@
 // `ppctl chaos`: seeded random op sequences (client/chaos/generator.h) against an embedded lab
-// or ppsimd, one run per strategy on the same seed, with reports and design.md §6's exit
+// or ppsimd, one run per strategy on the same seed, with reports and docs/design.md §6's exit
 // codes. The seed goes to stderr first ("seed N"), given or drawn, so every run reproduces:
 // `ppctl chaos --seed N` with the same flags gives the same ops and digest.
 //

@@ -1,6 +1,6 @@
 // `ppctl compare SCENARIO --strategies a,b,...`: one seeded workload (the scenario's steps,
 // chaos block and liveness phase; one seed for all) under each teardown strategy, and a table
-// of verdicts, violations and costs (design.md §6; client/chaos/compare.h). The seed goes to
+// of verdicts, violations and costs (docs/design.md §6; client/chaos/compare.h). The seed goes to
 // stderr first. Exit codes as for `ppctl run` (client/chaos/exit_codes.h); an unknown strategy
 // is a usage error that names the valid ones.
 #include <iostream>

@@ -1,6 +1,6 @@
 // `ppctl report REPORT.json [--html F] [--junit F] [--text]`: re-renders a saved
 // ppsim.report/v1 JSON (from run, compare or chaos --report-json) as HTML, JUnit XML or a
-// table, without re-running anything (design.md §6 reports). With no output flag it prints the
+// table, without re-running anything (docs/design.md §6 reports). With no output flag it prints the
 // table. Exit: 0 rendered, 64 the file is missing or not a v1 report (the message names the
 // field), 70 an output could not be written. The verdicts are in the outputs, not the exit
 // code: re-rendering a failed run is not itself a failure.

@@ -1,5 +1,5 @@
 // `ppctl shrink TRACE --violation PPnnn`: reduce a failing run's trace to a short op sequence
-// that still raises the same violation id (design.md §6; client/chaos/shrink.h for the
+// that still raises the same violation id (docs/design.md §6; client/chaos/shrink.h for the
 // algorithm), print it, and write it as a scenario YAML (--out-yaml) and a GoogleTest case
 // (--out-gtest), and a JUnit report of the shrunk scenario's run whose <system-out> lists the
 // minimised ops (--junit, reference/chaos-and-testing-tools.md C3).

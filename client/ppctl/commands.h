@@ -1,4 +1,4 @@
-// ppctl's subcommands (design.md §1, §6). Each Add*Command registers one subcommand, its flags
+// ppctl's subcommands (docs/design.md §1, §6). Each Add*Command registers one subcommand, its flags
 // and help on `root`, and returns what main runs when the command line chose it: a function
 // that returns the process exit code.
 #ifndef PPSIM_CLIENT_PPCTL_COMMANDS_H_

@@ -20,7 +20,7 @@ struct DemoOptions {
   bool keep = false;    // keep the daemon's labs (implied by --metrics)
 };
 
-// Returns the process exit code (design.md §6): 0 when the demo ran as expected.
+// Returns the process exit code (docs/design.md §6): 0 when the demo ran as expected.
 int RunDemo(const DemoOptions& opts);
 
 }  // namespace ppsim::ppctl

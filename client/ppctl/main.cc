@@ -1,4 +1,4 @@
-// ppctl: the ppsim command line (design.md §1, §6).
+// ppctl: the ppsim command line (docs/design.md §1, §6).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : kExitUsage;  // usage error (design.md §6)
+    return rc == 0 ? 0 : kExitUsage;  // usage error (docs/design.md §6)
   }
   for (const Command& c : commands) {
     if (!c.cmd->parsed()) continue;

@@ -1,4 +1,4 @@
-// The report files a scenario command writes (design.md §6: versioned JSON, JUnit XML, a
+// The report files a scenario command writes (docs/design.md §6: versioned JSON, JUnit XML, a
 // self-contained HTML page), shared by `ppctl compare` and `ppctl report`.
 #ifndef PPSIM_CLIENT_PPCTL_REPORT_FILES_H_
 #define PPSIM_CLIENT_PPCTL_REPORT_FILES_H_

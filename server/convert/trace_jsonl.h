@@ -1,4 +1,4 @@
-// A lab's trace as JSON lines (design.md §3.1, ExportTrace/ReplayTrace): one v1.Op per line in
+// A lab's trace as JSON lines (docs/design.md §3.1, ExportTrace/ReplayTrace): one v1.Op per line in
 // protobuf's JSON mapping with the .proto field names ("page_pool_alloc_pages", not
 // "pagePoolAllocPages"), so a trace reads like the ops a client sent and any protobuf JSON
 // parser (ppctl, Python's json_format) reads it back.

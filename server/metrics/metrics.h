@@ -1,4 +1,4 @@
-// Prometheus exposition (design.md §5). Lab metrics are computed at scrape time from the labs'
+// Prometheus exposition (docs/design.md §5). Lab metrics are computed at scrape time from the labs'
 // counters by a custom Collectable (nothing on the op path touches Prometheus objects); series
 // of freed pools and deleted labs disappear because they are simply not collected any more.
 // RPC metrics are ordinary prometheus-cpp families built once at startup.

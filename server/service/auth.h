@@ -1,4 +1,4 @@
-// Who is calling, and may they touch this lab (design.md §7: "a lab belongs to the identity
+// Who is calling, and may they touch this lab (docs/design.md §7: "a lab belongs to the identity
 // that created it").
 //
 // An identity comes from one of two credentials:

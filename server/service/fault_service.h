@@ -1,4 +1,4 @@
-// ppsim.v1.FaultService (design.md §3.10, §4): arming and clearing fault sites. Each call is
+// ppsim.v1.FaultService (docs/design.md §3.10, §4): arming and clearing fault sites. Each call is
 // applied as a set_fault / clear_faults op through the registry, so it is in the lab's trace
 // (a replay reproduces the same fault decisions) and counted like any op. Unlike a batch, a
 // rejected op is the RPC's status, naming the request field ("fault.site: ..."). Only the

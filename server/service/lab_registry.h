@@ -1,4 +1,4 @@
-// The daemon's labs (design.md §2, §3.1): many labs served in parallel, each lab's ops
+// The daemon's labs (docs/design.md §2, §3.1): many labs served in parallel, each lab's ops
 // serialised by its own mutex. Applying a batch converts and applies op by op, stops at the
 // first rejected op, then hands the lab's new events to the hub. Metrics read the same
 // entries at scrape time under the same mutex; nothing on the op path touches Prometheus.

@@ -1,4 +1,4 @@
-// ppsim.v1.LabService (design.md §4): create, list and delete labs; export a lab's trace as
+// ppsim.v1.LabService (docs/design.md §4): create, list and delete labs; export a lab's trace as
 // JSON lines and replay one on a fresh lab to check its digest. A lab belongs to the identity
 // that created it (auth.h): ListLabs shows a caller only its own labs (an admin, or anyone in
 // open mode, sees all) and the other calls refuse someone else's lab with PERMISSION_DENIED.

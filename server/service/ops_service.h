@@ -1,4 +1,4 @@
-// ppsim.v1.OpsService (design.md §4): batches of ops, unary (Apply) or as a bidirectional
+// ppsim.v1.OpsService (docs/design.md §4): batches of ops, unary (Apply) or as a bidirectional
 // stream (Stream). A rejected op is not an RPC error: it is the batch's `rejected` entry and
 // the RPC is OK, because everything before it was applied and the client needs those results.
 // An unknown or deleted lab is the RPC's status (NOT_FOUND / FAILED_PRECONDITION); on a

@@ -1,4 +1,4 @@
-// ppsim.v1.QueryService (design.md §4): a lab read back in the kernel's netlink terms (GetPool,
+// ppsim.v1.QueryService (docs/design.md §4): a lab read back in the kernel's netlink terms (GetPool,
 // the page-pool-get dump ListPools), pages, violations, and the Watch event stream. Queries
 // take the lab's lock, so they see the state between two ops, never in the middle of one.
 // Only the lab's owner (or an admin; anyone in open mode) may query it (auth.h); Watch

@@ -1,4 +1,4 @@
-// Per-identity quotas and the daemon's memory cap (design.md §7: "Over the limit →
+// Per-identity quotas and the daemon's memory cap (docs/design.md §7: "Over the limit →
 // RESOURCE_EXHAUSTED, and the daemon stays up"). Identities come from auth.h; in open mode all
 // callers are the one anonymous identity and share its quotas.
 //

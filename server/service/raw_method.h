@@ -1,6 +1,6 @@
 // Every ppsim method is registered raw (bytes in, bytes out) and parses its own request, so
 // that bytes which are not a message of the method's type get INVALID_ARGUMENT naming the type
-// (design.md §4), are counted in ppsim_rpc_handling_seconds and change nothing.
+// (docs/design.md §4), are counted in ppsim_rpc_handling_seconds and change nothing.
 //
 // Why: registered typed, gRPC 1.51's callback API parses the request before any ppsim code runs
 // and answers a parse failure with UNIMPLEMENTED and an empty message

@@ -1,5 +1,5 @@
 // Every RPC's handling time and final code go to an RpcObserver (rpc_observer.h; ppsimd's
-// records ppsim_rpc_handling_seconds{method,code}, design.md §5) and, at debug level, to the
+// records ppsim_rpc_handling_seconds{method,code}, docs/design.md §5) and, at debug level, to the
 // log. A scope starts when the handler is entered;
 // Record runs once, right before Finish, so a client that has its reply also finds the RPC
 // counted.

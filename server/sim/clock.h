@@ -1,4 +1,4 @@
-// Virtual time and deferred work (design.md §3.9).
+// Virtual time and deferred work (docs/design.md §3.9).
 //
 // Time moves only when an op advances it (advance_time, or an op whose cost model charges
 // time). Deferred work — pool release retries, lazy IOTLB flushes, TCE-wait polls, holder

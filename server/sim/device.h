@@ -1,4 +1,4 @@
-// Devices and their drivers (design.md §3.4): add → bind (probe: netdev, NAPI per RX queue) →
+// Devices and their drivers (docs/design.md §3.4): add → bind (probe: netdev, NAPI per RX queue) →
 // up/down (one pool per RX queue created in open and destroyed in stop, as netdevsim does) →
 // orderly unbind, device removal, or surprise removal. The IOMMU domain belongs to the device,
 // not the driver: it survives unbind and is freed by removal (docs/kernel/skb-and-iommu.md §4.5).
@@ -32,7 +32,7 @@ enum class DeviceState : uint8_t {
 };
 const char* DeviceStateName(DeviceState s);
 
-// What went wrong between a device and its IOMMU (design.md §5 ppsim_iommu_faults_total{kind}).
+// What went wrong between a device and its IOMMU (docs/design.md §5 ppsim_iommu_faults_total{kind}).
 enum class IommuFaultKind : uint8_t {
   kUnmappedIova = 0,  // the IOMMU blocked a DMA to an IOVA with no mapping (a DMAR fault)
   kStaleIotlb = 1,    // a DMA reached a page through an unflushed IOTLB entry (silent)

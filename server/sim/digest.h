@@ -1,4 +1,4 @@
-// A running 64-bit digest of every state change in a lab (design.md §3.1). Replaying a trace
+// A running 64-bit digest of every state change in a lab (docs/design.md §3.1). Replaying a trace
 // must reproduce it bit for bit, so it must not depend on the process: absl::Hash is seeded
 // per process and cannot be used. The mixing step is the splitmix64 finaliser applied to the
 // previous digest combined with the new word; it is order-sensitive, which is what we want.

@@ -204,7 +204,7 @@ void DmaUnmapPage(Machine& m, Device& dev, DmaAddr addr, uint64_t size, DmaDir d
   } else if (r.queued) {
     ArmFlushTimer(m, dev);
   }
-  // A device that kept the descriptor writes through it later (design.md §3.10).
+  // A device that kept the descriptor writes through it later (docs/design.md §3.10).
   if (r.found && m.ShouldFail(FaultSite::kStaleDeviceDma,
                               {.pool = caller.pool, .device = dev.id, .ctx = m.ctx}, caller.pfn)) {
     const Nanos delay = m.faults.spec(FaultSite::kStaleDeviceDma)->delay_ns;

@@ -1,5 +1,5 @@
 // The streaming DMA API as drivers and the pool call it (docs/kernel/skb-and-iommu.md §4.1), with
-// the device-lifecycle contract checked on every call (design.md §3.3):
+// the device-lifecycle contract checked on every call (docs/design.md §3.3):
 //   - driver bound: normal;
 //   - no driver bound (unbound, never bound, removal pending): the call breaks the contract
 //     (PP002) but still reaches the domain, which may by now serve someone else;

@@ -1,4 +1,4 @@
-// Fault injection (design.md §3.10), with the knobs and the decision order of the kernel's
+// Fault injection (docs/design.md §3.10), with the knobs and the decision order of the kernel's
 // fault-injection framework (lib/fault-inject.c, Documentation/fault-injection; see
 // docs/reference/chaos-and-testing-tools.md §4): probability 0 never fails, then the filter,
 // then `times` (0 = exhausted), then the `space` budget, then `interval`, then the

@@ -1,4 +1,4 @@
-// A device's IOMMU domain (design.md §3.3, docs/kernel/skb-and-iommu.md §4.3–§4.5).
+// A device's IOMMU domain (docs/design.md §3.3, docs/kernel/skb-and-iommu.md §4.3–§4.5).
 //
 // The domain translates bus addresses to page frames. `intel` domains allocate IOVAs with
 // most-recently-freed-first reuse and invalidate either strictly (the IOVA is free again as

@@ -1,4 +1,4 @@
-// Kernel profiles: the behaviour of one kernel era and architecture (design.md §3.7).
+// Kernel profiles: the behaviour of one kernel era and architecture (docs/design.md §3.7).
 //
 // This issue carries the switches the page_pool and IOMMU model need; the skb rules join when
 // the skb model lands. Each switch cites where the behaviour comes from.
@@ -145,7 +145,7 @@ struct KernelProfile {
   // PP_MAGIC_MASK: what "is this a pp page" compares after masking (§1.2).
   uint64_t PpMagicMask() const { return ~(DmaIndexMask() | 0x3ULL); }
 
-  // Overrides one switch by name (design.md §3.7: single switches can be overridden in
+  // Overrides one switch by name (docs/design.md §3.7: single switches can be overridden in
   // LabConfig). Booleans take true/false; coalesce_rule takes a CoalesceRuleName.
   absl::Status ApplySwitch(absl::string_view name, absl::string_view value);
 };

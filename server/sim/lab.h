@@ -1,4 +1,4 @@
-// A lab: one isolated simulated machine (design.md §3.1). It applies ops in order, records the
+// A lab: one isolated simulated machine (docs/design.md §3.1). It applies ops in order, records the
 // trace of applied ops and a running digest, and answers queries shaped like the kernel's
 // netlink page-pool-get. A rejected op (malformed, unknown id, meaningless in the current
 // state) returns an error naming the field and value and changes nothing; a buggy but
@@ -64,7 +64,7 @@ struct PoolInfo {
   PagePoolAllocStats alloc;
   PagePoolRecycleStats recycle;
   StrategyCosts costs;
-  // Teardown timings in virtual ns, for the strategy comparison (design.md §3.6, §6): when
+  // Teardown timings in virtual ns, for the strategy comparison (docs/design.md §3.6, §6): when
   // destroy left pages in flight (page_pool_detached; -1 never), when __page_pool_destroy ran
   // (-1 alive) — for a detached pool that is the retry tick that saw inflight 0
   // (docs/kernel/page-pool.md §4.3) — and how long its device's device_del waited, start to

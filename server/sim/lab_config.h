@@ -1,4 +1,4 @@
-// LabConfig: everything that defines a simulated machine (design.md §3.1). Two labs with the
+// LabConfig: everything that defines a simulated machine (docs/design.md §3.1). Two labs with the
 // same config and the same op sequence produce the same digest.
 #ifndef PPSIM_SERVER_SIM_LAB_CONFIG_H_
 #define PPSIM_SERVER_SIM_LAB_CONFIG_H_
@@ -16,7 +16,7 @@
 
 namespace ppsim::sim {
 
-// IOMMU models (design.md §3.3, docs/kernel/skb-and-iommu.md §4).
+// IOMMU models (docs/design.md §3.3, docs/kernel/skb-and-iommu.md §4).
 // The translated vendors differ in what a late unmap after device removal reaches
 // (KernelProfile::iommu_release_rule).
 enum class IommuModel : uint8_t {

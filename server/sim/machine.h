@@ -3,7 +3,7 @@
 // get/put). Lab owns a Machine and turns ops into calls on it; the pool, DMA API, device and
 // strategy code take a Machine&.
 //
-// Single-threaded: the daemon serialises a lab's ops (design.md §3.1).
+// Single-threaded: the daemon serialises a lab's ops (docs/design.md §3.1).
 #ifndef PPSIM_SERVER_SIM_MACHINE_H_
 #define PPSIM_SERVER_SIM_MACHINE_H_
 

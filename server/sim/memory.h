@@ -1,5 +1,5 @@
 // Simulated physical memory: page frames in sparse sections and a buddy allocator
-// (design.md §3.2).
+// (docs/design.md §3.2).
 //
 // Frames live in sections of 2^14 pages (64 MiB) that are materialised on first touch, so a
 // 16 TiB lab costs host memory only for the sections its allocations reach. The allocator

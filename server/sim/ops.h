@@ -1,4 +1,4 @@
-// The ops a lab applies (design.md §2: client → sim::Op → Lab::Apply). One struct per op, all
+// The ops a lab applies (docs/design.md §2: client → sim::Op → Lab::Apply). One struct per op, all
 // in one variant, each with its kernel-flavoured name and a field list that generic code (the
 // digest, the trace, the proto and scenario converters) walks with Fields(). Adding an op is a
 // struct here, a row in the variant, and a handler in one of the lab_ops_*.cc files.

@@ -1,5 +1,5 @@
 // struct page_pool, faithful to net/core/page_pool.c as described in docs/kernel/page-pool.md
-// §1–§4 (design.md §3.5). The implementation is split by path: page_pool.cc (create, params,
+// §1–§4 (docs/design.md §3.5). The implementation is split by path: page_pool.cc (create, params,
 // accounting, visibility), page_pool_alloc.cc (§3.1–§3.2), page_pool_put.cc (§3.3–§3.5),
 // page_pool_destroy.cc (§4).
 #ifndef PPSIM_SERVER_SIM_PAGE_POOL_H_

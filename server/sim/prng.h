@@ -1,4 +1,4 @@
-// The lab's only source of randomness (design.md §3.1: deterministic labs).
+// The lab's only source of randomness (docs/design.md §3.1: deterministic labs).
 //
 // std::mt19937_64's output sequence is fixed by the C++ standard, so a seed gives the same
 // numbers with any conforming library. The standard *distributions* are not portable, so the

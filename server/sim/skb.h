@@ -1,4 +1,4 @@
-// sk_buffs carrying pool pages (design.md §3.8, docs/kernel/skb-and-iommu.md §0–§2).
+// sk_buffs carrying pool pages (docs/design.md §3.8, docs/kernel/skb-and-iommu.md §0–§2).
 //
 // An skb points at a shared info (skb_shared_info plus the head buffer) that clones share
 // through `dataref`. Every frag slot and the head remember which reference they hold: a pp

@@ -1,4 +1,4 @@
-// Where the network stack keeps skbs (design.md §3.8; docs/kernel/skb-and-iommu.md §3.2): a socket
+// Where the network stack keeps skbs (docs/design.md §3.8; docs/kernel/skb-and-iommu.md §3.2): a socket
 // receive queue, the IPv4 defragmentation queue (ip_expire after 30 s), the per-CPU deferred
 // free list (flushed only when that CPU runs net_rx_action again), a qdisc and a TCP
 // retransmit queue. Holders are named by kind and CPU; they free their skbs in the context

@@ -1,5 +1,5 @@
 // Teardown strategies: what a pool does about the DMA mappings of its pages when it is
-// destroyed while pages are still in flight (design.md §3.6, docs/kernel/page-pool.md §5).
+// destroyed while pages are still in flight (docs/design.md §3.6, docs/kernel/page-pool.md §5).
 //
 // One interface, one implementation per file in strategies/, one row each in the registry
 // (StrategyRegistry()). A strategy instance belongs to one pool and keeps that pool's tracking

@@ -3,7 +3,7 @@
 // Handles are small value types so they can be hashed into the digest, stored in traces and
 // compared. A page handle carries the frame's generation at the time it was handed out: the
 // checker compares it with the frame's current generation to see a stale reference
-// (design.md §3.1).
+// (docs/design.md §3.1).
 #ifndef PPSIM_SERVER_SIM_TYPES_H_
 #define PPSIM_SERVER_SIM_TYPES_H_
 

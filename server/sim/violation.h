@@ -1,4 +1,4 @@
-// The violation catalog PP001–PP018 (design.md §3.11; PP018 since the kernel oracle's swiotlb
+// The violation catalog PP001–PP018 (docs/design.md §3.11; PP018 since the kernel oracle's swiotlb
 // probe) and the record the checker produces.
 // Ids are stable: they appear in scenarios, metrics labels, reports and alert rules.
 #ifndef PPSIM_SERVER_SIM_VIOLATION_H_

@@ -1,6 +1,6 @@
-// The durable journal (design.md §7): an embedded SQLite database in --data-dir that holds every
+// The durable journal (docs/design.md §7): an embedded SQLite database in --data-dir that holds every
 // lab's config and op log, and every violation record, committed before the RPC that produced
-// them returns. The model is deterministic (design.md §3.1), so a lab's state *is* its config
+// them returns. The model is deterministic (docs/design.md §3.1), so a lab's state *is* its config
 // plus its log: a restarted daemon rebuilds each lab by replaying it (journal_recovery.h).
 //
 // The API has no separate notion of a run: a lab is the run, so the `labs` table is the runs

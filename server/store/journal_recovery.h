@@ -1,4 +1,4 @@
-// Rebuilding labs from the journal at start: design.md §7, "a restarted daemon rebuilds its labs
+// Rebuilding labs from the journal at start: docs/design.md §7, "a restarted daemon rebuilds its labs
 // by replaying their logs". The registry that hosts the labs (server/service's
 // LabRegistry::Recover) walks the journal; what a batch must satisfy to count as replayed, and
 // the report of what was found, live here beside the format they read.

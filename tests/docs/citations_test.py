@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Citations of the docs resolve: a comment or doc that cites `docs/kernel/<file>.md §x` names a
-file that exists and a section that file has; no file cites the old short form `kernel/<file>.md`
-(which named the docs by a path outside the repository); every relative link in README.md and
-docs/**/*.md points at a file of the repository.
+"""Citations of the docs resolve: a comment or doc that cites `docs/kernel/<file>.md §x` or
+`docs/design.md §x` names a file that exists and a section that file has; no file cites the old
+short forms `kernel/<file>.md` or a bare `design.md` (which named the docs by a path outside the
+repository); every relative link in README.md and docs/**/*.md points at a file of the
+repository.
 
 Usage: citations_test.py SOURCE_DIR
 Not read: recorded kernel observations and fuzzer inputs (data, not text that cites).
@@ -12,12 +13,14 @@ import re
 import subprocess
 import sys
 
-SKIP = ("tests/oracle/observed/", "tests/fuzz/corpus/")
+SKIP = ("tests/oracle/observed/", "tests/fuzz/corpus/", "tests/docs/citations_test.py")
 SECTION_ID = r"[0-9]+[a-z]?(?:\.[0-9]+)*"
 CITE = re.compile(r"docs/kernel/([A-Za-z0-9_-]+\.md)((?:\s*(?:,|–|-|and|\+|/)?\s*§\s?" +
                   SECTION_ID + r")*)")
 SECTION = re.compile(r"§\s?(" + SECTION_ID + r")")
 SHORT_FORM = re.compile(r"(?<![\w/.-])kernel/[A-Za-z0-9_-]+\.md")
+DESIGN_CITE = re.compile(r"docs/design\.md((?:\s*(?:,|–|-|and|\+|/)?\s*§\s?" + SECTION_ID + r")*)")
+DESIGN_SHORT = re.compile(r"(?<![\w/.-])design\.md")
 HEADING = re.compile(r"^#+\s+(" + SECTION_ID + r")\.?\s")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
@@ -36,6 +39,7 @@ def main():
     files = subprocess.run(["git", "-C", str(root), "ls-files"], capture_output=True, text=True,
                            check=True).stdout.split()
     kernel_docs = {p.name: sections(p) for p in (root / "docs" / "kernel").glob("*.md")}
+    design = sections(root / "docs" / "design.md")
     failures = []
     citations = 0
     for name in files:
@@ -50,6 +54,13 @@ def main():
             for m in SHORT_FORM.finditer(line):
                 failures.append(f"{name}:{n}: {m.group(0)} is not a path of the repository; "
                                 f"cite docs/{m.group(0)}")
+            for m in DESIGN_SHORT.finditer(line):
+                failures.append(f"{name}:{n}: {m.group(0)} is not a path of the repository; "
+                                f"cite docs/design.md")
+            for m in DESIGN_CITE.finditer(line):
+                for s in SECTION.findall(m.group(1)):
+                    if s not in design:
+                        failures.append(f"{name}:{n}: docs/design.md has no section §{s}")
             for m in CITE.finditer(line):
                 citations += 1
                 doc = m.group(1)

@@ -127,7 +127,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (applied != req.ops_size()) {
     Fail(absl::StrCat(applied, " results for ", req.ops_size(), " ops and no rejection"));
   }
-  // A rejected op changes nothing (design.md §4): the same prefix on a fresh lab reaches the
+  // A rejected op changes nothing (docs/design.md §4): the same prefix on a fresh lab reaches the
   // same digest.
   if (r->has_rejected()) {
     std::unique_ptr<Fresh> g = NewLab();

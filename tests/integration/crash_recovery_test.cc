@@ -1,4 +1,4 @@
-// The journal's acceptance test (issue 7, design.md §7): 20 times, a real ppsimd on one
+// The journal's acceptance test (issue 7, docs/design.md §7): 20 times, a real ppsimd on one
 // --data-dir takes chaos-like batches from a client per lab and is killed with SIGKILL at a
 // random moment; then
 //   - every violation the client received on its Watch stream is in the journal file (read

@@ -71,7 +71,7 @@ bool Eventually(Pred pred, absl::Duration timeout = kWaitTimeout) {
   return true;
 }
 
-// design.md §3.6: a legacy pool unbound with a page still handed out leaves that page's DMA
+// docs/design.md §3.6: a legacy pool unbound with a page still handed out leaves that page's DMA
 // mapping behind; dma-debug reports it at unbind (PP005). Device 1, pool 1.
 constexpr char kUnbindWithPageHeld[] =
     "add_device\n"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest: the HTML report (design.md §6) rendered by a real browser, headless Chromium.
+# ctest: the HTML report (docs/design.md §6) rendered by a real browser, headless Chromium.
 #   1. `ppctl run unbind-inflight.yaml --html` and `ppctl compare ... --html` write the pages;
 #      `ppctl report` re-renders the saved JSON to the same page.
 #   2. The page is self-contained: no http(s):// or protocol-relative URL, no src=/href=, no

@@ -1,4 +1,4 @@
-// Bad input against a real ppsimd (issue 7, design.md §4 and §7): a corpus of malformed requests
+// Bad input against a real ppsimd (issue 7, docs/design.md §4 and §7): a corpus of malformed requests
 // sent as raw bytes through grpc::GenericStub, so the daemon sees exactly what a buggy or
 // hostile client could send — truncated and garbage protobuf, invalid UTF-8, wrong lab ids,
 // out-of-range values, unknown ops and fields, a batch over the message limit. Each case
@@ -165,7 +165,7 @@ testing::DaemonProcess* MalformedRequestsTest::daemon_ = nullptr;
 constexpr char kApply[] = "/ppsim.v1.OpsService/Apply";
 
 // Bytes that are not a protobuf message of the method's type are INVALID_ARGUMENT naming the
-// type (design.md §4), on every method, and nothing is applied. gRPC 1.51's typed callback
+// type (docs/design.md §4), on every method, and nothing is applied. gRPC 1.51's typed callback
 // handlers would answer UNIMPLEMENTED with no message (server_callback_handlers.h, "if
 // deserialization or reactor creator failed" → UnimplementedUnaryReactor), so ppsim registers
 // its methods raw and parses the requests itself (server/service/raw_method.h).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest: `ppctl run --trace`, `ppctl replay` and `ppctl shrink` end to end (design.md §6).
+# ctest: `ppctl run --trace`, `ppctl replay` and `ppctl shrink` end to end (docs/design.md §6).
 #   - a run's trace replays to its digest embedded, on a daemon through a lab, and by the
 #     ReplayTrace RPC (exit 0, "digest 0x.. reproduced (N ops)"), seed printed first
 #   - one op's field changed (an advance_time ns, a pool id) → exit 4 naming both digests or the

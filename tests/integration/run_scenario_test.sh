@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ctest: every catalog scenario runs twice embedded and once against a real ppsimd. Every run
 # must exit 0, the two embedded runs must report the same digests (a run is a pure function of
-# the file: design.md §3.1 "deterministic"), and embedded must equal remote (the same ops reach
+# the file: docs/design.md §3.1 "deterministic"), and embedded must equal remote (the same ops reach
 # the same model). Prints the wall time. usage: PPSIMD PPCTL SCENARIO_DIR
 source "$(dirname "$0")/daemon.sh"
 ppctl=$2

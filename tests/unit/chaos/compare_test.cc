@@ -1,6 +1,6 @@
 // client/chaos/compare: the unbind-inflight story (client/scenarios/unbind-inflight.yaml: a
 // page held by a socket across unbind and removal, then returned) under every teardown
-// strategy of the model, embedded. What each row must say comes from design.md §3.6 and
+// strategy of the model, embedded. What each row must say comes from docs/design.md §3.6 and
 // docs/kernel/page-pool.md §5: legacy crashes (PP001), the fixes do not, scan pays with a
 // BH-disabling lock hold, tce-wait with a blocked removal, the trackers with memory.
 #include "client/chaos/compare.h"
@@ -57,7 +57,7 @@ TEST_F(CompareTest, OneRunPerStrategyInTheOrderGiven) {
   }
 }
 
-// design.md §3.6 legacy: "late unmap after unbind/removal" (the hns3 crash), which the
+// docs/design.md §3.6 legacy: "late unmap after unbind/removal" (the hns3 crash), which the
 // scenario expects of it; dma-tracking, scan, items and release-on-destroy unmap at destroy.
 TEST_F(CompareTest, LegacyCrashesAndTheDestroyTimeFixesDoNot) {
   EXPECT_TRUE(Raised(RunOf(*result_, "legacy"), "PP001"));

@@ -1,4 +1,4 @@
-// The built-in scenario catalog (client/scenarios/, design.md §6) against the model, embedded.
+// The built-in scenario catalog (client/scenarios/, docs/design.md §6) against the model, embedded.
 //  - Every file loads, runs, passes its own `expect` (ExitCodeFor == 0), and every id an `occur`
 //    list names is really raised in that run (not just "no failure reported").
 //  - Every kernel-bug regression test in tests/unit/sim/regressions/ has a catalog scenario: one
@@ -6,7 +6,7 @@
 //    cites the test file, so the catalog cannot silently fall behind the model's tests.
 //  - A `-fixed` / `-control` twin raises none of the ids its bug scenario must raise.
 //  - Unbind with pages in flight runs under all six teardown strategies with the outcome the
-//    design's strategy table gives (design.md §3.6; docs/kernel/page-pool.md §5a–§5f).
+//    design's strategy table gives (docs/design.md §3.6; docs/kernel/page-pool.md §5a–§5f).
 //  - scan-12tb: the 12.3 TiB machine of the seed thread gets the scan's BH-held PP013 warning.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -230,7 +230,7 @@ TEST(CatalogCoverageTest, EveryTwinRaisesNoneOfItsBugsIds) {
   EXPECT_GE(twins, 10);
 }
 
-// design.md §3.6: the same "unbind with pages in flight" story judged per strategy. legacy
+// docs/design.md §3.6: the same "unbind with pages in flight" story judged per strategy. legacy
 // unmaps late through the freed domain (PP001); tce-wait unmaps late but before the window goes
 // (PP002); the four that unmap at destroy never call the DMA API after unbind.
 TEST(CatalogCoverageTest, UnbindWithPagesInFlightRunsUnderEveryStrategy) {
@@ -263,7 +263,7 @@ TEST(CatalogCoverageTest, UnbindWithPagesInFlightRunsUnderEveryStrategy) {
 
 // The seed thread's 12.3 TB server (Yunsheng Lin, 2024-11-20: "the scanning might take up to
 // about 10 secs"). At 0.39 s per 384 GB the walk holds the BH-disabling lock ~12.8 s: a latency
-// warning (≥ 10 ms), short of the 20 s soft lockup that would make PP013 a crash (design.md
+// warning (≥ 10 ms), short of the 20 s soft lockup that would make PP013 a crash (docs/design.md
 // §3.11). The host time is printed, not asserted: the model walks only materialised sections.
 TEST(CatalogScanTest, TwelveTerabyteScanHoldsTheBhLockLongEnoughToWarn) {
   const Entry* e = ByName("scan-12tb");

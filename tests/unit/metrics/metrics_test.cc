@@ -1,4 +1,4 @@
-// The lab collectable (design.md §5): series built at scrape time from the labs' own counters,
+// The lab collectable (docs/design.md §5): series built at scrape time from the labs' own counters,
 // with the kernel's netlink names, only the allowed labels, and no series left behind by a
 // freed pool or a deleted lab. The exposition must pass `promtool check metrics`.
 #include "server/metrics/metrics.h"
@@ -366,7 +366,7 @@ TEST_F(MetricsTest, DeletedLabSeriesDisappear) {
   EXPECT_EQ(Series(scrape, "ppsim_labs", {}), 1.0);
 }
 
-// design.md §5, cpp-service-conventions.md §3.3: one prefix, base units, _total counters, and
+// docs/design.md §5, cpp-service-conventions.md §3.3: one prefix, base units, _total counters, and
 // labels from a closed set (never a page, IOVA or skb).
 TEST_F(MetricsTest, NamesTypesAndLabelsFollowTheRules) {
   const Nic nic = BindNic(registry_, entry_->id);

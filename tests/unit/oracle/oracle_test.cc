@@ -180,7 +180,7 @@ TEST(OracleFixtureTest, MissingObservationIsNotFound) {
   EXPECT_TRUE(absl::IsNotFound(CompareFiles(Ops("destroy-held-dma"), dir, "v6.8").status()));
 }
 
-// Profiles are kernel eras (design.md §3.7): a series without its own profile gets the newest
+// Profiles are kernel eras (docs/design.md §3.7): a series without its own profile gets the newest
 // older one.
 TEST(OracleTest, ProfileForSeriesIsTheSeriesOrTheNewestOlderProfile) {
   ASSERT_TRUE(sim::FindProfile("v6.8").ok());

@@ -41,7 +41,7 @@ v1::ApplyResponse MustApply(LabRegistry& labs, uint64_t lab,
   return r.ok() ? *r : v1::ApplyResponse{};
 }
 
-// design.md §3.6: a legacy pool unbound with pages handed out leaves their mappings behind
+// docs/design.md §3.6: a legacy pool unbound with pages handed out leaves their mappings behind
 // (PP005 at unbind), and returning one after the device is gone unmaps into a freed domain
 // (PP001). Returns the violations the registry reported.
 uint64_t RaiseViolations(LabRegistry& labs, uint64_t lab) {

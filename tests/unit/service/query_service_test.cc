@@ -16,7 +16,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::TestServer;
 
-// design.md §3.6 legacy: unbinding with a page in flight leaves its mapping behind, which
+// docs/design.md §3.6 legacy: unbinding with a page in flight leaves its mapping behind, which
 // dma-debug reports (PP005, with a kernel log line).
 std::vector<v1::Op> UnbindWithPageInFlight() {
   return {testing::AddDevice(), testing::BindDriver(1, "legacy"), testing::AllocPage(1),

@@ -1,4 +1,4 @@
-// Tests for server/sim/clock.h: virtual time and deferred work (design.md §3.9).
+// Tests for server/sim/clock.h: virtual time and deferred work (docs/design.md §3.9).
 #include "server/sim/clock.h"
 
 #include <string>

@@ -1,4 +1,4 @@
-// Devices and their drivers (server/sim/device.cc; design.md §3.4, §3.1 "a rejected op
+// Devices and their drivers (server/sim/device.cc; docs/design.md §3.4, §3.1 "a rejected op
 // changes nothing"; docs/kernel/page-pool.md §3.9 for the XDP memory model,
 // docs/kernel/skb-and-iommu.md §4.5 for the domain that belongs to the device, not the driver).
 #include <algorithm>
@@ -42,7 +42,7 @@ TEST(DeviceTest, UnknownDeviceIsNotFound) {
   EXPECT_EQ(lab->GetDevice(9).status().code(), absl::StatusCode::kNotFound);
 }
 
-// design.md §3.1: a rejected op returns an error naming the field and changes nothing — no
+// docs/design.md §3.1: a rejected op returns an error naming the field and changes nothing — no
 // state, no digest, no trace entry, no event.
 TEST(DeviceTest, RejectedOpsChangeNothing) {
   auto lab = NewLab();
@@ -89,7 +89,7 @@ TEST(DeviceTest, RejectedOpsChangeNothing) {
       << "a rejected add_device used no id";
 }
 
-// design.md §3.4: "up/down (pools created and destroyed per queue, as netdevsim does in
+// docs/design.md §3.4: "up/down (pools created and destroyed per queue, as netdevsim does in
 // open/stop)".
 TEST(DeviceTest, UpAndDownCreateAndDestroyOnePoolPerRxQueue) {
   auto lab = NewLab();

@@ -1,4 +1,4 @@
-// The streaming DMA API and the device's own DMA (server/sim/dma_api.cc; design.md §3.3,
+// The streaming DMA API and the device's own DMA (server/sim/dma_api.cc; docs/design.md §3.3,
 // docs/kernel/skb-and-iommu.md §4.1–§4.5, docs/kernel/page-pool.md §4.4). The calls are made
 // directly, as the pool makes them; the device's accesses go through the device_dma op.
 #include <memory>
@@ -67,7 +67,7 @@ TEST(DmaApiTest, MapSyncUnmapWhileBoundIsClean) {
 }
 
 // docs/kernel/skb-and-iommu.md §4.5 (Robin Murphy): "a device with no driver bound must not be
-// passed to the DMA API at all". Each call is PP002, and still reaches the domain (design.md §3.3).
+// passed to the DMA API at all". Each call is PP002, and still reaches the domain (docs/design.md §3.3).
 TEST(DmaApiTest, MapUnmapSyncAfterUnbindArePP002) {
   DmaLab d = MakeDmaLab(IommuModel::kIntel);
   const Pfn a = d.NewPage().pfn;
@@ -232,7 +232,7 @@ TEST(DeviceDmaTest, UnmappedIovaIsPP003WithTheDmarFault) {
   const std::string& msg = d.Last(ViolationId::kPP003).message;
   EXPECT_TRUE(Contains(msg, "DMAR: [DMA Write NO_PASID]")) << msg;
   EXPECT_TRUE(Contains(msg, "[fault reason 0x05]")) << msg;
-  // Counted for ppsim_iommu_faults_total{kind="unmapped_iova"} (design.md §5).
+  // Counted for ppsim_iommu_faults_total{kind="unmapped_iova"} (docs/design.md §5).
   const auto& faults = d.lab->machine().devices.at(d.dev)->iommu_faults;
   EXPECT_EQ(faults[static_cast<int>(IommuFaultKind::kUnmappedIova)], 1u);
   EXPECT_EQ(faults[static_cast<int>(IommuFaultKind::kStaleIotlb)], 0u);
@@ -273,7 +273,7 @@ TEST(DeviceDmaTest, StrictModeIovaReuseWithStaleDescriptorIsPP004) {
   EXPECT_EQ(d.Last(ViolationId::kPP004).pfn, b.pfn) << "the victim is the new mapping's page";
 }
 
-// design.md §3.10 iotlb_flush_delay: the flush timer fires delay_ns late, so the stale window
+// docs/design.md §3.10 iotlb_flush_delay: the flush timer fires delay_ns late, so the stale window
 // outlives the 10 ms.
 TEST(DeviceDmaTest, IotlbFlushDelayFaultExtendsTheWindow) {
   DmaLab d = MakeDmaLab(IommuModel::kIntel, /*strict=*/false);
@@ -290,7 +290,7 @@ TEST(DeviceDmaTest, IotlbFlushDelayFaultExtendsTheWindow) {
   EXPECT_EQ(d.Count(ViolationId::kPP004), 1u);
 }
 
-// design.md §3.10 stale_device_dma: after the unmap the device writes through the descriptor
+// docs/design.md §3.10 stale_device_dma: after the unmap the device writes through the descriptor
 // it kept, delay_ns later; in strict mode the IOVA is gone and the IOMMU faults.
 TEST(DeviceDmaTest, StaleDeviceDmaFaultWritesAfterTheUnmap) {
   DmaLab d = MakeDmaLab(IommuModel::kIntel, /*strict=*/true);

@@ -1,5 +1,5 @@
 // Tests for server/sim/iommu.h: strict and lazy intel domains, ppc-ddw and passthrough
-// (design.md §3.3, docs/kernel/skb-and-iommu.md §4.3–§4.5).
+// (docs/design.md §3.3, docs/kernel/skb-and-iommu.md §4.3–§4.5).
 #include "server/sim/iommu.h"
 
 #include <vector>
@@ -102,7 +102,7 @@ TEST(IommuTest, IntelLazyReportsAFullQueueAt256EntriesPerCpu) {
 }
 
 TEST(IommuTest, PpcDdwAddressesAreInTheWindowAndNotReused) {
-  // design.md §3.3: the TCE window is allocated next-fit from a hint.
+  // docs/design.md §3.3: the TCE window is allocated next-fit from a hint.
   IommuDomain d(IommuModel::kPpcDdw, true, 1);
   EXPECT_TRUE(d.translated());
   const DmaAddr a = d.Map(5, kPageSize, DmaDir::kFromDevice, 0);

@@ -1,4 +1,4 @@
-// The profile switch table of server/sim/kernel_profile.h (design.md §3.7: single switches can
+// The profile switch table of server/sim/kernel_profile.h (docs/design.md §3.7: single switches can
 // be overridden in LabConfig) and the skb-era switches of each built-in profile, which follow
 // the version table of docs/kernel/skb-and-iommu.md §1.4 (2cc3aeb5eccc 5.14-rc, 1effe8ca4e34 5.18,
 // 7d2c89b32587 6.2, 0646dc31ca88 6.3, f7dc3248dcfb 6.8, c3198822c6cb 6.9-rc, a580ea994fd3

@@ -1,5 +1,5 @@
 // Tests for server/sim/kernel_profile.h: pp_magic constants per architecture and the
-// built-in profiles (design.md §3.7; docs/kernel/page-pool.md §1.2, §1.3, §7).
+// built-in profiles (docs/design.md §3.7; docs/kernel/page-pool.md §1.2, §1.3, §7).
 #include "server/sim/kernel_profile.h"
 
 #include <string>

@@ -1,5 +1,5 @@
 // Tests for server/sim/lab_config.h: LabConfig::Validate names the field and the value in every
-// error (lab_config.h contract; design.md §3.1).
+// error (lab_config.h contract; docs/design.md §3.1).
 #include "server/sim/lab_config.h"
 
 #include <string>

@@ -1,7 +1,7 @@
 // Shared helpers for the sim unit tests: apply ops that must be accepted, read the lab back
 // through its queries, and set up the
 // "unbind with a page in flight" story every teardown strategy is judged by
-// (docs/kernel/page-pool.md §4.3–§4.4; design.md §3.6).
+// (docs/kernel/page-pool.md §4.3–§4.4; docs/design.md §3.6).
 #ifndef PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
 #define PPSIM_TESTS_UNIT_SIM_LAB_HARNESS_H_
 

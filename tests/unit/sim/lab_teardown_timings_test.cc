@@ -1,4 +1,4 @@
-// Lab::Info's teardown timings (server/sim/lab.cc; design.md §3.6, §6 compare): when destroy
+// Lab::Info's teardown timings (server/sim/lab.cc; docs/design.md §3.6, §6 compare): when destroy
 // detached a pool, when the pool was freed, and how long its device's removal waited. They are
 // what `ppctl compare` turns into drain time and removal latency, so each is pinned here on a
 // story whose numbers the kernel docs give.

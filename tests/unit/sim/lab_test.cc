@@ -1,5 +1,5 @@
 // Lab: op application, rejection without side effects, trace and digest determinism
-// (design.md §3.1: the same config and op sequence give the same digest; Replay reproduces it).
+// (docs/design.md §3.1: the same config and op sequence give the same digest; Replay reproduces it).
 #include "server/sim/lab.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The violation record (server/sim/machine.cc Machine::Violate; design.md §3.11: "a violation
+// The violation record (server/sim/machine.cc Machine::Violate; docs/design.md §3.11: "a violation
 // has a stable id, a severity, the op index, the virtual time, and an explanation that
 // includes the page's recent history (its last 16 events) and the faults that touched it";
 // §3.10: "every decision is ... logged as an event, so a violation can name the faults that
@@ -76,7 +76,7 @@ TEST(MachineViolationTest, CarriesOpIndexTimeAndTheLast16PageEventsNewestFirst) 
   EXPECT_NE(text.find("page history (newest first)"), std::string::npos) << text;
 }
 
-// design.md §3.10 stale_device_dma: the decision made at the unmap is recorded on the page,
+// docs/design.md §3.10 stale_device_dma: the decision made at the unmap is recorded on the page,
 // and the IOMMU fault the stale write causes later names it.
 TEST(MachineViolationTest, NamesTheStaleDeviceDmaDecisionOnThePage) {
   auto lab = testing::MakeLab(LabConfig{.iommu_strict = true, .profile = "v6.8"});

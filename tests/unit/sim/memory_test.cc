@@ -1,4 +1,4 @@
-// Tests for server/sim/memory.h: sparse sections and the buddy allocator (design.md §3.2).
+// Tests for server/sim/memory.h: sparse sections and the buddy allocator (docs/design.md §3.2).
 #include "server/sim/memory.h"
 
 #include <optional>
@@ -19,7 +19,7 @@ void FreePage(Memory& mem, Pfn pfn) {
 }
 
 TEST(FrameTest, FitsTheHostBytesPerFrameTarget) {
-  // design.md §3.2: a frame mirrors struct page's pool fields; 16 TiB labs need it small.
+  // docs/design.md §3.2: a frame mirrors struct page's pool fields; 16 TiB labs need it small.
   EXPECT_LE(sizeof(Frame), 64u);
 }
 

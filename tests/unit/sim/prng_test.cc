@@ -1,4 +1,4 @@
-// Tests for server/sim/prng.h: the lab's only source of randomness (design.md §3.1).
+// Tests for server/sim/prng.h: the lab's only source of randomness (docs/design.md §3.1).
 #include "server/sim/prng.h"
 
 #include <cstdint>
@@ -42,7 +42,7 @@ TEST(PrngTest, DifferentSeedsDiffer) {
 }
 
 TEST(PrngTest, BernoulliIsExactAndDrawsNothingAtZeroAndOne) {
-  // design.md §3.10: probability is exact at 0 and 1; a 0/1 fault must not perturb the run.
+  // docs/design.md §3.10: probability is exact at 0 and 1; a 0/1 fault must not perturb the run.
   Prng p(3);
   for (int i = 0; i < 1000; ++i) {
     ASSERT_FALSE(p.Bernoulli(0.0));

@@ -1,8 +1,8 @@
 // The skb model (server/sim/skb.h, skb.cc, skb_ops.cc, skb_merge.cc) on today's rules (v6.15):
 // docs/kernel/skb-and-iommu.md §1.1 (build, release), §1.3 (only the last clone recycles), §2 table
 // (clone, pskb_expand_head, trim, split, segment, GRO, coalesce, frag ref), §3.2 (a subsystem's
-// own page reference), §3.1 (the pool releases a page someone else still references); design.md
-// §3.8. Op rejections follow design.md §3.11's last paragraph: meaningless requests change
+// own page reference), §3.1 (the pool releases a page someone else still references); docs/design.md
+// §3.8. Op rejections follow docs/design.md §3.11's last paragraph: meaningless requests change
 // nothing.
 #include <gtest/gtest.h>
 

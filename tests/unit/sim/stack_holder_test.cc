@@ -1,4 +1,4 @@
-// Stack holders (server/sim/stack_holder.h; design.md §3.8, §3.9, §3.10): the IPv4 defrag
+// Stack holders (server/sim/stack_holder.h; docs/design.md §3.8, §3.9, §3.10): the IPv4 defrag
 // queue freed by ip_expire after net.ipv4.ipfrag_time = 30 s, the per-CPU deferred-free list
 // flushed only by net_rx_action on its CPU (skb_defer_free_flush), and the explicit holders
 // (socket, qdisc, retransmit). docs/kernel/skb-and-iommu.md §3.2 and docs/kernel/page-pool.md §4.4

@@ -1,4 +1,4 @@
-// Tests for server/sim/violation.h: the violation catalog of design.md §3.11 and Explain().
+// Tests for server/sim/violation.h: the violation catalog of docs/design.md §3.11 and Explain().
 #include "server/sim/violation.h"
 
 #include <algorithm>
@@ -21,7 +21,7 @@ struct Row {
   Severity severity;
 };
 
-// design.md §3.11, in id order.
+// docs/design.md §3.11, in id order.
 const std::vector<Row> kDesignTable = {
     {"unmap-after-iommu-teardown", Severity::kCrash},
     {"dma-api-after-unbind", Severity::kCorruption},
@@ -136,7 +136,7 @@ TEST(ViolationTest, ExplainIncludesHeadlineMessageAndHistory) {
 }
 
 TEST(ViolationTest, ExplainUsesTheRecordedSeverityAndOmitsEmptySections) {
-  // PP013 escalates from its default warning to crash past 20 s (design.md §3.11).
+  // PP013 escalates from its default warning to crash past 20 s (docs/design.md §3.11).
   Violation v;
   v.id = ViolationId::kPP013;
   v.severity = Severity::kCrash;

@@ -4,7 +4,7 @@
 // that kept one for RX would starve the reserves, so the put path releases it
 // (recycle_stats.released_refcnt, rx_pp_recycle_released_ref) even when _refcount is 1. The
 // profile switch pool_recycles_pfmemalloc is a deliberately broken pool: the checker must
-// catch it as PP016 (design.md §3.11).
+// catch it as PP016 (docs/design.md §3.11).
 #include <gtest/gtest.h>
 
 #include <memory>

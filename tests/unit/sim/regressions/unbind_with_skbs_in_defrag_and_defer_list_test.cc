@@ -1,5 +1,5 @@
 // The seed thread's case, per teardown strategy (docs/kernel/page-pool.md §4.4, §5a–§5f;
-// docs/kernel/skb-and-iommu.md §3.2, §4.5, §8 scenarios 12–13; design.md §3.6, §3.8). A NIC with
+// docs/kernel/skb-and-iommu.md §3.2, §4.5, §8 scenarios 12–13; docs/design.md §3.6, §3.8). A NIC with
 // PP_FLAG_DMA_MAP pools has two RX skbs out in the stack when it is hot-unplugged: one in the
 // IPv4 defrag queue (freed by ip_expire 30 s later), one on CPU 1's deferred-free list (an skb
 // built by CPU 1's NAPI, consumed on CPU 0: skb_attempt_defer_free sends it home, and only

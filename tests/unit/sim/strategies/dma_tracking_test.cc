@@ -64,7 +64,7 @@ TEST(DmaTrackingStrategyTest, LateReturnAfterRemovalMakesNoDmaApiCall) {
 }
 
 // The contrast with legacy's PP002: a return while the device is unbound but present touches
-// nothing either (design.md §3.6 table).
+// nothing either (docs/design.md §3.6 table).
 // ee62ce7a1d90 went to older stable series too (Fixes: ff7d6b27f894, docs/kernel/page-pool.md §5d):
 // a v6.8 lab whose default strategy is dma-tracking runs the backport, index bits included.
 TEST(DmaTrackingStrategyTest, OlderProfileWithTheLabDefaultRunsTheBackport) {

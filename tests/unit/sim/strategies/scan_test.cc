@@ -3,7 +3,7 @@
 // BH-disabling destroy_lock, unmaps the pool's pages and clears dma_map, so late returns skip
 // the unmap. The hold is O(RAM): Jesper measured ~0.39 s for 384 GB (100,592,572 pages,
 // msg 17a24d69-7bf0-412c-a32a-b25d82bb4159@kernel.org); extrapolated to 12.3 TB that is
-// ~12.5 s at his rate and ~53 s at Yunsheng's. PP013 (design.md §3.11): warning from 10 ms,
+// ~12.5 s at his rate and ~53 s at Yunsheng's. PP013 (docs/design.md §3.11): warning from 10 ms,
 // crash (soft lockup) from 20 s.
 #include "gtest/gtest.h"
 #include "tests/unit/sim/lab_harness.h"

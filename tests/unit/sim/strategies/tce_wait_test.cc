@@ -67,7 +67,7 @@ TEST(TceWaitStrategyTest, HolderReturningWithin120sUnblocksRemoval) {
   EXPECT_LE(dev.removal_latency, waited_until_return + DEFER_TIME + 50 * kMillisecond);
   EXPECT_EQ(s.lab->violation_count(ViolationId::kPP014), 0u);
   EXPECT_EQ(s.lab->violation_count(ViolationId::kPP001), 0u) << "the table was still there";
-  // The unmap still came after the driver unbound (design.md §3.3: every DMA API call from
+  // The unmap still came after the driver unbound (docs/design.md §3.3: every DMA API call from
   // there on breaks the contract).
   EXPECT_EQ(s.lab->violation_count(ViolationId::kPP002), 1u);
 }
