@@ -3,38 +3,38 @@
 namespace ppsim::service {
 
 bool EventHub::Subscribe(EventSink* s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (closed_) return false;
   sinks_.insert(s);
   return true;
 }
 
 void EventHub::Unsubscribe(EventSink* s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   sinks_.erase(s);
 }
 
 void EventHub::Publish(const std::vector<v1::Event>& events) {
   if (events.empty()) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (EventSink* s : sinks_) {
     for (const v1::Event& e : events) s->Publish(e);
   }
 }
 
 void EventHub::CloseAll(const grpc::Status& st) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   closed_ = true;
   for (EventSink* s : sinks_) s->Close(st);
 }
 
 void EventHub::LabDeleted(uint64_t lab) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (EventSink* s : sinks_) s->LabDeleted(lab);
 }
 
 size_t EventHub::subscribers() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return sinks_.size();
 }
 

@@ -6,10 +6,11 @@
 #ifndef PPSIM_SERVER_SERVICE_EVENT_HUB_H_
 #define PPSIM_SERVER_SERVICE_EVENT_HUB_H_
 
-#include <mutex>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/support/status.h"
 #include "ppsim/v1/types.pb.h"
 
@@ -37,9 +38,9 @@ class EventHub {
   size_t subscribers() const;
 
  private:
-  mutable std::mutex mu_;
-  absl::flat_hash_set<EventSink*> sinks_;
-  bool closed_ = false;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_set<EventSink*> sinks_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ppsim::service

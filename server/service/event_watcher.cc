@@ -13,7 +13,7 @@ EventWatcher::EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued,
       rpc_(rpc),
       slot_(std::move(slot)) {
   if (!error.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     FinishLocked(error);
     return;
   }
@@ -21,13 +21,13 @@ EventWatcher::EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued,
   // Not under mu_: the hub lock comes first (Publish holds it when it takes ours). From here
   // on Publish may run; gRPC queues its writes until this reactor is bound to the call.
   if (!hub_->Subscribe(this)) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the server is shutting down"));
   }
 }
 
 void EventWatcher::Publish(const v1::Event& e) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (finished_ || !filter_.Match(e)) return;
   if (queue_.size() >= max_queued_) {
     // Everything queued behind the write in flight is dropped with this event.
@@ -45,19 +45,19 @@ void EventWatcher::Publish(const v1::Event& e) {
 }
 
 void EventWatcher::Close(const grpc::Status& s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   FinishLocked(s);
 }
 
 void EventWatcher::LabDeleted(uint64_t lab) {
   if (filter_.lab != lab) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   FinishLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                             absl::StrCat("lab: lab ", lab, " was deleted")));
 }
 
 void EventWatcher::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   queue_.pop_front();
   if (!ok || finished_ || queue_.empty()) {
     writing_ = false;
@@ -73,7 +73,7 @@ void EventWatcher::WriteFrontLocked() {
 }
 
 void EventWatcher::OnCancel() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   FinishLocked(grpc::Status::CANCELLED);
 }
 

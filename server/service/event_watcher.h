@@ -17,9 +17,10 @@
 
 #include <cstdint>
 #include <deque>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "ppsim/v1/types.pb.h"
 #include "server/service/event_hub.h"
 #include "server/service/quota.h"
@@ -59,9 +60,9 @@ class EventWatcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pu
 
  private:
   // Finishes once; later calls are ignored. Call with mu_ held.
-  void FinishLocked(const grpc::Status& s);
+  void FinishLocked(const grpc::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Serializes queue_.front() and writes it. Call with mu_ held.
-  void WriteFrontLocked();
+  void WriteFrontLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   EventHub* hub_;
   const WatchFilter filter_;
@@ -69,11 +70,13 @@ class EventWatcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pu
   const RpcScope rpc_;
   const WatchSlot slot_;
 
-  std::mutex mu_;
-  std::deque<v1::Event> queue_;  // front() is the write in flight while writing_
-  grpc::ByteBuffer out_;         // queue_.front()'s bytes, read by the write in flight
-  bool writing_ = false;
-  bool finished_ = false;
+  absl::Mutex mu_;
+  // front() is the write in flight while writing_.
+  std::deque<v1::Event> queue_ ABSL_GUARDED_BY(mu_);
+  // queue_.front()'s bytes, read by the write in flight.
+  grpc::ByteBuffer out_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace ppsim::service

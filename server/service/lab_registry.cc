@@ -10,7 +10,7 @@ namespace ppsim::service {
 namespace {
 
 // A lab whose journal append failed is ahead of its journal (LabEntry::journal_error).
-absl::Status CheckJournaled(const LabEntry& e) {
+absl::Status CheckJournaled(const LabEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
   if (e.journal_error.empty()) return absl::OkStatus();
   return absl::FailedPreconditionError(
       absl::StrCat("lab: lab ", e.id, " lost its journal (", e.journal_error,
@@ -25,15 +25,18 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string&
   absl::StatusOr<std::unique_ptr<sim::Lab>> lab = sim::Lab::Create(config);
   if (!lab.ok()) return lab.status();
   auto e = std::make_shared<LabEntry>();
-  e->lab = *std::move(lab);
   e->owner = owner;
-  std::lock_guard<std::mutex> lock(mu_);
+  const auto config_proto = convert::LabConfigToProto((*lab)->config());
+  {
+    absl::MutexLock entry_lock(&e->mu);  // not shared yet: never waits, held for the analysis
+    e->lab = *std::move(lab);
+  }
+  absl::MutexLock lock(&mu_);
   e->id = next_id_++;  // consumed even if the journal fails: ids are never reused
   e->name = name.empty() ? absl::StrCat("lab-", e->id) : name;
   if (journal_ != nullptr) {
     // Under mu_: no Apply can reach the lab before its row exists.
-    absl::Status s = journal_->RecordLabCreated(e->id, e->name, owner,
-                                                convert::LabConfigToProto(e->lab->config()));
+    absl::Status s = journal_->RecordLabCreated(e->id, e->name, owner, config_proto);
     if (!s.ok()) return s;
   }
   labs_.emplace(e->id, e);
@@ -41,7 +44,7 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string&
 }
 
 absl::Status LabRegistry::Delete(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!labs_.contains(id)) {
     if (deleted_.contains(id)) {
       return absl::FailedPreconditionError(absl::StrCat("lab: lab ", id, " was already deleted"));
@@ -59,7 +62,7 @@ absl::Status LabRegistry::Delete(uint64_t id) {
 }
 
 absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Get(uint64_t id) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = labs_.find(id);
   if (it != labs_.end()) return it->second;
   if (deleted_.contains(id)) {
@@ -69,7 +72,7 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Get(uint64_t id) const {
 }
 
 std::vector<std::shared_ptr<LabEntry>> LabRegistry::List() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<LabEntry>> out;
   for (const auto& [id, e] : labs_) out.push_back(e);
   return out;
@@ -126,7 +129,7 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
   v1::ApplyResponse resp;
-  std::lock_guard<std::mutex> lock(e.mu);
+  absl::MutexLock lock(&e.mu);
   if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
   const BatchStart start = Start(e);
   const auto reject = [&](int i, absl::string_view name, const absl::Status& why) {
@@ -174,7 +177,7 @@ absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& o
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
-  std::lock_guard<std::mutex> lock(e.mu);
+  absl::MutexLock lock(&e.mu);
   if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
   const BatchStart start = Start(e);
   absl::string_view name;
@@ -191,7 +194,7 @@ absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& o
 }
 
 v1::LabInfo LabRegistry::Info(const LabEntry& e) {
-  std::lock_guard<std::mutex> lock(e.mu);
+  absl::MutexLock lock(&e.mu);
   v1::LabInfo info;
   info.set_id(e.id);
   info.set_name(e.name);

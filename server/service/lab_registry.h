@@ -7,6 +7,11 @@
 // lab, a deleted lab, and each batch's applied ops, digest and new violation records in one
 // transaction (group commit), then the events are published, so a Watch client never sees a
 // violation that a crash could take back. Without one (--durability=none) nothing is written.
+//
+// Lock order (absl's deadlock detector checks it in debug builds; ABSL_GUARDED_BY says what each
+// lock guards, checked by clang's -Wthread-safety): a lab entry's mu, then the registry's, the
+// hub's, a watcher's; the quota's and the journal's are leaves (nothing is locked under them).
+// Quota::AdoptLabs lists the registry before taking its own lock for that reason.
 #ifndef PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 #define PPSIM_SERVER_SERVICE_LAB_REGISTRY_H_
 
@@ -15,12 +20,13 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "google/protobuf/repeated_field.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/service/event_hub.h"
@@ -34,10 +40,10 @@ struct LabEntry {
   uint64_t id = 0;
   std::string name;
   std::string owner;
-  mutable std::mutex mu;  // serialises everything below
-  std::unique_ptr<sim::Lab> lab;
+  mutable absl::Mutex mu;  // serialises everything below
+  std::unique_ptr<sim::Lab> lab ABSL_GUARDED_BY(mu);
   // Applied ops, for ppsim_ops_total{op}; std::less<> so counting needs no string per op.
-  std::map<std::string, uint64_t, std::less<>> ops_by_name;
+  std::map<std::string, uint64_t, std::less<>> ops_by_name ABSL_GUARDED_BY(mu);
   // "" unless replaying the journal at start diverged from it (a different digest, or an op
   // the rebuilt lab rejected): the lab is kept, as rebuilt, and the daemon logs it at error.
   // Set before the entry is published, never after; shown as LabInfo.recovery_problem and
@@ -45,7 +51,7 @@ struct LabEntry {
   std::string recovery_problem;
   // "" unless a journal append failed: the lab is then ahead of its journal, so it refuses
   // further ops (FAILED_PRECONDITION) instead of acknowledging ops a restart would lose.
-  std::string journal_error;
+  std::string journal_error ABSL_GUARDED_BY(mu);
 };
 
 class LabRegistry {
@@ -71,6 +77,7 @@ class LabRegistry {
   // batch). A non-OK status stops the batch there exactly as a rejected op does: the ops before
   // it stay applied and journaled, and the response says so (`ops`, `rejected.index`, the
   // status's code and message). Quotas charged per op and call cancellation use it (issue 21).
+  // Called with e.mu held (it may call e.mu.AssertHeld() to say so to the analysis).
   using OpGuard = std::function<absl::Status(const LabEntry& e, int index)>;
 
   // Applies ops in order under the lab's lock; the response names the first rejected op, or the
@@ -94,29 +101,31 @@ class LabRegistry {
   // Converts and applies one op with e.mu held, counting it as applied or rejected. On error,
   // `name` is the op's name if it converted ("" otherwise).
   static absl::StatusOr<sim::OpResult> ApplyLocked(LabEntry& e, const v1::Op& in,
-                                                   absl::string_view* name);
+                                                   absl::string_view* name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
 
   // Where a batch starts: trace length, violations raised, violation records kept.
   struct BatchStart {
     uint64_t op = 0, violation = 0;
     size_t record = 0;
   };
-  static BatchStart Start(const LabEntry& e) {
+  static BatchStart Start(const LabEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu) {
     return {e.lab->trace().size(), e.lab->violation_total(), e.lab->violations().size()};
   }
   // Commits the batch of `e` that began at `start` (its `n` applied ops and `events`); sets
   // e.journal_error on failure.
   absl::Status CommitBatch(LabEntry& e, const v1::Op* const* ops, size_t n,
-                           const BatchStart& start, const std::vector<sim::Event>& events);
+                           const BatchStart& start, const std::vector<sim::Event>& events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void Publish(const LabEntry& e, const std::vector<sim::Event>& events);
 
   EventHub* hub_;
   store::Journal* journal_;
   std::atomic<bool> draining_{false};
-  mutable std::mutex mu_;
-  std::map<uint64_t, std::shared_ptr<LabEntry>> labs_;
-  absl::flat_hash_set<uint64_t> deleted_;
-  uint64_t next_id_ = 1;
+  mutable absl::Mutex mu_;
+  std::map<uint64_t, std::shared_ptr<LabEntry>> labs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<uint64_t> deleted_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace ppsim::service

@@ -17,7 +17,7 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
   for (const store::JournalLab& l : *stored) {
     max_id = std::max(max_id, l.id);
     if (l.deleted) {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       deleted_.insert(l.id);
       ++report.deleted;
       continue;
@@ -34,19 +34,23 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
       // Nothing to keep: without its config the lab cannot exist. Its id stays used.
       out.problem = absl::StrCat("its stored config is refused: ", lab.status().message());
       spdlog::error("journal: lab {} ({}) not recovered: {}", l.id, l.name, out.problem);
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       deleted_.insert(l.id);
       ++report.mismatched;
       report.labs.push_back(std::move(out));
       continue;
     }
+    {
+    absl::MutexLock entry_lock(&e->mu);  // not published yet: never waits, held for the analysis
     e->lab = *std::move(lab);
     const auto apply = [&](const v1::Op& op) {
+      e->mu.AssertHeld();  // called by ReplayBatch below, inside entry_lock's scope
       absl::string_view name;
       return ApplyLocked(*e, op, &name);
     };
     bool stopped = false;
     absl::Status read = journal_->ForEachBatch(l.id, [&](const store::JournalBatch& b) {
+      e->mu.AssertHeld();  // ForEachBatch calls back inside entry_lock's scope
       if (stopped) return absl::OkStatus();  // keep what rebuilt, skip the rest
       store::ReplayedBatch r = store::ReplayBatch(*e->lab, b, apply);
       stopped = r.stop;
@@ -58,6 +62,7 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
     (void)e->lab->TakeEvents();  // history, not news: nobody watched them the first time round
     out.ops = e->lab->trace().size();
     out.digest = e->lab->digest();
+    }
     report.ops += out.ops;
     if (!out.problem.empty()) {
       e->recovery_problem = out.problem;
@@ -68,10 +73,10 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
           l.id, l.name, out.ops, out.digest, out.problem);
     }
     report.labs.push_back(std::move(out));
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     labs_.emplace(e->id, std::move(e));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   next_id_ = std::max(next_id_, max_id + 1);
   report.next_id = next_id_;
   return report;

@@ -60,7 +60,7 @@ absl::Status DoExportTrace(const LabRegistry& labs, const Identity& who, int max
   absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, who, req.lab());
   if (!e.ok()) return e.status();
   {
-    std::lock_guard<std::mutex> lock((*e)->mu);
+    absl::MutexLock lock(&(*e)->mu);
     const sim::Lab& lab = *(*e)->lab;
     *resp->mutable_config() = convert::LabConfigToProto(lab.config());
     resp->set_jsonl(convert::TraceToJsonl(lab.trace()));

@@ -25,6 +25,7 @@ absl::StatusOr<v1::ApplyResponse> GuardedApply(LabRegistry& labs, Quota& quota,
     return s;
   }
   return labs.Apply(req.lab(), req.ops(), [&](const LabEntry& lab, int i) -> absl::Status {
+    lab.mu.AssertHeld();  // OpGuard runs under the lab's lock (LabRegistry::Apply)
     if (absl::Status s = quota.ChargeOp(lab); !s.ok()) return s;
     if (ctx != nullptr && i % kCancelCheckEvery == kCancelCheckEvery - 1 && ctx->IsCancelled()) {
       return absl::CancelledError(absl::StrCat("the call was cancelled; ops[0..", i,

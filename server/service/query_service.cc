@@ -20,7 +20,7 @@ absl::Status WithLab(const Authenticator& auth, grpc::CallbackServerContext* ctx
   if (!who.ok()) return who.status();
   absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, *who, id);
   if (!e.ok()) return e.status();
-  std::lock_guard<std::mutex> lock((*e)->mu);
+  absl::MutexLock lock(&(*e)->mu);
   return fn(static_cast<const sim::Lab&>(*(*e)->lab));
 }
 

@@ -31,13 +31,14 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "server/service/auth.h"
 #include "server/service/lab_registry.h"
 #include "server/service/limits.h"
@@ -114,7 +115,7 @@ class Quota {
   // quota and the memory cap again, so a batch stops at the op after the one that crossed a
   // limit instead of running to its end. One op materialises at most a few sections (an alloc
   // of 65,536 pages is 4), so a lab overshoots --max-lab-frames by at most that.
-  absl::Status ChargeOp(const LabEntry& e);
+  absl::Status ChargeOp(const LabEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   // The same before each op of ReplayTrace's scratch lab (sim::Replay's guard).
   absl::Status ChargeScratchOp(const sim::Lab& lab);
 
@@ -134,9 +135,9 @@ class Quota {
     double tokens = 0;
     int64_t last_ns = 0;
   };
-  absl::Status CheckMemoryLocked(absl::string_view what);
-  absl::Status CheckRamLocked(uint64_t ram_bytes) const;
-  absl::Status CheckFramesHeld(const LabEntry& e) const;  // e.mu held
+  absl::Status CheckMemoryLocked(absl::string_view what) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckRamLocked(uint64_t ram_bytes) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckFramesHeld(const LabEntry& e) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   absl::Status CheckFrames(const sim::Lab& lab, absl::string_view who,
                            absl::string_view then) const;
   void ReleaseWatch(const std::string& identity);
@@ -145,13 +146,14 @@ class Quota {
   Clock now_;
   MemoryProbe rss_;
 
-  mutable std::mutex mu_;
-  absl::flat_hash_map<std::string, uint64_t> labs_;     // alive + reserved, per identity
-  absl::flat_hash_map<uint64_t, std::string> owner_;    // lab -> identity
-  absl::flat_hash_map<std::string, uint64_t> watches_;  // open streams per identity
-  absl::flat_hash_map<std::string, Bucket> buckets_;
-  uint64_t rss_bytes_ = 0;
-  int64_t rss_read_ns_ = -1;
+  mutable absl::Mutex mu_;
+  // Per identity: labs alive + reserved; lab -> identity; open streams.
+  absl::flat_hash_map<std::string, uint64_t> labs_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, std::string> owner_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, uint64_t> watches_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Bucket> buckets_ ABSL_GUARDED_BY(mu_);
+  uint64_t rss_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t rss_read_ns_ ABSL_GUARDED_BY(mu_) = -1;
 };
 
 // What the services check every call against: who is calling (auth.h), how much they may

@@ -104,6 +104,7 @@ void AppendOpToLog(const v1::Op& op, std::string* log) {
 absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path, Sync sync) {
   std::unique_ptr<Journal> j(new Journal());
   j->path_ = path;
+  absl::MutexLock lock(&j->mu_);  // not shared yet: never waits, held for the analysis
   // FULLMUTEX is not needed: mu_ serialises every use of the connection.
   const int rc =
       sqlite3_open_v2(path.c_str(), &j->db_,
@@ -258,7 +259,7 @@ void Journal::Rollback() {
 absl::Status Journal::RecordLabCreated(uint64_t id, const std::string& name,
                                        const std::string& owner, const v1::LabConfig& config) {
   const std::string blob = config.SerializeAsString();
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   StmtScope scope(insert_lab_);
   sqlite3_bind_int64(insert_lab_, 1, ToSql(id));
   BindText(insert_lab_, 2, name);
@@ -272,7 +273,7 @@ absl::Status Journal::RecordLabCreated(uint64_t id, const std::string& name,
 }
 
 absl::Status Journal::RecordLabDeleted(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   StmtScope scope(delete_lab_);
   sqlite3_bind_int64(delete_lab_, 1, ToSql(id));
   sqlite3_bind_int64(delete_lab_, 2, NowMs());
@@ -300,7 +301,7 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
   records.resize(records.size() - dropped);  // events lost to the event log's own bound
   std::vector<std::string> blobs(records.size());
   for (size_t i = 0; i < records.size(); ++i) records[i].SerializeToString(&blobs[i]);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   {
     StmtScope scope(begin_);
     if (sqlite3_step(begin_) != SQLITE_DONE) return Error("begin");
@@ -346,7 +347,7 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
 }
 
 absl::StatusOr<std::vector<JournalLab>> Journal::Labs() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q =
       Prepare("SELECT id, name, owner, config, deleted_ms IS NOT NULL FROM labs ORDER BY id");
   if (!q.ok()) return q.status();
@@ -373,7 +374,7 @@ absl::StatusOr<std::vector<JournalLab>> Journal::Labs() {
 
 absl::Status Journal::ForEachBatch(uint64_t lab,
                                    const std::function<absl::Status(const JournalBatch&)>& fn) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q = Prepare(
       "SELECT first_op, op_count, ops, digest, now_ns, violations FROM batches WHERE lab = ?1 "
       "ORDER BY first_op");
@@ -399,7 +400,7 @@ absl::Status Journal::ForEachBatch(uint64_t lab,
 }
 
 absl::StatusOr<std::vector<v1::Violation>> Journal::Violations(uint64_t lab) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q =
       Prepare("SELECT seq, record FROM violations WHERE lab = ?1 ORDER BY seq");
   if (!q.ok()) return q.status();

@@ -43,12 +43,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/types/span.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/sim/events.h"
@@ -123,23 +124,24 @@ class Journal {
 
  private:
   Journal() = default;
-  absl::Status Init(Sync sync);
-  absl::Status Exec(const char* sql);
-  absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql);
-  absl::Status Error(absl::string_view what) const;  // UNAVAILABLE with sqlite's message
-  absl::Status Commit();
-  void Rollback();
+  absl::Status Init(Sync sync) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Exec(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<sqlite3_stmt*> Prepare(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // UNAVAILABLE with sqlite's message.
+  absl::Status Error(absl::string_view what) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Commit() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Rollback() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::string path_;
-  std::mutex mu_;  // guards the connection and every statement
-  sqlite3* db_ = nullptr;
-  sqlite3_stmt* begin_ = nullptr;
-  sqlite3_stmt* commit_ = nullptr;
-  sqlite3_stmt* rollback_ = nullptr;
-  sqlite3_stmt* insert_lab_ = nullptr;
-  sqlite3_stmt* delete_lab_ = nullptr;
-  sqlite3_stmt* insert_batch_ = nullptr;
-  sqlite3_stmt* insert_violation_ = nullptr;
+  absl::Mutex mu_;  // guards the connection and every statement
+  sqlite3* db_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* begin_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* commit_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* rollback_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* insert_lab_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* delete_lab_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* insert_batch_ ABSL_GUARDED_BY(mu_) = nullptr;
+  sqlite3_stmt* insert_violation_ ABSL_GUARDED_BY(mu_) = nullptr;
 };
 
 }  // namespace ppsim::store

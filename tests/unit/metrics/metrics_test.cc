@@ -192,7 +192,7 @@ class MetricsTest : public ::testing::Test {
 
   std::vector<MetricFamily> Scrape() const { return collectable_->Collect(); }
   sim::PoolInfo Pool(uint32_t id) const {
-    std::lock_guard<std::mutex> lock(entry_->mu);
+    absl::MutexLock lock(&entry_->mu);
     absl::StatusOr<sim::PoolInfo> p = entry_->lab->GetPool(id);
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : sim::PoolInfo{};
@@ -238,7 +238,7 @@ TEST_F(MetricsTest, PoolSeriesEqualGetPool) {
 
   uint64_t mapped = 0;
   {
-    std::lock_guard<std::mutex> lock(entry_->mu);
+    absl::MutexLock lock(&entry_->mu);
     mapped = entry_->lab->machine().devices.at(nic.device)->domain.mapped_pages();
   }
   EXPECT_GT(mapped, 0u);
@@ -478,7 +478,7 @@ TEST_F(MetricsTest, RecoveryDivergedIsAGaugeOfDivergedLabsOnly) {
   EXPECT_EQ(Series(Scrape(), "ppsim_lab_recovery_diverged", {}), std::nullopt)
       << "nothing diverged: no family at all";
   {
-    std::lock_guard<std::mutex> lock(entry_->mu);
+    absl::MutexLock lock(&entry_->mu);
     entry_->recovery_problem = "batch at op 3 (2 ops): digest after op 5 differs";
   }
   const std::vector<MetricFamily> scrape = Scrape();
