@@ -248,6 +248,9 @@ int RunDaemon(const DaemonOptions& o, const sigset_t& signals) {
                o.tls_client_ca.empty() ? "" : " + client certificates (mTLS)",
                auth->closed() ? "must authenticate (grpc.health.v1 exempt)"
                               : "anonymous (no --auth-tokens, no --tls-client-ca)");
+  // What the daemon says about how it serves is in the log before it says it is ready: the
+  // stdout sink is block-buffered into a file or pipe (a log collector, a test).
+  spdlog::default_logger()->flush();
   if (!o.ready_file.empty()) {
     const nlohmann::json ready = {
         {"grpc", grpc_addr}, {"metrics", metrics_addr}, {"pid", getpid()}};
