@@ -29,6 +29,20 @@ absl::StatusOr<Response> Unary(std::unique_ptr<grpc::ClientContext> ctx, Call ca
   return out;
 }
 
+// Every page of a list RPC (service.proto: paging): `call(ctx, req, out)` with each page's token
+// in turn, each reply to `take`.
+template <class Response, class Request, class Context, class Call, class Take>
+absl::Status EachPage(Context context, Request req, Call call, Take take) {
+  do {
+    absl::StatusOr<Response> r = Unary<Response>(
+        context(), [&](grpc::ClientContext* ctx, Response* out) { return call(ctx, req, out); });
+    if (!r.ok()) return r.status();
+    take(*r);
+    req.set_page_token(r->next_page_token());
+  } while (!req.page_token().empty());
+  return absl::OkStatus();
+}
+
 // Adds the bearer token to every call's metadata. An interceptor rather than call credentials:
 // gRPC sends call credentials only over TLS, and ppsimd also takes tokens on plaintext
 // loopback (a dev setup).
@@ -136,8 +150,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const std::string& targe
        state != GRPC_CHANNEL_READY; state = channel->GetState(/*try_to_connect=*/true)) {
     if (state == GRPC_CHANNEL_SHUTDOWN ||
         (state == GRPC_CHANNEL_TRANSIENT_FAILURE && !options.wait_for_ready)) {
-      return absl::UnavailableError(absl::StrCat("cannot reach ppsimd at ", target, " (", hint,
-                                                 ")"));
+      return absl::UnavailableError(
+          absl::StrCat("cannot reach ppsimd at ", target, " (", hint, ")"));
     }
     if (!channel->WaitForStateChange(state, deadline)) {
       return absl::UnavailableError(absl::StrCat("cannot reach ppsimd at ", target,
@@ -182,11 +196,15 @@ absl::Status Client::DeleteLab(uint64_t lab) {
 }
 
 absl::StatusOr<std::vector<v1::LabInfo>> Client::ListLabs() {
-  absl::StatusOr<v1::ListLabsResponse> r = Unary<v1::ListLabsResponse>(
-      UnaryContext(),
-      [&](auto* ctx, auto* out) { return labs_->ListLabs(ctx, v1::ListLabsRequest(), out); });
-  if (!r.ok()) return r.status();
-  return std::vector<v1::LabInfo>(r->labs().begin(), r->labs().end());
+  std::vector<v1::LabInfo> labs;
+  absl::Status s = EachPage<v1::ListLabsResponse>(
+      [this] { return UnaryContext(); }, v1::ListLabsRequest(),
+      [this](auto* ctx, const auto& req, auto* out) { return labs_->ListLabs(ctx, req, out); },
+      [&](const v1::ListLabsResponse& r) {
+        labs.insert(labs.end(), r.labs().begin(), r.labs().end());
+      });
+  if (!s.ok()) return s;
+  return labs;
 }
 
 absl::StatusOr<v1::LabInfo> Client::GetLab(uint64_t lab) {
@@ -199,8 +217,25 @@ absl::StatusOr<v1::LabInfo> Client::GetLab(uint64_t lab) {
 absl::StatusOr<v1::ExportTraceResponse> Client::ExportTrace(uint64_t lab) {
   v1::ExportTraceRequest req;
   req.set_lab(lab);
-  return Unary<v1::ExportTraceResponse>(
-      UnaryContext(), [&](auto* ctx, auto* out) { return labs_->ExportTrace(ctx, req, out); });
+  std::unique_ptr<grpc::ClientContext> ctx = UnaryContext();
+  std::unique_ptr<grpc::ClientReader<v1::ExportTraceResponse>> reader =
+      labs_->ExportTrace(ctx.get(), req);
+  // The first message has the config, digest and op count; the rest only lines.
+  v1::ExportTraceResponse out;
+  v1::ExportTraceResponse chunk;
+  bool first = true;
+  while (reader->Read(&chunk)) {
+    if (first) {
+      out = std::move(chunk);
+      first = false;
+    } else {
+      out.mutable_jsonl()->append(chunk.jsonl());
+    }
+    chunk.Clear();
+  }
+  if (grpc::Status s = reader->Finish(); !s.ok()) return FromGrpc(s);
+  if (first) return absl::DataLossError("ExportTrace: the stream ended OK with no message");
+  return out;
 }
 
 absl::StatusOr<v1::ReplayTraceResponse> Client::ReplayTrace(const v1::LabConfig& config,
@@ -239,10 +274,15 @@ absl::StatusOr<std::vector<v1::PoolInfo>> Client::ListPools(uint64_t lab, bool a
   v1::ListPoolsRequest req;
   req.set_lab(lab);
   req.set_all(all);
-  absl::StatusOr<v1::ListPoolsResponse> r = Unary<v1::ListPoolsResponse>(
-      UnaryContext(), [&](auto* ctx, auto* out) { return query_->ListPools(ctx, req, out); });
-  if (!r.ok()) return r.status();
-  return std::vector<v1::PoolInfo>(r->pools().begin(), r->pools().end());
+  std::vector<v1::PoolInfo> pools;
+  absl::Status s = EachPage<v1::ListPoolsResponse>(
+      [this] { return UnaryContext(); }, req,
+      [this](auto* ctx, const auto& r, auto* out) { return query_->ListPools(ctx, r, out); },
+      [&](const v1::ListPoolsResponse& r) {
+        pools.insert(pools.end(), r.pools().begin(), r.pools().end());
+      });
+  if (!s.ok()) return s;
+  return pools;
 }
 
 absl::StatusOr<v1::PageInfo> Client::GetPage(uint64_t lab, uint64_t pfn) {
@@ -260,8 +300,16 @@ absl::StatusOr<v1::ListViolationsResponse> Client::ListViolations(uint64_t lab,
   req.set_lab(lab);
   req.set_id(id);
   req.set_limit(limit);
-  return Unary<v1::ListViolationsResponse>(
-      UnaryContext(), [&](auto* ctx, auto* out) { return query_->ListViolations(ctx, req, out); });
+  v1::ListViolationsResponse all;
+  absl::Status s = EachPage<v1::ListViolationsResponse>(
+      [this] { return UnaryContext(); }, req,
+      [this](auto* ctx, const auto& r, auto* out) { return query_->ListViolations(ctx, r, out); },
+      [&](const v1::ListViolationsResponse& r) {  // the counts are the same in every page
+        all.mutable_violations()->MergeFrom(r.violations());
+        *all.mutable_counts() = r.counts();
+      });
+  if (!s.ok()) return s;
+  return all;
 }
 
 absl::StatusOr<std::unique_ptr<WatchStream>> Client::Watch(uint64_t lab,

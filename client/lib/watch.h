@@ -1,7 +1,8 @@
 // File: client/lib/watch.h
 // A running QueryService.Watch: events go to a callback on a gRPC thread as they arrive,
-// until the server ends the stream (e.g. RESOURCE_EXHAUSTED for a watcher that fell behind,
-// UNAVAILABLE at shutdown) or the owner cancels it.
+// until the server ends the stream (UNAVAILABLE at shutdown, FAILED_PRECONDITION when a watched
+// lab is deleted) or the owner cancels it. A watcher that fell behind gets an EVENT_LAGGED event
+// (its `dropped` field says how many events it missed) and then the events after the gap.
 //
 //   absl::StatusOr<std::unique_ptr<WatchStream>> w = client.Watch(
 //       lab, {v1::EVENT_VIOLATION}, [](const v1::Event& e) { std::puts(e.text().c_str()); });

@@ -10,7 +10,7 @@ namespace ppsim::convert {
 
 namespace pbu = google::protobuf::util;
 
-std::string TraceToJsonl(const std::vector<sim::Op>& ops) {
+std::string TraceToJsonl(absl::Span<const sim::Op> ops) {
   pbu::JsonPrintOptions options;
   options.preserve_proto_field_names = true;  // add_whitespace stays off: one line per op
   std::string out;

@@ -12,12 +12,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "server/sim/ops.h"
 
 namespace ppsim::convert {
 
-// One line per op, each ending in '\n'.
-std::string TraceToJsonl(const std::vector<sim::Op>& ops);
+// One line per op, each ending in '\n' (a span, so a trace can be printed a slice at a time).
+std::string TraceToJsonl(absl::Span<const sim::Op> ops);
 
 // INVALID_ARGUMENT naming the 1-based line: "jsonl: line 3: set_fault.interval: ...".
 // Blank lines (and a trailing newline) are skipped.

@@ -30,18 +30,28 @@ void EventWatcher::Publish(const v1::Event& e) {
   absl::MutexLock lock(&mu_);
   if (finished_ || !filter_.Match(e)) return;
   if (queue_.size() >= max_queued_) {
-    // Everything queued behind the write in flight is dropped with this event.
-    const size_t missed = queue_.size() - (writing_ ? 1 : 0) + 1;
-    FinishLocked(grpc::Status(
-        grpc::StatusCode::RESOURCE_EXHAUSTED,
-        absl::StrCat("watch: consumer fell behind; ", missed, " events missed")));
+    ++dropped_;  // told to the consumer when it has caught up (QueueLagLocked)
     return;
   }
+  QueueLagLocked();  // the queue has room again: the gap comes first, then what follows it
   queue_.push_back(e);
   if (!writing_) {
     writing_ = true;
     WriteFrontLocked();
   }
+}
+
+void EventWatcher::QueueLagLocked() {
+  if (dropped_ == 0) return;
+  v1::Event lag;
+  lag.set_lab(filter_.lab);
+  lag.set_kind(v1::EVENT_LAGGED);
+  lag.set_level("warn");
+  lag.set_dropped(dropped_);
+  lag.set_text(absl::StrCat("watch: lagged, ", dropped_, " events dropped (the consumer fell ",
+                            max_queued_, " events behind); the stream goes on"));
+  dropped_ = 0;
+  queue_.push_back(std::move(lag));
 }
 
 void EventWatcher::Close(const grpc::Status& s) {
@@ -59,6 +69,7 @@ void EventWatcher::LabDeleted(uint64_t lab) {
 void EventWatcher::OnWriteDone(bool ok) {
   absl::MutexLock lock(&mu_);
   queue_.pop_front();
+  if (ok && !finished_ && queue_.empty()) QueueLagLocked();  // caught up: say what it missed
   if (!ok || finished_ || queue_.empty()) {
     writing_ = false;
     if (!ok) FinishLocked(grpc::Status::CANCELLED);  // the client went away mid-write

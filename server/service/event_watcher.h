@@ -1,8 +1,11 @@
 // One Watch stream (QueryService.Watch): a ServerWriteReactor that is also an EventSink of the
 // hub (docs/reference/cpp-service-conventions.md §1.3). Labs publish from their own threads;
-// the watcher queues matching events and keeps one write in flight. The queue is bounded: a
-// consumer that falls `max_queued` events behind is ended with RESOURCE_EXHAUSTED saying how
-// many events it missed, so one stuck client cannot grow the daemon's memory or slow a lab.
+// the watcher queues matching events and keeps one write in flight. The queue is bounded: while
+// a consumer is `max_queued` events behind, new events are dropped and counted, and once the
+// queue has room again (or has drained) the consumer gets one EVENT_LAGGED event saying how
+// many it missed, then the events that follow. One slow or stuck client cannot grow the
+// daemon's memory or slow a lab, and a slow one catches up instead of being cut off. A peer
+// that stops answering altogether is found by keepalive (services.cc) and its stream cancelled.
 // A watcher holds its identity's watch-stream slot (quota.h) until it is deleted; one that
 // watches every lab for a non-admin identity passes on only the events of that identity's
 // labs (auth.h).
@@ -63,6 +66,8 @@ class EventWatcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pu
   void FinishLocked(const grpc::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Serializes queue_.front() and writes it. Call with mu_ held.
   void WriteFrontLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues the EVENT_LAGGED event for the dropped_ events, if any, and clears the count.
+  void QueueLagLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   EventHub* hub_;
   const WatchFilter filter_;
@@ -76,6 +81,7 @@ class EventWatcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pu
   // queue_.front()'s bytes, read by the write in flight.
   grpc::ByteBuffer out_ ABSL_GUARDED_BY(mu_);
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;  // since the last EVENT_LAGGED
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 

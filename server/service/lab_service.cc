@@ -4,11 +4,16 @@
 #include "absl/strings/str_format.h"
 #include "server/convert/info_convert.h"
 #include "server/convert/trace_jsonl.h"
+#include "server/service/paging.h"
+#include "server/service/status.h"
+#include "server/service/trace_exporter.h"
 #include "spdlog/spdlog.h"
 
 namespace ppsim::service {
 
 namespace {
+
+constexpr char kExportTrace[] = "ppsim.v1.LabService/ExportTrace";
 
 // A lab name is shown in logs, metrics labels, ppctl tables and the journal; it comes back
 // byte for byte only if it is text. protobuf has already checked that it is UTF-8.
@@ -55,31 +60,6 @@ absl::Status DoCreateLab(LabRegistry& labs, Quota& quota, const Identity& who,
   return absl::OkStatus();
 }
 
-absl::Status DoExportTrace(const LabRegistry& labs, const Identity& who, int max_message_bytes,
-                           const v1::ExportTraceRequest& req, v1::ExportTraceResponse* resp) {
-  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, who, req.lab());
-  if (!e.ok()) return e.status();
-  {
-    absl::MutexLock lock(&(*e)->mu);
-    const sim::Lab& lab = *(*e)->lab;
-    *resp->mutable_config() = convert::LabConfigToProto(lab.config());
-    resp->set_jsonl(convert::TraceToJsonl(lab.trace()));
-    resp->set_digest(lab.digest());
-    resp->set_ops(lab.trace().size());
-  }
-  // Fail with a reason instead of letting the transport reject the reply with a bare
-  // "message larger than max".
-  if (resp->jsonl().size() > static_cast<size_t>(max_message_bytes) - 4096) {
-    const std::string msg =
-        absl::StrCat("lab: lab ", req.lab(), " has a trace of ", resp->ops(), " ops (",
-                     resp->jsonl().size(), " bytes of JSON lines), over the ", max_message_bytes,
-                     "-byte message limit (--max-message-bytes)");
-    resp->Clear();
-    return absl::ResourceExhaustedError(msg);
-  }
-  return absl::OkStatus();
-}
-
 absl::Status DoReplayTrace(Quota& quota, const v1::ReplayTraceRequest& req,
                            v1::ReplayTraceResponse* resp) {
   absl::StatusOr<sim::LabConfig> config = convert::LabConfigFromProto(req.config());
@@ -107,7 +87,10 @@ LabServiceImpl::LabServiceImpl(LabRegistry* labs, RpcObserver* observer,
   Unary("ppsim.v1.LabService/DeleteLab", observer, &LabServiceImpl::OnDeleteLab);
   Unary("ppsim.v1.LabService/ListLabs", observer, &LabServiceImpl::OnListLabs);
   Unary("ppsim.v1.LabService/GetLab", observer, &LabServiceImpl::OnGetLab);
-  Unary("ppsim.v1.LabService/ExportTrace", observer, &LabServiceImpl::OnExportTrace);
+  ServerStreaming("ppsim.v1.LabService/ExportTrace",
+                  [this, observer](grpc::CallbackServerContext* ctx, const grpc::ByteBuffer* req) {
+                    return OnExportTrace(ctx, *req, RpcScope(observer, kExportTrace));
+                  });
   Unary("ppsim.v1.LabService/ReplayTrace", observer, &LabServiceImpl::OnReplayTrace);
 }
 
@@ -135,11 +118,22 @@ absl::Status LabServiceImpl::OnDeleteLab(grpc::CallbackServerContext* ctx,
 }
 
 absl::Status LabServiceImpl::OnListLabs(grpc::CallbackServerContext* ctx,
-                                        const v1::ListLabsRequest&, v1::ListLabsResponse* resp) {
+                                        const v1::ListLabsRequest& req,
+                                        v1::ListLabsResponse* resp) {
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
   if (!who.ok()) return who.status();
+  absl::StatusOr<Page> page =
+      Page::Start("labs", 1, req.page_size(), req.page_token(), max_message_bytes_);
+  if (!page.ok()) return page.status();
+  // Ids only grow and List() is in id order: the token is the first id not yet shown.
   for (const std::shared_ptr<LabEntry>& e : labs_->List()) {
-    if (CheckOwner(*who, *e).ok()) *resp->add_labs() = LabRegistry::Info(*e);
+    if (e->id < page->at(0) || !CheckOwner(*who, *e).ok()) continue;
+    v1::LabInfo info = LabRegistry::Info(*e);
+    if (!page->Fits(info.ByteSizeLong())) {
+      resp->set_next_page_token(page->Next({e->id}));
+      break;
+    }
+    *resp->add_labs() = std::move(info);
   }
   return absl::OkStatus();
 }
@@ -153,12 +147,21 @@ absl::Status LabServiceImpl::OnGetLab(grpc::CallbackServerContext* ctx,
   return e.status();
 }
 
-absl::Status LabServiceImpl::OnExportTrace(grpc::CallbackServerContext* ctx,
-                                           const v1::ExportTraceRequest& req,
-                                           v1::ExportTraceResponse* resp) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* LabServiceImpl::OnExportTrace(
+    grpc::CallbackServerContext* ctx, const grpc::ByteBuffer& bytes, RpcScope rpc) {
+  // A chunk of at most 1 MiB, and at most a quarter of the message limit: one op's line (a few
+  // hundred bytes) over it still leaves the message far below the limit.
+  const size_t chunk = std::min<size_t>(1 << 20, static_cast<size_t>(max_message_bytes_) / 4);
+  const auto refuse = [&](const absl::Status& s) {
+    return new TraceExporter(nullptr, chunk, rpc, ToGrpc(s));
+  };
+  v1::ExportTraceRequest req;
+  if (absl::Status s = ParseRequest(bytes, &req); !s.ok()) return refuse(s);
   absl::StatusOr<Identity> who = auth_.Authenticate(*ctx);
-  if (!who.ok()) return who.status();
-  return DoExportTrace(*labs_, *who, max_message_bytes_, req, resp);
+  if (!who.ok()) return refuse(who.status());
+  absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(*labs_, *who, req.lab());
+  if (!e.ok()) return refuse(e.status());
+  return new TraceExporter(*std::move(e), chunk, rpc, grpc::Status::OK);
 }
 
 absl::Status LabServiceImpl::OnReplayTrace(grpc::CallbackServerContext* ctx,

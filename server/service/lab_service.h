@@ -28,9 +28,10 @@ class LabServiceImpl final : public RawService<v1::LabService::CallbackService> 
                           v1::ListLabsResponse* resp);
   absl::Status OnGetLab(grpc::CallbackServerContext* ctx, const v1::GetLabRequest& req,
                         v1::LabInfo* resp);
-  // The trace, config and digest read under the lab's lock, so they belong together.
-  absl::Status OnExportTrace(grpc::CallbackServerContext* ctx, const v1::ExportTraceRequest& req,
-                             v1::ExportTraceResponse* resp);
+  // The trace streamed in chunks (trace_exporter.h); `bytes` is a v1::ExportTraceRequest's.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* OnExportTrace(grpc::CallbackServerContext* ctx,
+                                                            const grpc::ByteBuffer& bytes,
+                                                            RpcScope rpc);
   // Runs on a private lab (never registered): the registry is not touched.
   absl::Status OnReplayTrace(grpc::CallbackServerContext* ctx, const v1::ReplayTraceRequest& req,
                              v1::ReplayTraceResponse* resp);

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/convert/info_convert.h"
 #include "server/service/event_watcher.h"
+#include "server/service/paging.h"
 #include "server/service/rpc_scope.h"
 #include "server/service/status.h"
 
@@ -25,7 +26,7 @@ absl::Status WithLab(const Authenticator& auth, grpc::CallbackServerContext* ctx
 }
 
 absl::Status DoListViolations(const sim::Lab& lab, const v1::ListViolationsRequest& req,
-                              v1::ListViolationsResponse* resp) {
+                              int max_message_bytes, v1::ListViolationsResponse* resp) {
   std::optional<sim::ViolationId> only;
   if (!req.id().empty()) {
     absl::StatusOr<sim::ViolationId> id = sim::ParseViolationId(req.id());
@@ -36,10 +37,24 @@ absl::Status DoListViolations(const sim::Lab& lab, const v1::ListViolationsReque
     }
     only = *id;
   }
-  for (const sim::Violation& v : lab.violations()) {
-    if (req.limit() != 0 && static_cast<uint32_t>(resp->violations_size()) >= req.limit()) break;
-    if (only && v.id != *only) continue;
-    convert::ViolationToProto(v, resp->add_violations());
+  // Records are only appended (up to the lab's max_violation_records), so a position is stable:
+  // the token is the next record to look at and how many of `limit` were already sent.
+  absl::StatusOr<Page> page =
+      Page::Start("violations", 2, req.page_size(), req.page_token(), max_message_bytes);
+  if (!page.ok()) return page.status();
+  const std::vector<sim::Violation>& all = lab.violations();
+  uint64_t sent = page->at(1);
+  for (size_t i = page->at(0); i < all.size(); ++i) {
+    if (req.limit() != 0 && sent >= req.limit()) break;
+    if (only && all[i].id != *only) continue;
+    v1::Violation v;
+    convert::ViolationToProto(all[i], &v);
+    if (!page->Fits(v.ByteSizeLong())) {
+      resp->set_next_page_token(page->Next({i, sent}));
+      break;
+    }
+    *resp->add_violations() = std::move(v);
+    ++sent;
   }
   for (const sim::CatalogEntry& c : sim::ViolationCatalog()) {
     if (uint64_t n = lab.violation_count(c.id); n != 0) {
@@ -83,6 +98,7 @@ QueryServiceImpl::QueryServiceImpl(LabRegistry* labs, EventHub* hub, RpcObserver
       observer_(observer),
       auth_(*policy.auth),
       quota_(*policy.quota),
+      max_message_bytes_(policy.max_message_bytes),
       watch_queue_(watch_queue) {
   Unary("ppsim.v1.QueryService/GetPool", observer, &QueryServiceImpl::OnGetPool);
   Unary("ppsim.v1.QueryService/ListPools", observer, &QueryServiceImpl::OnListPools);
@@ -107,8 +123,19 @@ absl::Status QueryServiceImpl::OnListPools(grpc::CallbackServerContext* ctx,
                                            const v1::ListPoolsRequest& req,
                                            v1::ListPoolsResponse* resp) {
   return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
-    for (const sim::PoolInfo& p : req.all() ? lab.AllPools() : lab.ListPools()) {
-      convert::PoolInfoToProto(p, resp->add_pools());
+    absl::StatusOr<Page> page =
+        Page::Start("pools", 1, req.page_size(), req.page_token(), max_message_bytes_);
+    if (!page.ok()) return page.status();
+    // The dump's order is the kernel's (not by id): the token is a position in it.
+    const std::vector<sim::PoolInfo> pools = req.all() ? lab.AllPools() : lab.ListPools();
+    for (size_t i = page->at(0); i < pools.size(); ++i) {
+      v1::PoolInfo p;
+      convert::PoolInfoToProto(pools[i], &p);
+      if (!page->Fits(p.ByteSizeLong())) {
+        resp->set_next_page_token(page->Next({i}));
+        break;
+      }
+      *resp->add_pools() = std::move(p);
     }
     return absl::OkStatus();
   });
@@ -127,7 +154,7 @@ absl::Status QueryServiceImpl::OnListViolations(grpc::CallbackServerContext* ctx
                                                 const v1::ListViolationsRequest& req,
                                                 v1::ListViolationsResponse* resp) {
   return WithLab(auth_, ctx, *labs_, req.lab(), [&](const sim::Lab& lab) {
-    return DoListViolations(lab, req, resp);
+    return DoListViolations(lab, req, max_message_bytes_, resp);
   });
 }
 

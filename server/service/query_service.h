@@ -46,6 +46,7 @@ class QueryServiceImpl final : public RawService<v1::QueryService::CallbackServi
   RpcObserver* observer_;
   const Authenticator& auth_;
   Quota& quota_;
+  const int max_message_bytes_;  // list RPCs page to half of it (paging.h)
   size_t watch_queue_;
 };
 

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/service/policy_server.h"
 #include "tests/unit/service/test_server.h"
+#include "tests/unit/service/read_trace.h"
 
 namespace ppsim::service {
 namespace {
@@ -201,7 +202,7 @@ TEST(AuthServiceTest, OtherIdentitysLabIsPermissionDenied) {
   v1::ExportTraceRequest exp;
   exp.set_lab(lab);
   v1::ExportTraceResponse trace;
-  denied(server.lab_stub->ExportTrace(PolicyServer::As(kBobToken).get(), exp, &trace),
+  denied(::ppsim::testing::ReadTrace(server.lab_stub.get(), PolicyServer::As(kBobToken).get(), exp, &trace),
          "ExportTrace");
   EXPECT_TRUE(trace.jsonl().empty());
   v1::SetFaultRequest fault;

@@ -5,6 +5,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/service/test_server.h"
+#include "tests/unit/service/read_trace.h"
 
 namespace ppsim::service {
 namespace {
@@ -34,7 +35,7 @@ TEST(FaultServiceTest, SetAndClearAreOpsInTheTrace) {
   v1::ExportTraceRequest exp;
   exp.set_lab(lab);
   v1::ExportTraceResponse trace;
-  ASSERT_TRUE(server.lab_stub->ExportTrace(&c3, exp, &trace).ok());
+  ASSERT_TRUE(::ppsim::testing::ReadTrace(server.lab_stub.get(), &c3, exp, &trace).ok());
   EXPECT_EQ(trace.ops(), 2u);
   EXPECT_THAT(trace.jsonl(), HasSubstr("\"set_fault\""));
   EXPECT_THAT(trace.jsonl(), HasSubstr("\"clear_faults\""));

@@ -8,6 +8,7 @@
 #include "prometheus/registry.h"
 #include "server/service_metrics.h"
 #include "tests/unit/service/test_server.h"
+#include "tests/unit/service/read_trace.h"
 
 namespace ppsim::service {
 namespace {
@@ -124,7 +125,7 @@ TEST(LabServiceTest, ExportedTraceReplaysToTheSameDigest) {
   v1::ExportTraceRequest exp;
   exp.set_lab(lab);
   v1::ExportTraceResponse trace;
-  ASSERT_TRUE(server.lab_stub->ExportTrace(&c1, exp, &trace).ok());
+  ASSERT_TRUE(::ppsim::testing::ReadTrace(server.lab_stub.get(), &c1, exp, &trace).ok());
   EXPECT_EQ(trace.ops(), 3u);
   const std::vector<std::string> lines = absl::StrSplit(trace.jsonl(), '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 3u);

@@ -35,11 +35,13 @@ inline Authenticator TestAuthenticator() {
 class PolicyServer {
  public:
   // Closed mode with the three tokens and `limits`; `quota` may inject a clock or RSS probe.
+  // `max_message_bytes` is --max-message-bytes: the list RPCs page to half of it.
   explicit PolicyServer(QuotaLimits limits = QuotaLimits::Unlimited(),
-                        Quota::Clock clock = nullptr, Quota::MemoryProbe rss = nullptr)
+                        Quota::Clock clock = nullptr, Quota::MemoryProbe rss = nullptr,
+                        int max_message_bytes = kMaxMessageBytes)
       : auth_(TestAuthenticator()),
         quota(limits, std::move(clock), std::move(rss)),
-        services_(&labs, &hub, nullptr, CallPolicy{&auth_, &quota, kMaxMessageBytes}) {
+        services_(&labs, &hub, nullptr, CallPolicy{&auth_, &quota, max_message_bytes}) {
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

@@ -21,6 +21,7 @@
 #include "server/store/journal.h"
 #include "tests/unit/service/policy_server.h"
 #include "tests/unit/service/test_server.h"
+#include "tests/unit/service/read_trace.h"
 
 namespace ppsim::service {
 namespace {
@@ -172,7 +173,7 @@ TEST(QuotaTest, ReplayTraceIsChargedPerOp) {
   v1::ExportTraceRequest ex;
   ex.set_lab(lab);
   v1::ExportTraceResponse trace;
-  ASSERT_TRUE(server.lab_stub->ExportTrace(PolicyServer::As(kAliceToken).get(), ex, &trace).ok());
+  ASSERT_TRUE(::ppsim::testing::ReadTrace(server.lab_stub.get(), PolicyServer::As(kAliceToken).get(), ex, &trace).ok());
   ASSERT_EQ(trace.ops(), 3u);
   const std::string last_line =
       trace.jsonl().substr(trace.jsonl().rfind('\n', trace.jsonl().size() - 2) + 1);
