@@ -33,6 +33,14 @@ uint64_t KernelProfile::PoisonPointerDelta() const {
   return 0;
 }
 
+// net/core/page_pool.c BIAS_MAX: LONG_MAX (53e0961da1c7, 5.15), LONG_MAX >> 1 from 6.8 (msg
+// 20231130115611.6632-3-liangchen.linux@gmail.com).
+int64_t KernelProfile::BiasMax() const {
+  const bool word32 = arch == Arch::kX86_32 || arch == Arch::kRiscv32Nommu;
+  const int64_t long_max = word32 ? int64_t{INT32_MAX} : INT64_MAX;
+  return bias_max_halved ? long_max >> 1 : long_max;
+}
+
 // arch/x86/include/asm/page_32_types.h: __PAGE_OFFSET = CONFIG_PAGE_OFFSET (0xC0000000 with
 // the default VMSPLIT_3G); arch/riscv/include/asm/page.h without an MMU: phys_ram_base.
 uint64_t KernelProfile::ConstantPageOffset() const {
@@ -119,6 +127,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v514.release_retry_stops_on_negative = false;
     v514.dma_skip_sync = false;
     v514.skb_defer_rule = SkbDeferRule::kAbsent;  // skb_attempt_defer_free is 5.19's
+    v514.bias_max_halved = false;
     KernelProfile v610 = v514;
     v610.name = "v6.1.0";  // 6.1 as released, before the stable backports below
     v610.pp_ref_count_name = "pp_frag_count";
@@ -137,6 +146,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v68.pp_ref_count_name = "pp_ref_count";
     v68.pp_ref_on_every_page = true;
     v68.coalesce_rule = CoalesceRule::kSamePpFragRef;
+    v68.bias_max_halved = true;  // same series as f7dc3248dcfb
     v68.direct_recycle_rule = DirectRecycleRule::kSkbNapiSafe;
     v68.has_disable_direct_recycling = true;
     v68.free_checks_pages = true;
