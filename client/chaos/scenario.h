@@ -41,6 +41,8 @@ struct LabSpec {
   std::optional<bool> strict;
   std::optional<uint32_t> cpus;
   std::optional<uint32_t> numa_nodes;
+  // CostModel::scan_ns_per_pfn: `scan_rate:` a preset name (x86, arm64) or ns per pfn.
+  std::optional<double> scan_ns_per_pfn;
   uint64_t seed = 1;
   std::vector<std::pair<std::string, std::string>> profile_switches;  // in file order
   std::string default_strategy;  // "" = the profile's

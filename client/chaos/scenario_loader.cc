@@ -186,7 +186,8 @@ absl::Status Loader::LoadStrategy(const YAML::Node& n, const std::string& path, 
 
 absl::Status Loader::LoadLab(const YAML::Node& n, const std::string& profile, LabSpec* lab) {
   if (absl::Status s = r_.Mapping(n, "lab", {"ram", "iommu", "strict", "cpus", "numa_nodes",
-                                             "seed", "profile_switches", "default_strategy"});
+                                             "scan_rate", "seed", "profile_switches",
+                                             "default_strategy"});
       !s.ok()) {
     return s;
   }
@@ -227,6 +228,20 @@ absl::Status Loader::LoadLab(const YAML::Node& n, const std::string& profile, La
     absl::StatusOr<uint64_t> v = r_.UInt(n[key], Path("lab", key), /*positive=*/true);
     if (!v.ok()) return v.status();
     (std::string(key) == "cpus" ? lab->cpus : lab->numa_nodes) = static_cast<uint32_t>(*v);
+  }
+  if (const YAML::Node rate = n["scan_rate"]) {
+    // A preset of the measured scan rates (sim::ScanRatePresets) or a number of ns per pfn.
+    absl::StatusOr<std::string> v = r_.String(rate, "lab.scan_rate");
+    if (!v.ok()) return v.status();
+    double ns = 0;
+    if (absl::StatusOr<double> preset = sim::FindScanRatePreset(*v); preset.ok()) {
+      ns = *preset;
+    } else if (!absl::SimpleAtod(*v, &ns) || !(ns >= 0)) {
+      return r_.Expected(rate, "lab.scan_rate",
+                         "x86 (Jesper's 0.39 s per 384 GB), arm64 (Yunsheng's 1.3 s per "
+                         "300 GB) or a non-negative number of ns per pfn");
+    }
+    lab->scan_ns_per_pfn = ns;
   }
   if (n["seed"]) {
     absl::StatusOr<uint64_t> v = r_.UInt(n["seed"], "lab.seed");
@@ -675,6 +690,7 @@ v1::LabConfig LabConfigFor(const Scenario& s, const std::string& strategy) {
   if (lab.strict) c.set_iommu_strict(*lab.strict);
   if (lab.cpus) c.set_cpus(*lab.cpus);
   if (lab.numa_nodes) c.set_numa_nodes(*lab.numa_nodes);
+  if (lab.scan_ns_per_pfn) c.set_scan_ns_per_pfn(*lab.scan_ns_per_pfn);
   c.set_seed(lab.seed);
   for (const auto& [name, value] : lab.profile_switches) {
     v1::ProfileSwitch* sw = c.add_profile_switches();

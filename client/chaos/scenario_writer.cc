@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "server/sim/lab_config.h"
 
 namespace ppsim::chaos {
 
@@ -26,6 +27,13 @@ void WriteLab(const LabSpec& lab, std::string* out) {
   if (lab.strict) absl::StrAppend(out, "  strict: ", *lab.strict ? "true" : "false", "\n");
   if (lab.cpus) absl::StrAppend(out, "  cpus: ", *lab.cpus, "\n");
   if (lab.numa_nodes) absl::StrAppend(out, "  numa_nodes: ", *lab.numa_nodes, "\n");
+  if (lab.scan_ns_per_pfn) {
+    std::string rate = absl::StrCat(*lab.scan_ns_per_pfn);
+    for (const sim::ScanRatePreset& p : sim::ScanRatePresets()) {
+      if (p.ns_per_pfn == *lab.scan_ns_per_pfn) rate = std::string(p.name);
+    }
+    absl::StrAppend(out, "  scan_rate: ", YamlQuote(rate), "\n");
+  }
   absl::StrAppend(out, "  seed: ", lab.seed, "\n");
   if (!lab.profile_switches.empty()) {
     absl::StrAppend(out, "  profile_switches:\n");
@@ -139,6 +147,7 @@ Scenario ShrunkScenario(const Trace& t, const std::vector<ShrinkStep>& steps,
   if (c.has_iommu_strict()) s.lab.strict = c.iommu_strict();
   if (c.has_cpus()) s.lab.cpus = c.cpus();
   if (c.has_numa_nodes()) s.lab.numa_nodes = c.numa_nodes();
+  if (c.has_scan_ns_per_pfn()) s.lab.scan_ns_per_pfn = c.scan_ns_per_pfn();
   s.lab.seed = c.has_seed() ? c.seed() : t.seed;
   for (const v1::ProfileSwitch& sw : c.profile_switches()) {
     s.lab.profile_switches.emplace_back(sw.name(), sw.value());

@@ -16,6 +16,7 @@ absl::Status Broken(absl::string_view what) {
 
 absl::Status CheckSkbs(const Machine& m) {
   std::map<uint32_t, uint32_t> users;  // shinfo -> skbs pointing at it
+  std::map<SkbId, uint32_t> listings;  // chained skb -> frag_lists naming it
   for (const auto& [id, s] : m.skbs) {
     if (s.id != id) return Broken(absl::StrCat("skb ", id, " is stored as skb ", s.id));
     if (id == 0 || id >= m.next_skb_id) return Broken(absl::StrCat("skb id ", id, " never issued"));
@@ -72,11 +73,19 @@ absl::Status CheckSkbs(const Machine& m) {
     for (SkbId member : sh.frag_list) {
       auto it = m.skbs.find(member);
       if (it == m.skbs.end()) continue;  // freed with an earlier clone's release (tolerated)
-      if (it->second.on_frag_list != sid) {
+      if (it->second.on_frag_list == 0) {
         return Broken(absl::StrCat("shared info ", sid, " lists skb ", member,
-                                   " on its frag_list, but the skb says ",
-                                   it->second.on_frag_list));
+                                   " on its frag_list, but the skb says it is on none"));
       }
+      ++listings[member];
+    }
+  }
+  // Each frag_list naming a chained skb holds one of its users (pskb_expand_head's skb_get).
+  for (const auto& [id, s] : m.skbs) {
+    const uint32_t lists = listings.contains(id) ? listings[id] : 0;
+    if (s.on_frag_list != 0 ? s.users != lists : s.users != 1) {
+      return Broken(absl::StrCat("skb ", id, " has ", s.users, " users but ", lists,
+                                 " frag_lists name it"));
     }
   }
   for (const auto& [key, h] : m.holders) {

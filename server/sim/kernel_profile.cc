@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
@@ -30,6 +31,14 @@ uint64_t KernelProfile::PoisonPointerDelta() const {
     case Arch::kRiscv32Nommu: return 0;
   }
   return 0;
+}
+
+// net/core/page_pool.c BIAS_MAX: LONG_MAX (53e0961da1c7, 5.15), LONG_MAX >> 1 from 6.8 (msg
+// 20231130115611.6632-3-liangchen.linux@gmail.com).
+int64_t KernelProfile::BiasMax() const {
+  const bool word32 = arch == Arch::kX86_32 || arch == Arch::kRiscv32Nommu;
+  const int64_t long_max = word32 ? int64_t{INT32_MAX} : INT64_MAX;
+  return bias_max_halved ? long_max >> 1 : long_max;
 }
 
 // arch/x86/include/asm/page_32_types.h: __PAGE_OFFSET = CONFIG_PAGE_OFFSET (0xC0000000 with
@@ -90,6 +99,15 @@ absl::string_view IommuReleaseRuleName(IommuReleaseRule r) {
   return "?";
 }
 
+absl::string_view SkbDeferRuleName(SkbDeferRule r) {
+  switch (r) {
+    case SkbDeferRule::kAbsent: return "absent";
+    case SkbDeferRule::kCheckThenCount: return "check-then-count";
+    case SkbDeferRule::kCountThenCheck: return "count-then-check";
+  }
+  return "?";
+}
+
 std::span<const KernelProfile> BuiltinProfiles() {
   // Each era's switches follow the version table of docs/kernel/skb-and-iommu.md §1.4.
   // v6.1, v6.12 and v7.3 are Debian's builds of those kernels, stable backports included, as
@@ -108,10 +126,13 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v514.iommu_release_rule = IommuReleaseRule::kDriverOps;
     v514.release_retry_stops_on_negative = false;
     v514.dma_skip_sync = false;
+    v514.skb_defer_rule = SkbDeferRule::kAbsent;  // skb_attempt_defer_free is 5.19's
+    v514.bias_max_halved = false;
     KernelProfile v610 = v514;
     v610.name = "v6.1.0";  // 6.1 as released, before the stable backports below
     v610.pp_ref_count_name = "pp_frag_count";
     v610.coalesce_rule = CoalesceRule::kClonedFromNonPpTo;
+    v610.skb_defer_rule = SkbDeferRule::kCheckThenCount;  // 68822bdf76f1, 39564c3fdc66 (5.19)
     KernelProfile v61 = v610;
     v61.name = "v6.1";
     // Debian's 6.1.176 carries the 6.3 coalesce fix (0646dc31ca88) and the 6.2 GRO fix
@@ -125,6 +146,7 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v68.pp_ref_count_name = "pp_ref_count";
     v68.pp_ref_on_every_page = true;
     v68.coalesce_rule = CoalesceRule::kSamePpFragRef;
+    v68.bias_max_halved = true;  // same series as f7dc3248dcfb
     v68.direct_recycle_rule = DirectRecycleRule::kSkbNapiSafe;
     v68.has_disable_direct_recycling = true;
     v68.free_checks_pages = true;
@@ -151,6 +173,9 @@ std::span<const KernelProfile> BuiltinProfiles() {
     v73.name = "v7.3";
     v73.netlink_napi_id_live = true;  // 67e4bb2ced0f, 6.14
     v73.destroy_unmap_clears_dma_addr = false;  // 24ef02f934ee
+    // Eric Dumazet's 2025 series (llist defer list, then one list per NUMA node; in 6.19): the
+    // count is raised before the bound is checked.
+    v73.skb_defer_rule = SkbDeferRule::kCountThenCheck;
     // Debian's ppc64el builds of the same trees (pseries; tests/oracle probes booted 6.1.176,
     // 6.12.95 and 7.2.11 under QEMU pseries). Only the architecture differs: PP_SIGNATURE's
     // poison delta and the DMA index width. 7.2 has everything 7.3's profile names, 24ef02f934ee
@@ -246,6 +271,13 @@ std::span<const ProfileSwitchInfo> ProfileSwitches() {
                  "b5c58b2fdc42: Intel clears the device's DMA ops, AMD and arm-smmu keep "
                  "iommu-dma), dma-iommu-kept (until 280e5a301005: every vendor keeps it), "
                  "dma-iommu-cleared"});
+    v.push_back({"skb_defer_rule",
+                 "how skb_attempt_defer_free bounds a CPU's list: absent (before 68822bdf76f1), "
+                 "check-then-count (39564c3fdc66: at most skb_defer_max queued), "
+                 "count-then-check (2025 llist series: at most skb_defer_max - 1)"});
+    v.push_back({"skb_defer_max",
+                 "net.core.skb_defer_max: the per-CPU deferred-free bound (64); the owning CPU "
+                 "is kicked when its list reaches half of it"});
     v.push_back({"default_strategy", "teardown strategy for pools that pick none"});
     return v;
   }();
@@ -297,6 +329,20 @@ absl::Status KernelProfile::ApplySwitch(absl::string_view sw, absl::string_view 
     return SetEnum(sw, value, {IommuReleaseRule::kDriverOps, IommuReleaseRule::kDmaIommuKept,
                                IommuReleaseRule::kDmaIommuCleared},
                    IommuReleaseRuleName, &iommu_release_rule);
+  }
+  if (sw == "skb_defer_rule") {
+    return SetEnum(sw, value, {SkbDeferRule::kAbsent, SkbDeferRule::kCheckThenCount,
+                               SkbDeferRule::kCountThenCheck},
+                   SkbDeferRuleName, &skb_defer_rule);
+  }
+  if (sw == "skb_defer_max") {
+    uint32_t v = 0;
+    if (!absl::SimpleAtoi(value, &v)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "profile_switches.", sw, ": \"", value, "\" is not a non-negative integer"));
+    }
+    skb_defer_max = v;
+    return absl::OkStatus();
   }
   if (sw == "default_strategy") {
     default_strategy = std::string(value);

@@ -58,6 +58,19 @@ enum class IommuReleaseRule : uint8_t {
 };
 absl::string_view IommuReleaseRuleName(IommuReleaseRule r);
 
+// How skb_attempt_defer_free bounds a CPU's deferred-free list (docs/kernel/skb-and-iommu.md
+// §3.2). In both bounded eras the skb queued when the count reads sysctl_skb_defer_max / 2
+// kicks the owning CPU (an IPI that raises NET_RX there, which flushes the list).
+enum class SkbDeferRule : uint8_t {
+  kAbsent,          // before 68822bdf76f1 (5.19) there is no defer list: the reader frees
+  kCheckThenCount,  // 39564c3fdc66 (5.19): a list already holding the max frees at once;
+                    // otherwise the skb is queued and counted (at most max queued)
+  kCountThenCheck,  // the 2025 llist series (in 6.19): the count is raised first and the skb
+                    // freed at once when it reaches the max; it counts every attempt until
+                    // the flush (at most max - 1 queued)
+};
+absl::string_view SkbDeferRuleName(SkbDeferRule r);
+
 struct KernelProfile {
   std::string name;
   Arch arch = Arch::kX86_64;
@@ -126,10 +139,20 @@ struct KernelProfile {
   // page_pool_release takes and drops the ring producer lock before freeing the pool, and the
   // ring stat is bumped inside the lock (271683bb2cf3, 2025, tagged stable). Off = B8.
   bool release_syncs_producer_lock = true;
+  // BIAS_MAX, the bias a fragmented page starts with, is LONG_MAX >> 1 since "page_pool: halve
+  // BIAS_MAX for multiple user references of a fragment" (Liang Chen, with f7dc3248dcfb, 6.8);
+  // LONG_MAX from 53e0961da1c7 (5.15) until then (docs/kernel/page-pool.md §3.2).
+  bool bias_max_halved = true;
+  SkbDeferRule skb_defer_rule = SkbDeferRule::kCheckThenCount;
+  // net.core.skb_defer_max (sysctl_skb_defer_max, default 64 since 39564c3fdc66).
+  uint32_t skb_defer_max = 64;
   // Not a kernel behaviour: a pool that recycles pfmemalloc pages, for checking that the
   // checker catches it (PP016). The kernel's __page_pool_page_can_be_recycled refuses them.
   bool pool_recycles_pfmemalloc = false;
 
+  // BIAS_MAX for this era and word size: pp_ref_count is an atomic_long_t, so LONG_MAX is
+  // 2^63 - 1 on 64-bit and 2^31 - 1 on the 32-bit arches.
+  int64_t BiasMax() const;
   // PP_SIGNATURE = 0x40 + POISON_POINTER_DELTA of the architecture (docs/kernel/page-pool.md §1.2).
   uint64_t PoisonPointerDelta() const;
   uint64_t PpSignature() const { return 0x40 + PoisonPointerDelta(); }

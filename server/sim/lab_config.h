@@ -4,6 +4,7 @@
 #define PPSIM_SERVER_SIM_LAB_CONFIG_H_
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,12 +31,28 @@ enum class IommuModel : uint8_t {
 absl::string_view IommuModelName(IommuModel m);
 absl::Status ParseIommuModel(absl::string_view name, IommuModel* out);
 
+// The two rates the seed thread measured for the RFC v4 scan (docs/kernel/page-pool.md §5b),
+// kept as presets for CostModel::scan_ns_per_pfn:
+// Jesper Dangaard Brouer's x86, ~0.39 s for 384 GB, 100,592,572 pages (msg
+// 17a24d69-7bf0-412c-a32a-b25d82bb4159@kernel.org): ~3.88 ns per pfn.
+inline constexpr double kScanNsPerPfnX86 = 0.39e9 / 100'592'572.0;
+// Yunsheng Lin's arm64, ~1.3 s for "> 300 GB" (taken as 300e9 bytes of 4 KiB pages): ~17.7 ns
+// per pfn. At this rate a 12.3 TB scan holds the lock past the 20 s soft-lockup line.
+inline constexpr double kScanNsPerPfnArm64 = 1.3e9 / (300e9 / static_cast<double>(kPageSize));
+
+struct ScanRatePreset {
+  absl::string_view name;  // "x86" (Jesper's), "arm64" (Yunsheng's)
+  double ns_per_pfn;
+};
+std::span<const ScanRatePreset> ScanRatePresets();
+// The preset's ns per pfn; the error lists the names.
+absl::StatusOr<double> FindScanRatePreset(absl::string_view name);
+
 // Virtual-time prices of the work the kernel does. Defaults are the published measurements
 // cited next to each field; scenarios may override them (e.g. Yunsheng's slower scan rate).
 struct CostModel {
-  // RFC v4 scan: Jesper measured ~0.39 s for 100,592,572 pages on a 384 GB x86 box
-  // (docs/kernel/page-pool.md §5b) → 3.877 ns per pfn. Yunsheng's arm64 rate is ~17.8 ns.
-  double scan_ns_per_pfn = 0.39e9 / 100'592'572.0;
+  // RFC v4 scan: Jesper's x86 rate by default; kScanNsPerPfnArm64 is the other measured one.
+  double scan_ns_per_pfn = kScanNsPerPfnX86;
   // Xarray DMA tracking: ~400 ns per map+unmap pair (ee62ce7a1d90 commit message, §5d).
   Nanos dma_track_alloc_ns = 200;
   Nanos dma_track_erase_ns = 200;

@@ -147,14 +147,8 @@ absl::StatusOr<OpResult> Lab::Do(const op::KfreeSkbConcurrent& o) {
 
 absl::StatusOr<OpResult> Lab::Do(const op::SkbDeferFree& o) {
   if (absl::Status s = SkbArg(o.skb); !s.ok()) return s;
-  // skb_attempt_defer_free: freed on the CPU that allocated it, from its defer list, unless
-  // that is the current CPU.
-  const uint16_t cpu = FindOrDie(m_->skbs, o.skb, "skb").alloc_cpu;
-  if (cpu == m_->ctx.cpu) {
-    KfreeSkb(*m_, o.skb);
-    return OpResult{};
-  }
-  return OpResult{.value = StackHold(*m_, o.skb, HolderKind::kDeferFree, cpu)};
+  // value: the deferred-free list's holder, 0 when the skb was freed at once.
+  return OpResult{.value = SkbAttemptDeferFree(*m_, o.skb)};
 }
 
 absl::StatusOr<OpResult> Lab::Do(const op::EspReleaseFrags& o) {

@@ -44,7 +44,8 @@ inline constexpr uint32_t kPtrRingDefaultSize = 1024;
 inline constexpr uint32_t kPtrRingMaxSize = 16384;
 inline constexpr Nanos DEFER_TIME = 1 * kSecond;
 inline constexpr Nanos DEFER_WARN_INTERVAL = 60 * kSecond;
-inline constexpr int64_t BIAS_MAX = INT64_MAX >> 1;  // LONG_MAX >> 1 on 64-bit
+// BIAS_MAX on 64-bit from 6.8 (LONG_MAX >> 1); KernelProfile::BiasMax() gives every era's.
+inline constexpr int64_t BIAS_MAX = INT64_MAX >> 1;
 inline constexpr uint32_t kDmaCacheAlignment = 64;   // dma_get_cache_alignment() on x86-64
 inline constexpr int kNumaNoNode = -1;
 inline constexpr IfIndex kNetPtrPoison = 0xffffffffu;  // slow.netdev = NET_PTR_POISON

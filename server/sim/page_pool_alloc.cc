@@ -153,7 +153,7 @@ std::optional<Pfn> PagePool::AllocPages(Machine& m) {
 // every fragment was already freed and it can be reused as the next frag page.
 std::optional<Pfn> PagePool::DrainFrag(Machine& m, Pfn pfn) {
   Frame& f = m.memory.At(pfn);
-  if (PpUnref(m, id_, pfn, f, BIAS_MAX - frag_users_) != 0) return std::nullopt;
+  if (PpUnref(m, id_, pfn, f, m.profile.BiasMax() - frag_users_) != 0) return std::nullopt;
   if (Recyclable(m, f)) {
     SyncForDevice(m, pfn, f, -1);
     return pfn;
@@ -197,7 +197,8 @@ std::optional<Pfn> PagePool::AllocFrag(Machine& m, uint32_t size, uint32_t* offs
   frag_users_ = 1;
   *offset = 0;
   frag_offset_ = size;
-  m.memory.At(*page).pp_ref_count = BIAS_MAX;  // page_pool_fragment_netmem(page, BIAS_MAX)
+  // page_pool_fragment_netmem(page, BIAS_MAX)
+  m.memory.At(*page).pp_ref_count = m.profile.BiasMax();
   return page;
 }
 

@@ -12,7 +12,7 @@ void PagePool::FreeFrag(Machine& m) {
   if (frag_page_ == Memory::kNoPfn) return;
   const Pfn pfn = frag_page_;
   frag_page_ = Memory::kNoPfn;
-  if (PpUnref(m, id_, pfn, m.memory.At(pfn), BIAS_MAX - frag_users_) != 0) return;
+  if (PpUnref(m, id_, pfn, m.memory.At(pfn), m.profile.BiasMax() - frag_users_) != 0) return;
   ReturnPage(m, pfn);
 }
 

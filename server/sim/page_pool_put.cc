@@ -27,7 +27,10 @@ int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr) {
                               "dropped than taken",
                               pfn, ret),
               {.pfn = pfn, .pool = pool});
-    f.pp_ref_count = 1;  // keep the model usable; the damage is reported
+    // WARN_ON(ret < 0) and nothing else: the count stays negative, and a later put is the last
+    // one only if new references bring it back to exactly what that put drops
+    // (include/net/page_pool/helpers.h:page_pool_unref_netmem, v6.12; 6.1's
+    // page_pool_defrag_page alike). Only 0 is reset to 1.
     return ret;
   }
   if (ret == 0) f.pp_ref_count = 1;

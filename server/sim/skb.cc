@@ -125,6 +125,15 @@ void PageUnref(Machine& m, Pfn pfn, FragRef held, bool recycle, const char* who)
   pool->PutPage(m, pfn, -1, pool->SkbMayRecycleDirect(m));
 }
 
+uint32_t ListHolding(const Machine& m, SkbId id) {
+  for (const auto& [sid, sh] : m.shinfos) {
+    for (SkbId member : sh.frag_list) {
+      if (member == id) return sid;
+    }
+  }
+  return 0;
+}
+
 // skb_release_data (§1.1 step 2, §1.3): drop one dataref; the last one releases frags,
 // frag_list and head with skb->pp_recycle. Since 2cc3aeb5eccc pp_recycle is cleared on every
 // exit, so only the last clone recycles.
@@ -142,7 +151,14 @@ void ReleaseData(Machine& m, Skb& s) {
   m.shinfos.erase(s.shinfo);
   for (const SkbFrag& fr : frags) PageUnref(m, fr.pfn, fr.ref, s.pp_recycle, "skb_release_data");
   for (SkbId l : list) {
-    if (m.skbs.contains(l)) KfreeSkb(m, l);
+    if (!m.skbs.contains(l)) continue;
+    Skb& member = Get(m, l);
+    if (member.users > 1) {  // skb_unref: another list still holds it (pskb_expand_head)
+      --member.users;
+      if (member.on_frag_list == s.shinfo) member.on_frag_list = ListHolding(m, l);
+      continue;
+    }
+    KfreeSkb(m, l);
   }
   if (head_frag) PageUnref(m, head, head_ref, s.pp_recycle, "skb_free_head");
   if (m.profile.release_data_clears_pp_recycle) s.pp_recycle = false;

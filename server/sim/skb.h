@@ -51,9 +51,14 @@ struct Skb {
   bool pp_recycle = false;
   uint16_t alloc_cpu = 0;
   uint32_t holder = 0;  // stack holder keeping it, 0 = none
-  // The shared info whose frag_list chains it (skb_gro_receive's overflow path, or the clone
-  // pskb_expand_head puts there), 0 = none. A chained skb belongs to its list's head: it is
-  // released with it and no op may name it on its own.
+  // skb->users. 1 for every skb but a frag_list member that pskb_expand_head shared between the
+  // old and the new data of a clone (skb_clone_fraglist takes skb_get on each member, it does
+  // not clone them): each list naming it holds one, and the last list released frees it.
+  uint32_t users = 1;
+  // A shared info whose frag_list chains it (skb_gro_receive's overflow path), 0 = none; when
+  // pskb_expand_head shared it between two lists (users > 1), one of them. A chained skb
+  // belongs to its lists' heads: it is released with the last of them and no op may name it on
+  // its own.
   uint32_t on_frag_list = 0;
   // skb->len. The model's skbs carry no linear data, so it is the bytes of their frags and of
   // their frag_list, kept the kernel's way: an op that empties an skb of its frags does not
@@ -93,7 +98,8 @@ void KfreeSkb(Machine& m, SkbId id);
 // Several CPUs free these skbs at the same tick: every "is this a pp page" test (and page->pp
 // read) happens before any release, as in the interleavings of §2.1 B1. Freed in order.
 void KfreeSkbConcurrent(Machine& m, const std::vector<SkbId>& ids);
-// pskb_expand_head(skb, 0, 0): a private head; on a clone, page refs on every frag.
+// pskb_expand_head(skb, 0, 0): a private head; on a clone, page refs on every frag and skb_get
+// on every frag_list member.
 void PskbExpandHead(Machine& m, SkbId id);
 // pskb_trim to `keep` frags: unclone first, then drop the rest with skb_frag_unref.
 void PskbTrim(Machine& m, SkbId id, uint32_t keep);
@@ -103,14 +109,15 @@ SkbId SkbSplit(Machine& m, SkbId id, uint32_t at, uint32_t cut);
 // skb_shift(tgt, skb): move `count` whole frags; with partial > 0 the next frag is shifted
 // partially (a page ref into tgt). Returns false if tgt has no room.
 bool SkbShift(Machine& m, SkbId tgt, SkbId skb, uint32_t count, uint32_t partial);
-// skb_try_coalesce(to, from) under the profile's rule. `racing_clone`, when set, is a clone of
-// `from` freed by another CPU while the coalesce runs (B3). Returns whether it merged.
+// skb_try_coalesce(to, from) under the profile's rule; refused when either has a frag_list.
+// `racing_clone`, when set, is a clone of `from` freed by another CPU while the coalesce runs
+// (B3). Returns whether it merged.
 bool SkbTryCoalesce(Machine& m, SkbId to, SkbId from, std::optional<SkbId> racing_clone);
 // skb_gro_receive(p, skb): frags move into NAPI_GRO_CB(p)->last (or skb joins p's frag_list
 // and becomes last). False = refused (pp_recycle mix under the profile, or -E2BIG).
 bool SkbGroReceive(Machine& m, SkbId p, SkbId skb);
-// skb_segment: one segment per frag (a page ref each, or a pp ref under
-// frag_ref_takes_pp_ref) and, per frag_list member, a clone trimmed by one frag.
+// skb_segment: one segment per frag (a fresh skb, pp_recycle 0, a page ref each) and, per
+// frag_list member, a clone trimmed by one frag.
 std::vector<SkbId> SkbSegment(Machine& m, SkbId id);
 // __skb_frag_ref on frag i (a second holder of the page inside the stack). Returns the kind of
 // reference taken: a page reference (get_page) on every released kernel, a pp reference on pp

@@ -24,6 +24,8 @@ FragRef TakeFragRef(Machine& m, const Skb& s, Pfn pfn);
 FragRef PpFragRef(Machine& m, const Skb& s, Pfn pfn);
 void PageUnref(Machine& m, Pfn pfn, FragRef held, bool recycle, const char* who);
 void ReleaseData(Machine& m, Skb& s);
+// A shared info whose frag_list names skb `id`, 0 if none.
+uint32_t ListHolding(const Machine& m, SkbId id);
 
 }  // namespace ppsim::sim::skb_internal
 

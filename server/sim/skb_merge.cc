@@ -28,10 +28,16 @@ bool SkbTryCoalesce(Machine& m, SkbId to_id, SkbId from_id, std::optional<SkbId>
       if (to_pp != from_pp) return false;
       break;
   }
-  if (Shared(m, Get(m, to_id)).frags.size() + Shared(m, Get(m, from_id)).frags.size() >
-      MAX_SKB_FRAGS) {
+  // The model's skbs have no linear data and no tailroom (nor do the oracle module's), so only
+  // an empty `from` takes the kernel's tailroom copy, which merges nothing; past it, a frag_list
+  // on either skb refuses, and with headlen(from) 0 no head is stolen: the frags path
+  // (net/core/skbuff.c:skb_try_coalesce, v6.12; the frag_list test is there since v3.x).
+  const SkbShared& to_sh = Shared(m, Get(m, to_id));
+  const SkbShared& from_sh = Shared(m, Get(m, from_id));
+  if (Get(m, from_id).len > 0 && (!to_sh.frag_list.empty() || !from_sh.frag_list.empty())) {
     return false;
   }
+  if (to_sh.frags.size() + from_sh.frags.size() > MAX_SKB_FRAGS) return false;
   // Another CPU frees the other clone while the descriptors are copied (B3).
   if (racing_clone && m.skbs.contains(*racing_clone)) KfreeSkb(m, *racing_clone);
   // 1effe8ca4e34's code read skb_cloned(from) a second time for the reference decision; the

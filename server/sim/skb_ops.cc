@@ -26,9 +26,11 @@ void KfreeSkbConcurrent(Machine& m, const std::vector<SkbId>& ids) {
 }
 
 // pskb_expand_head(skb, 0, 0). On a clone: a private shared info whose frags each get
-// __skb_frag_ref, the frag_list cloned, then skb_release_data on the old data (which clears
-// pp_recycle since 2cc3aeb5eccc: the expanded skb holds page refs). Not cloned: the shared info
-// moves to the new head (no reference changes) and the old head is freed with skb_free_head.
+// __skb_frag_ref, the frag_list shared (skb_clone_fraglist: skb_get on each member, which both
+// lists now name; net/core/skbuff.c:pskb_expand_head, skb_clone_fraglist, v6.12), then
+// skb_release_data on the old data (which clears pp_recycle since 2cc3aeb5eccc: the expanded skb
+// holds page refs). Not cloned: the shared info moves to the new head (no reference changes)
+// and the old head is freed with skb_free_head.
 void PskbExpandHead(Machine& m, SkbId id) {
   Skb& s = Get(m, id);
   SkbShared& old = Shared(m, s);
@@ -39,11 +41,9 @@ void PskbExpandHead(Machine& m, SkbId id) {
     for (const SkbFrag& fr : o.frags) {
       ns.frags.push_back({fr.pfn, fr.offset, fr.len, TakeFragRef(m, s, fr.pfn)});
     }
-    const std::vector<SkbId> list = o.frag_list;
-    for (SkbId l : list) {
-      const SkbId c = SkbClone(m, l);
-      Get(m, c).on_frag_list = nid;
-      FindOrDie(m.shinfos, nid, "skb_shared_info").frag_list.push_back(c);
+    ns.frag_list = o.frag_list;
+    for (SkbId l : ns.frag_list) {
+      if (m.skbs.contains(l)) ++Get(m, l).users;  // skb_get
     }
     ReleaseData(m, s);
     s.shinfo = nid;
@@ -149,8 +149,10 @@ bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t p
   }
   if (cut > 0) {
     SkbFrag& fr = f.frags[first + whole];
-    m.GetPage(fr.pfn, m.memory.Touch(fr.pfn));  // __skb_frag_ref(fragfrom): a page reference
-    t.frags.push_back({fr.pfn, fr.offset, cut, FragRef::kPage});
+    // __skb_frag_ref(fragfrom): a page reference; a pp one under a580ea994fd3, which passed
+    // skb->pp_recycle (the source's) here.
+    const FragRef ref = TakeFragRef(m, skb, fr.pfn);
+    t.frags.push_back({fr.pfn, fr.offset, cut, ref});
     Attach(m, tgt_id, fr.pfn);
     fr.offset += cut;
     fr.len -= cut;
@@ -168,16 +170,16 @@ bool SkbShift(Machine& m, SkbId tgt_id, SkbId skb_id, uint32_t count, uint32_t p
 
 // skb_segment (GSO): each frag slice gets __skb_frag_ref into a fresh segment; each frag_list
 // member is cloned and the clone trimmed (pskb_trim → expand → pp_recycle cleared) (§2.1 B5).
+// A fresh segment has pp_recycle 0 (__alloc_skb; only __skb_clone copies the bit), so its
+// slices take page references in every era: a580ea994fd3 passed nskb->pp_recycle to
+// __skb_frag_ref, which is 0 there (net/core/skbuff.c:skb_segment @ a580ea994fd3).
 std::vector<SkbId> SkbSegment(Machine& m, SkbId id) {
   std::vector<SkbId> segs;
   const std::vector<SkbFrag> frags = Shared(m, Get(m, id)).frags;
   const std::vector<SkbId> list = Shared(m, Get(m, id)).frag_list;
   for (const SkbFrag& fr : frags) {
-    const Skb& head = Get(m, id);
-    // Segments are fresh skbs; under a580ea994fd3 they inherit pp_recycle with their pp refs.
-    const bool pp = m.profile.frag_ref_takes_pp_ref && head.pp_recycle;
-    const SkbId n = NewSkb(m, pp);
-    const FragRef ref = TakeFragRef(m, Get(m, id), fr.pfn);
+    const SkbId n = NewSkb(m, /*pp_recycle=*/false);
+    const FragRef ref = TakeFragRef(m, Get(m, n), fr.pfn);
     Shared(m, Get(m, n)).frags.push_back({fr.pfn, fr.offset, fr.len, ref});
     Get(m, n).len = fr.len;
     Attach(m, n, fr.pfn);

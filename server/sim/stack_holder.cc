@@ -1,5 +1,7 @@
 #include "server/sim/stack_holder.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/sim/check.h"
 #include "server/sim/machine.h"
@@ -71,15 +73,49 @@ void ScheduleExpiry(Machine& m, HolderKind kind, uint16_t cpu, SkbId id, Nanos a
   });
 }
 
+HolderId Queue(Machine& m, StackHolder& h, SkbId skb) {
+  h.skbs.push_back(skb);
+  FindOrDie(m.skbs, skb, "skb").holder = h.id;
+  m.digest.Mix(DigestTag::kStackHold, uint64_t{h.id} << 24 | skb);
+  if (h.kind == HolderKind::kDefrag) {
+    ScheduleExpiry(m, h.kind, h.cpu, skb, m.clock.now() + kIpFragTime);
+  }
+  return h.id;
+}
+
 }  // namespace
 
 HolderId StackHold(Machine& m, SkbId skb, HolderKind kind, uint16_t cpu) {
   StackHolder& h = Holder(m, kind, cpu);
-  h.skbs.push_back(skb);
-  FindOrDie(m.skbs, skb, "skb").holder = h.id;
-  m.digest.Mix(DigestTag::kStackHold, uint64_t{h.id} << 24 | skb);
-  if (kind == HolderKind::kDefrag) ScheduleExpiry(m, kind, cpu, skb, m.clock.now() + kIpFragTime);
-  return h.id;
+  if (kind == HolderKind::kDeferFree) ++h.defer_count;
+  return Queue(m, h, skb);
+}
+
+HolderId SkbAttemptDeferFree(Machine& m, SkbId skb) {
+  const uint16_t cpu = FindOrDie(m.skbs, skb, "skb").alloc_cpu;
+  const SkbDeferRule rule = m.profile.skb_defer_rule;
+  const uint64_t max = m.profile.skb_defer_max;
+  if (rule == SkbDeferRule::kAbsent || cpu == m.ctx.cpu) {
+    KfreeSkb(m, skb);
+    return 0;
+  }
+  StackHolder& h = Holder(m, HolderKind::kDeferFree, cpu);
+  // The count as it reads before this skb is counted; kCountThenCheck counts a refused one too.
+  const uint64_t before = h.defer_count;
+  if (rule == SkbDeferRule::kCountThenCheck) ++h.defer_count;
+  if ((rule == SkbDeferRule::kCountThenCheck ? h.defer_count : before) >= max) {
+    KfreeSkb(m, skb);  // nodefer: freed here, in the caller's context
+    return 0;
+  }
+  if (rule == SkbDeferRule::kCheckThenCount) ++h.defer_count;
+  const HolderId id = Queue(m, h, skb);
+  if (before == max / 2) {
+    // trigger_rx_softirq on `cpu` (kick_defer_list_purge since 80d2eefcb4c8): its net_rx_action
+    // runs skb_defer_free_flush. The IPI is asynchronous: the flush runs at the next tick of
+    // virtual time, so a burst of frees at one instant can still meet the bound.
+    m.clock.Schedule(m.clock.now() + 1, "defer_csd", [&m, cpu] { NetRxAction(m, cpu); });
+  }
+  return id;
 }
 
 uint32_t StackRelease(Machine& m, HolderKind kind, uint16_t cpu, uint32_t count) {
@@ -90,6 +126,12 @@ uint32_t StackRelease(Machine& m, HolderKind kind, uint16_t cpu, uint32_t count)
     h.skbs.pop_front();
     FreeHeld(m, h, id);
     ++n;
+  }
+  // skb_defer_free_flush zeroes the count; a partial release leaves the rest counted.
+  if (h.skbs.empty()) {
+    h.defer_count = 0;
+  } else {
+    h.defer_count -= std::min<uint64_t>(h.defer_count, n);
   }
   m.digest.Mix(DigestTag::kStackRelease, uint64_t{h.id} << 24 | n);
   return n;

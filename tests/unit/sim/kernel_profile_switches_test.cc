@@ -53,8 +53,9 @@ TEST(KernelProfileSwitchesTest, TheTableListsEveryBooleanSwitchPlusTheTwoValued)
     EXPECT_FALSE(s.what.empty()) << s.name;
     EXPECT_TRUE(listed.insert(std::string(s.name)).second) << "listed twice: " << s.name;
   }
-  std::set<std::string> expected = {"coalesce_rule", "default_strategy", "direct_recycle_rule",
-                                    "iommu_release_rule"};
+  std::set<std::string> expected = {"coalesce_rule",      "default_strategy",
+                                    "direct_recycle_rule", "iommu_release_rule",
+                                    "skb_defer_rule",     "skb_defer_max"};
   for (const BoolField& b : kBools) expected.insert(b.name);
   EXPECT_EQ(listed, expected);
 }
@@ -125,6 +126,22 @@ TEST(KernelProfileSwitchesTest, CoalesceRuleTakesEachRuleByName) {
   EXPECT_NE(s.message().find("\"mixed\""), absl::string_view::npos) << s.message();
   EXPECT_NE(s.message().find("same-pp-frag-ref"), absl::string_view::npos) << s.message();
   EXPECT_EQ(p.coalesce_rule, CoalesceRule::kSamePpFragRef) << "unchanged";
+}
+
+// net.core.skb_defer_max is a sysctl; the rule names the era of skb_attempt_defer_free
+// (net/core/skbuff.c: 68822bdf76f1 and 39564c3fdc66, v5.19; the 2025 llist series).
+TEST(KernelProfileSwitchesTest, SkbDeferSwitchesTakeARuleAndACount) {
+  KernelProfile p = *FindProfile("v6.12");
+  EXPECT_EQ(p.skb_defer_rule, SkbDeferRule::kCheckThenCount);
+  EXPECT_EQ(FindProfile("v7.3")->skb_defer_rule, SkbDeferRule::kCountThenCheck);
+  EXPECT_EQ(FindProfile("v5.14")->skb_defer_rule, SkbDeferRule::kAbsent);
+  ASSERT_TRUE(p.ApplySwitch("skb_defer_rule", "count-then-check").ok());
+  EXPECT_EQ(p.skb_defer_rule, SkbDeferRule::kCountThenCheck);
+  ASSERT_TRUE(p.ApplySwitch("skb_defer_max", "128").ok());
+  EXPECT_EQ(p.skb_defer_max, 128u);
+  const absl::Status bad = p.ApplySwitch("skb_defer_max", "-1");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("profile_switches.skb_defer_max"), absl::string_view::npos);
 }
 
 TEST(KernelProfileSwitchesTest, DefaultStrategySwitchIsValidatedByTheLab) {

@@ -8,6 +8,8 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/sim/page_pool.h"
+#include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
 namespace {
@@ -156,6 +158,32 @@ TEST(KernelProfileTest, UnknownProfileErrorNamesItAndTheKnownOnes) {
   EXPECT_THAT(msg, HasSubstr("profile"));
   EXPECT_THAT(msg, HasSubstr("v4.19"));
   for (const KernelProfile& known : BuiltinProfiles()) EXPECT_THAT(msg, HasSubstr(known.name));
+}
+
+// net/core/page_pool.c BIAS_MAX follows the word size (pp_ref_count is an atomic_long_t):
+// LONG_MAX from 53e0961da1c7 (5.15), halved by "page_pool: halve BIAS_MAX for multiple user
+// references of a fragment" (msg 20231130115611.6632-3-liangchen.linux@gmail.com, 6.8, with
+// f7dc3248dcfb).
+TEST(KernelProfileTest, BiasMaxFollowsTheEraAndTheWordSize) {
+  EXPECT_EQ(Profile("v6.1").BiasMax(), INT64_MAX);
+  EXPECT_EQ(Profile("v6.8").BiasMax(), INT64_MAX >> 1);
+  EXPECT_EQ(Profile("v6.15").BiasMax(), BIAS_MAX);
+  EXPECT_EQ(Profile("v6.15-ppc64").BiasMax(), INT64_MAX >> 1);
+  EXPECT_EQ(Profile("v6.15-32bit").BiasMax(), int64_t{INT32_MAX} >> 1);
+  EXPECT_EQ(Profile("v6.15-riscv32-nommu").BiasMax(), (int64_t{1} << 30) - 1);
+}
+
+// A fragmented page starts at the profile's BIAS_MAX (page_pool_alloc_frag ->
+// page_pool_fragment_netmem), here a 32-bit one.
+TEST(KernelProfileTest, AFragPageOnA32BitProfileStartsAt32BitBiasMax) {
+  auto lab = testing::MakeLab(LabConfig{.profile = "v6.15-32bit"});
+  const testing::Nic nic = testing::BindNic(*lab);
+  const std::vector<PageRef> got =
+      testing::MustApply(*lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 2048},
+                         testing::kNapiCpu0)
+          .pages;
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(testing::Page(*lab, got[0]).pp_ref_count, (int64_t{1} << 30) - 1);
 }
 
 }  // namespace

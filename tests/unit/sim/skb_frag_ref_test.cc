@@ -117,5 +117,15 @@ TEST(SkbFragRefTest, NapiPpPutPageOfTheFragRefUnderflowsTheDrain) {
   EXPECT_EQ(ViolationsOf(*s.lab, ViolationId::kPP009).size(), 1u);
 }
 
+// include/net/page_pool/helpers.h:page_pool_unref_netmem (v6.12): an underflow is a
+// WARN_ON(ret < 0) and nothing more; only a count that reaches exactly 0 is reset to 1. The
+// drained page keeps pp_ref_count -1, so it is neither reused as the frag page nor returned.
+TEST(SkbFragRefTest, AnUnderflowedPpRefCountStaysNegative) {
+  const Story s = RunStory(/*release_as_pp=*/true);
+  const PageInfo p = Page(*s.lab, s.page);
+  EXPECT_EQ(p.pp_ref_count, -1);
+  EXPECT_EQ(p.state, FrameState::kPoolOut) << "no put of it was the last one";
+}
+
 }  // namespace
 }  // namespace ppsim::sim

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,14 @@ struct Fixture {
     op::SkbBuild b;
     for (const PageRef& p : frags) b.frags.push_back({.page = p.page, .len = len});
     return MustApply(*lab, b, kNapiCpu0).skbs.at(0);
+  }
+  // A GRO'ed skb with 16 frags and, chained on its frag_list (16 + 2 > MAX_SKB_FRAGS), a
+  // second skb of two frags: pages p[0..17].
+  std::pair<uint32_t, uint32_t> ChainOnFragList(const std::vector<PageRef>& p) {
+    const uint32_t held = BuildSized({p.begin(), p.begin() + 16}, 1000);
+    const uint32_t member = BuildSized({p[16], p[17]}, 1000);
+    EXPECT_EQ(Value(op::SkbGroReceive{.p = held, .skb = member}), 1u);
+    return {held, member};
   }
   uint32_t Op1(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).skbs.at(0); }
   uint64_t Value(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).value; }
@@ -208,9 +217,7 @@ TEST(SkbTest, GroMovesFragsAndRefusesAPpMix) {
 TEST(SkbTest, GroMergesIntoTheLastChainedSkb) {
   Fixture f;
   const std::vector<PageRef> p = f.Pages(19);
-  const uint32_t held = f.BuildSized({p.begin(), p.begin() + 16}, 1000);
-  const uint32_t big = f.BuildSized({p[16], p[17]}, 1000);
-  EXPECT_EQ(f.Value(op::SkbGroReceive{.p = held, .skb = big}), 1u);
+  const auto [held, big] = f.ChainOnFragList(p);
   ASSERT_EQ(f.Sh(held).frag_list.size(), 1u) << "16 + 2 > MAX_SKB_FRAGS: chained";
   EXPECT_TRUE(f.Live(big));
   const uint32_t next = f.BuildSized({p[18]}, 1000);
@@ -466,6 +473,98 @@ TEST(SkbTest, AMergingShiftNeedsNoSlot) {
   EXPECT_EQ(f.Sh(a).frags.back().len, 4096u);
   EXPECT_TRUE(f.Sh(b).frags.empty());
   EXPECT_EQ(f.P(p.back()).refcount, 1) << "b's page reference dropped (b is not pp: put_page)";
+}
+
+// net/core/skbuff.c:pskb_expand_head and skb_clone_fraglist (v6.12): expanding a clone shares
+// its frag_list with the new data by skb_get on each member; no skb is cloned. Both data areas
+// name the member, each holding one of its users, and it is freed with the last of them.
+TEST(SkbTest, ExpandHeadOnACloneTakesSkbGetOnFragListMembers) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(19);
+  const auto [held, member] = f.ChainOnFragList(p);
+  ASSERT_EQ(f.Sh(held).frag_list, std::vector<SkbId>{member});
+  const uint32_t clone = f.Op1(op::SkbClone{.skb = held});
+  const uint32_t next_id = f.lab->machine().next_skb_id;
+  MustApply(*f.lab, op::PskbExpandHead{.skb = clone}, kNapiCpu0);
+  EXPECT_EQ(f.lab->machine().next_skb_id, next_id) << "skb_get, not skb_clone";
+  EXPECT_EQ(f.Sh(clone).frag_list, std::vector<SkbId>{member});
+  EXPECT_EQ(f.Sh(held).frag_list, std::vector<SkbId>{member});
+  EXPECT_EQ(f.S(member).users, 2u);
+  f.Free(held);  // the first list lets go: the member stays, one user left
+  ASSERT_TRUE(f.Live(member));
+  EXPECT_EQ(f.S(member).users, 1u);
+  EXPECT_EQ(f.S(member).on_frag_list, f.S(clone).shinfo);
+  EXPECT_EQ(f.P(p[16]).state, FrameState::kPoolOut);
+  f.Free(clone);  // the last one frees it, and its pp frags go home
+  EXPECT_FALSE(f.Live(member));
+  EXPECT_NE(f.P(p[16]).state, FrameState::kPoolOut);
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+}
+
+// net/core/skbuff.c:skb_try_coalesce (v6.12; the test predates v4.0): a frag_list on either skb
+// refuses the merge and nothing moves.
+TEST(SkbTest, CoalesceRefusesWhenEitherSkbHasAFragList) {
+  Fixture f;
+  const std::vector<PageRef> p = f.Pages(20);
+  const uint32_t held = f.ChainOnFragList(p).first;
+  const uint32_t plain = f.BuildSized({p[18]}, 1000);
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = plain, .from = held}), 0u) << "from has one";
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = held, .from = plain}), 0u) << "to has one";
+  EXPECT_EQ(f.Sh(plain).frags.size(), 1u);
+  EXPECT_EQ(f.Sh(held).frags.size(), 16u);
+  const uint32_t other = f.BuildSized({p[19]}, 1000);
+  EXPECT_EQ(f.Value(op::SkbTryCoalesce{.to = plain, .from = other}), 1u) << "neither has one";
+}
+
+// net/core/skbuff.c:skb_segment @ a580ea994fd3: the frag slices were referenced with
+// __skb_frag_ref(frag, nskb->pp_recycle), and a fresh segment's pp_recycle is 0 (__alloc_skb;
+// __skb_clone is what copies it), so even under that commit the segments took page references.
+TEST(SkbTest, SegmentsTakePageRefsEvenUnderA580ea994fd3) {
+  std::unique_ptr<Lab> lab = MakeLab(
+      LabConfig{.profile = "v6.8", .profile_switches = {{"frag_ref_takes_pp_ref", "true"}}});
+  const PoolId pool = BindNic(*lab, {.flags = 1}).pool;
+  const std::vector<PageRef> p = Alloc(*lab, pool, 2);
+  op::SkbBuild b{.recycle = true};
+  for (const PageRef& r : p) b.frags.push_back({.page = r.page});
+  const uint32_t a = MustApply(*lab, b, kNapiCpu0).skbs.at(0);
+  const std::vector<uint32_t> segs = MustApply(*lab, op::SkbSegment{.skb = a}, kNapiCpu0).skbs;
+  ASSERT_EQ(segs.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    const Skb& seg = lab->machine().skbs.at(segs[i]);
+    EXPECT_FALSE(seg.pp_recycle);
+    EXPECT_EQ(lab->machine().shinfos.at(seg.shinfo).frags[0].ref, FragRef::kPage);
+    EXPECT_EQ(Page(*lab, p[i]).refcount, 2);
+    EXPECT_EQ(Page(*lab, p[i]).pp_ref_count, 1);
+  }
+  for (uint32_t s : segs) MustApply(*lab, op::KfreeSkb{.skb = s}, kNapiCpu0);
+  MustApply(*lab, op::KfreeSkb{.skb = a}, kNapiCpu0);
+  EXPECT_EQ(lab->violation_total(), 0u);
+}
+
+// net/core/skbuff.c:skb_shift @ a580ea994fd3: the part of a frag shifted into tgt was
+// referenced with __skb_frag_ref(fragfrom, skb->pp_recycle): a pp reference for a pp source.
+// On every release it is a page reference (the §2 table row).
+TEST(SkbTest, APartialShiftTakesAPpRefOnlyUnderA580ea994fd3) {
+  for (const bool pp_ref : {false, true}) {
+    std::unique_ptr<Lab> lab = MakeLab(LabConfig{
+        .profile = "v6.8",
+        .profile_switches = {{"frag_ref_takes_pp_ref", pp_ref ? "true" : "false"}}});
+    const PoolId pool = BindNic(*lab, {.flags = 1}).pool;
+    const std::vector<PageRef> p = Alloc(*lab, pool, 2);
+    const uint32_t tgt =
+        MustApply(*lab, op::SkbBuild{.frags = {{.page = p[0].page}}, .recycle = true}, kNapiCpu0)
+            .skbs.at(0);
+    const uint32_t skb =
+        MustApply(*lab, op::SkbBuild{.frags = {{.page = p[1].page}}, .recycle = true}, kNapiCpu0)
+            .skbs.at(0);
+    ASSERT_EQ(MustApply(*lab, op::SkbShift{.tgt = tgt, .skb = skb, .count = 0, .partial = 100}, kNapiCpu0)
+                  .value, 1u);
+    const SkbShared& t = lab->machine().shinfos.at(lab->machine().skbs.at(tgt).shinfo);
+    ASSERT_EQ(t.frags.size(), 2u);
+    EXPECT_EQ(t.frags[1].ref, pp_ref ? FragRef::kPp : FragRef::kPage) << pp_ref;
+    EXPECT_EQ(Page(*lab, p[1]).pp_ref_count, pp_ref ? 2 : 1);
+    EXPECT_EQ(Page(*lab, p[1]).refcount, pp_ref ? 1 : 2);
+  }
 }
 
 }  // namespace

@@ -101,6 +101,69 @@ TEST(StackHolderTest, DeferListIsFlushedOnlyByNetRxActionOnItsCpu) {
   EXPECT_EQ(MustApply(*f.lab, op::NetRxAction{.cpu = 1}, cpu1).value, 0u) << "list empty now";
 }
 
+// net/core/skbuff.c:skb_attempt_defer_free, bounded by sysctl_skb_defer_max (64) since
+// 39564c3fdc66 (v5.19): CPU 1's list takes 64 skbs freed from CPU 0 at one instant and the 65th
+// is freed at once; queuing the 33rd (the count read 32, half the max) kicks CPU 1, whose
+// net_rx_action flushes the whole list. From Eric Dumazet's 2025 llist series (7.x) the count is
+// raised before the check, so the list holds 63 and the 64th is freed at once
+// (msg 20250926151304.1897276-4-edumazet@google.com). Before 68822bdf76f1 (v5.19) there is no
+// list: the reader frees the skb.
+struct DeferBurst {
+  std::vector<uint64_t> values;  // skb_attempt_defer_free's value per skb: 0 = freed at once
+  size_t queued = 0;             // on CPU 1's list before the kick's flush runs
+  size_t live_after_kick = 0;    // skbs still alive once virtual time moved
+  CtxKind flushed_ctx = CtxKind::kProcess;
+  uint16_t flushed_cpu = 0;
+};
+
+DeferBurst Burst(const std::string& profile, uint32_t n) {
+  Fixture f{.lab = MakeLab(LabConfig{.profile = profile})};
+  std::vector<std::pair<uint32_t, PageRef>> rx;
+  for (uint32_t i = 0; i < n; ++i) rx.push_back(f.Rx(/*cpu=*/1));
+  DeferBurst out;
+  for (const auto& [skb, page] : rx) {
+    out.values.push_back(
+        MustApply(*f.lab, op::SkbDeferFree{.skb = skb}, ExecContext{CtxKind::kProcess, 0}).value);
+  }
+  for (const auto& [skb, page] : rx) out.queued += f.Live(skb) ? 1 : 0;
+  Advance(*f.lab, 1);
+  for (const auto& [skb, page] : rx) out.live_after_kick += f.Live(skb) ? 1 : 0;
+  const PageEvent last = f.Last(rx.front().second);
+  out.flushed_ctx = last.ctx;
+  out.flushed_cpu = last.cpu;
+  EXPECT_EQ(f.lab->violation_total(), 0u);
+  return out;
+}
+
+TEST(StackHolderTest, DeferListHolds64ThenFreesAtOnceAndIsKickedAtHalf) {
+  const DeferBurst b = Burst("v6.12", 70);
+  EXPECT_EQ(b.queued, 64u);
+  for (size_t i = 0; i < 70; ++i) EXPECT_EQ(b.values[i] != 0, i < 64) << "skb " << i;
+  EXPECT_EQ(b.live_after_kick, 0u) << "the kick at 32 made CPU 1 flush its list";
+  EXPECT_EQ(b.flushed_ctx, CtxKind::kSoftirq);
+  EXPECT_EQ(b.flushed_cpu, 1);
+}
+
+TEST(StackHolderTest, DeferListHolds63WhenTheCountIsRaisedFirst) {
+  const DeferBurst b = Burst("v7.3", 70);
+  EXPECT_EQ(b.queued, 63u);
+  for (size_t i = 0; i < 70; ++i) EXPECT_EQ(b.values[i] != 0, i < 63) << "skb " << i;
+  EXPECT_EQ(b.live_after_kick, 0u);
+}
+
+TEST(StackHolderTest, DeferListBelowHalfIsNotKicked) {
+  const DeferBurst b = Burst("v6.12", 32);
+  EXPECT_EQ(b.queued, 32u);
+  EXPECT_EQ(b.live_after_kick, 32u) << "no kick: an idle CPU 1 never flushes";
+  EXPECT_EQ(Burst("v6.12", 33).live_after_kick, 0u) << "the 33rd queued kicks";
+}
+
+TEST(StackHolderTest, BeforeSkbAttemptDeferFreeExistedTheReaderFreesTheSkb) {
+  const DeferBurst b = Burst("v5.14", 3);
+  EXPECT_EQ(b.queued, 0u);
+  for (uint64_t v : b.values) EXPECT_EQ(v, 0u);
+}
+
 TEST(StackHolderTest, DeferFreeOnTheAllocatingCpuFreesAtOnce) {
   Fixture f;
   auto [skb, page] = f.Rx(/*cpu=*/0);
