@@ -149,9 +149,6 @@ class Lab {
   MemoryStats memory_stats() const { return m_->memory.stats(); }
   KernelView kernel_view() const { return KernelView(*m_); }
 
-  Machine& machine() { return *m_; }
-  const Machine& machine() const { return *m_; }
-
  private:
   friend class LabTestPeer;
   explicit Lab(std::unique_ptr<Machine> m) : m_(std::move(m)) {}
