@@ -9,7 +9,6 @@
 #include "server/convert/op_convert.h"
 #include "server/sim/fault_injector.h"
 #include "server/sim/lab.h"
-#include "server/sim/machine.h"
 
 namespace ppsim::chaos {
 
@@ -53,7 +52,7 @@ class EmbeddedSession final : public LabSession {
       convert::PoolInfoToProto(p, &f.pools.emplace_back());
     }
     for (const sim::FaultSiteInfo& site : sim::FaultSites()) {
-      f.faults_injected[std::string(site.name)] = lab_->machine().faults.injected(site.site);
+      f.faults_injected[std::string(site.name)] = lab_->faults_injected(site.site);
     }
     f.faults_known = true;
     return f;

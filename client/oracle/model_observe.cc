@@ -5,7 +5,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/oracle/model_run.h"
-#include "server/sim/machine.h"
+#include "server/sim/kernel_view.h"
+#include "server/sim/page_pool.h"
 
 namespace ppsim::oracle {
 
@@ -31,8 +32,8 @@ OpObs ModelRun::Observe(const OracleOp& o, int index, const absl::Status& status
 
 PoolObs ModelRun::ObservePool(int index) {
   const PoolEntry& e = map_.pool(index);
-  sim::Machine& m = lab_->machine();
-  const sim::PagePool* pool = m.FindPool(e.id);
+  const sim::KernelView k = lab_->kernel_view();
+  const sim::PagePool* pool = k.page_pool(e.id);
   PoolObs o;
   o.pool = index;
   o.state = pool->state() == sim::PoolState::kActive ? "live" : "destroyed";
@@ -40,7 +41,7 @@ PoolObs ModelRun::ObservePool(int index) {
     const PageEntry& page = map_.page(p);
     if (page.pool != index || !page.owned) continue;
     ++o.held;
-    if (m.memory.At(page.handle.pfn).dma_addr != 0) ++o.held_dma_nonzero;
+    if (k.page(page.handle.pfn)->dma_addr != 0) ++o.held_dma_nonzero;
   }
   o.readable = Reachable(index);
   if (!o.readable) return o;
@@ -60,9 +61,9 @@ PoolObs ModelRun::ObservePool(int index) {
 
 PageObs ModelRun::ObservePage(int index) {
   const PageEntry& e = map_.page(index);
-  sim::Machine& m = lab_->machine();
+  const sim::KernelView k = lab_->kernel_view();
   const sim::Pfn pfn = e.handle.pfn;
-  const sim::Frame& f = m.memory.At(pfn);
+  const sim::Frame& f = *k.page(pfn);
   const sim::PoolId pool = map_.pool(e.pool).id;
   PageObs o;
   o.page = index;
@@ -70,10 +71,10 @@ PageObs ModelRun::ObservePage(int index) {
   o.pfn = pfn;
   o.refcount = f.refcount;
   o.pp_ref = f.pp_ref_count;
-  o.signature = m.IsPpPage(f);
+  o.signature = k.page_is_pp(f);
   o.pp_is_pool = f.pool == pool;
   o.pfmemalloc = f.pfmemalloc();
-  o.nid = m.memory.NodeOf(pfn);
+  o.nid = k.page_to_nid(pfn);
   o.dma_nonzero = f.dma_addr != 0;
   if (Reachable(e.pool)) {  // ppo_obs.c obs_page reads `where` only then
     o.where = f.pool == pool && f.state == sim::FrameState::kPoolCache  ? "cache"
@@ -86,18 +87,18 @@ PageObs ModelRun::ObservePage(int index) {
 // ppo_obs.c obs_skb. The model's skbs have no linear data (nor do the module's: ppo_skb.c
 // empty_linear): data_len is len and headlen 0.
 SkbObs ModelRun::ObserveSkb(int index) {
-  sim::Machine& m = lab_->machine();
+  const sim::KernelView k = lab_->kernel_view();
   SkbObs o;
   o.skb = index;
-  auto it = m.skbs.find(skbs_[index - 1]);
-  if (it == m.skbs.end()) {
+  const sim::Skb* found = k.skb(skbs_[index - 1]);
+  if (found == nullptr) {
     o.state = "freed";
     return o;
   }
-  const sim::Skb& skb = it->second;
+  const sim::Skb& skb = *found;
   o.state = skb.on_frag_list != 0 ? "chained" : skb.holder != 0 ? "held" : "live";
   if (o.state == "chained") return o;
-  const sim::SkbShared& sh = m.shinfos.at(skb.shinfo);
+  const sim::SkbShared& sh = k.skb_shinfo(skb);
   o.pp_recycle = skb.pp_recycle;
   o.dataref = sh.dataref;
   o.nr_frags = static_cast<int64_t>(sh.frags.size());

@@ -5,7 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "server/sim/machine.h"
+#include "server/sim/kernel_view.h"
 
 namespace ppsim::oracle {
 
@@ -64,7 +64,7 @@ absl::StatusOr<std::unique_ptr<ModelRun>> ModelRun::Create(const std::string& pr
 absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
   std::vector<int> touched;
   touched_skbs_.clear();
-  const uint64_t events_before = lab_->machine().page_events.size();
+  const uint64_t events_before = lab_->kernel_view().page_events_appended();
   const absl::Status s = Do(o, touched);
   if (poll_.has_value()) {  // the poll callback returns: napi_complete_done
     const absl::Status done = Model(sim::ExecContext{sim::CtxKind::kSoftirq, 0},
@@ -81,7 +81,7 @@ absl::StatusOr<OpObs> ModelRun::Apply(const OracleOp& o, int index) {
   OpObs obs = Observe(o, index, s, touched);
   obs.t_s = static_cast<double>(lab_->now() - start_ns_) / 1e9;
   // page_pool_state_hold's counterpart: the frames that entered a pool during the op.
-  lab_->machine().page_events.ForEachAfter(events_before, [&](const sim::PageEvent& e) {
+  lab_->kernel_view().ForEachPageEventAfter(events_before, [&](const sim::PageEvent& e) {
     if (e.kind == sim::PageEventKind::kPoolHold) obs.held_pfns.push_back(e.pfn);
   });
   return obs;
@@ -116,8 +116,8 @@ absl::Status ModelRun::Do(const OracleOp& o, std::vector<int>& touched) {
     }
     touched = map_.HeldPages();  // ppo_main.c op_observe: held pages, then every skb held
     for (size_t i = 0; i < skbs_.size(); ++i) {
-      auto it = lab_->machine().skbs.find(skbs_[i]);
-      if (it != lab_->machine().skbs.end() && it->second.on_frag_list == 0) {
+      const sim::Skb* skb = lab_->kernel_view().skb(skbs_[i]);
+      if (skb != nullptr && skb->on_frag_list == 0) {
         TouchSkb(static_cast<int>(i) + 1, touched);
       }
     }
@@ -452,10 +452,10 @@ int ModelRun::PageIndexOfPfn(sim::Pfn pfn) const {
 
 std::vector<int> ModelRun::SkbPages(sim::SkbId id) {
   std::vector<int> out;
-  sim::Machine& m = lab_->machine();
-  auto it = m.skbs.find(id);
-  if (it == m.skbs.end()) return out;
-  const sim::SkbShared& sh = m.shinfos.at(it->second.shinfo);
+  const sim::KernelView k = lab_->kernel_view();
+  const sim::Skb* skb = k.skb(id);
+  if (skb == nullptr) return out;
+  const sim::SkbShared& sh = k.skb_shinfo(*skb);
   if (sh.head_frag) {
     if (int p = PageIndexOfPfn(sh.head_pfn)) out.push_back(p);
   }
@@ -466,10 +466,10 @@ std::vector<int> ModelRun::SkbPages(sim::SkbId id) {
 }
 
 int ModelRun::SkbPool(sim::SkbId id) {
-  sim::Machine& m = lab_->machine();
-  auto it = m.skbs.find(id);
-  if (it == m.skbs.end()) return 0;
-  const sim::SkbShared& sh = m.shinfos.at(it->second.shinfo);
+  const sim::KernelView k = lab_->kernel_view();
+  const sim::Skb* skb = k.skb(id);
+  if (skb == nullptr) return 0;
+  const sim::SkbShared& sh = k.skb_shinfo(*skb);
   int page = sh.frags.empty() ? 0 : PageIndexOfPfn(sh.frags[0].pfn);
   if (page == 0 && sh.head_frag) page = PageIndexOfPfn(sh.head_pfn);
   return page == 0 ? 0 : map_.page(page).pool;
@@ -485,17 +485,17 @@ void ModelRun::TouchSkb(int index, std::vector<int>& touched) {
 
 bool ModelRun::Reachable(int pool) {
   if (map_.Reachable(pool)) return true;
-  sim::Machine& m = lab_->machine();
+  const sim::KernelView k = lab_->kernel_view();
   const sim::PoolId id = map_.pool(pool).id;
-  for (const auto& [sid, skb] : m.skbs) {
+  for (const auto& [sid, skb] : k.skbs()) {
     if (skb.on_frag_list != 0) continue;  // the module walks the skbs it holds
-    const sim::SkbShared& sh = m.shinfos.at(skb.shinfo);
+    const sim::SkbShared& sh = k.skb_shinfo(skb);
     std::vector<sim::Pfn> pfns;
     if (sh.head_frag) pfns.push_back(sh.head_pfn);
     for (const sim::SkbFrag& f : sh.frags) pfns.push_back(f.pfn);
     for (sim::Pfn pfn : pfns) {
-      const sim::Frame* f = m.memory.Peek(pfn);
-      if (f != nullptr && f->refcount > 0 && m.IsPpPage(*f) && f->pool == id) return true;
+      const sim::Frame* f = k.page(pfn);
+      if (f != nullptr && f->refcount > 0 && k.page_is_pp(*f) && f->pool == id) return true;
     }
   }
   return false;
@@ -510,13 +510,12 @@ absl::StatusOr<sim::SkbId> ModelRun::SkbArg(const OracleOp& o, absl::string_view
                                             skbs_.size(), ")"));
   }
   const sim::SkbId id = skbs_[index - 1];
-  sim::Machine& m = lab_->machine();
-  auto it = m.skbs.find(id);
-  if (it == m.skbs.end()) return Refused(absl::StrCat(key, ": skb ", index, " was freed"));
-  if (it->second.on_frag_list != 0) {
+  const sim::Skb* skb = lab_->kernel_view().skb(id);
+  if (skb == nullptr) return Refused(absl::StrCat(key, ": skb ", index, " was freed"));
+  if (skb->on_frag_list != 0) {
     return Refused(absl::StrCat(key, ": skb ", index, " is chained on a frag_list"));
   }
-  if (!allow_held && it->second.holder != 0) {
+  if (!allow_held && skb->holder != 0) {
     return Refused(absl::StrCat(key, ": skb ", index, " is in the holder; release it first"));
   }
   return id;
@@ -538,7 +537,7 @@ absl::Status ModelRun::SkbBuild(const OracleOp& o) {
   for (size_t i = 0; i < frags.size(); ++i) {
     absl::StatusOr<PageEntry*> page = map_.Page(frags[i].page, "frags");
     if (!page.ok()) return page.status();
-    const int64_t bytes = int64_t{4096} << lab_->machine().memory.At((*page)->handle.pfn).order;
+    const int64_t bytes = int64_t{4096} << lab_->kernel_view().page((*page)->handle.pfn)->order;
     const int64_t len = frags[i].len != 0 ? frags[i].len
                         : frags[i].off < bytes ? bytes - frags[i].off : 0;
     if (len == 0 || frags[i].off + len > bytes) {
@@ -587,7 +586,7 @@ absl::Status ModelRun::SkbOp(const OracleOp& o, std::vector<int>& touched) {
     }
   } finish{this, &touched};
   if (n == "skb_build") return SkbBuild(o);
-  sim::Machine& m = lab_->machine();
+  const sim::KernelView k = lab_->kernel_view();
   auto index_of = [&](sim::SkbId id) {
     for (size_t i = 0; i < skbs_.size(); ++i) {
       if (skbs_[i] == id) return static_cast<int>(i) + 1;
@@ -608,14 +607,11 @@ absl::Status ModelRun::SkbOp(const OracleOp& o, std::vector<int>& touched) {
       return Refused("holder: only holder=socket on cpu 0 (one queue)");
     }
     // the skbs it releases, in order (stack_holder.cc StackRelease: FIFO)
-    for (const auto& [key, holder] : m.holders) {
-      if (holder.kind != sim::HolderKind::kSocket || holder.cpu != 0) continue;
-      const int64_t count = o.Int("count", 0);
-      int64_t k = 0;
-      for (sim::SkbId id : holder.skbs) {
-        if (count != 0 && k++ >= count) break;
-        touch(id);
-      }
+    const int64_t count = o.Int("count", 0);
+    int64_t released = 0;
+    for (sim::SkbId id : k.holder_queue(sim::HolderKind::kSocket, 0)) {
+      if (count != 0 && released++ >= count) break;
+      touch(id);
     }
     return Model({}, sim::op::StackRelease{.holder = "socket", .cpu = 0,
                                           .count = static_cast<uint32_t>(o.Int("count", 0))});
@@ -633,7 +629,7 @@ absl::Status ModelRun::SkbOp(const OracleOp& o, std::vector<int>& touched) {
     if (*bs == *a) return absl::InvalidArgumentError(absl::StrCat(k2, ": the same skb as ", k1));
     b = *bs;
   }
-  const sim::SkbShared& sh = m.shinfos.at(m.skbs.at(*a).shinfo);
+  const sim::SkbShared& sh = k.skb_shinfo(*k.skb(*a));
   if (n == "skb_frag_ref") {
     const int64_t frag = o.Int("frag", 0);
     if (frag < 0 || frag >= static_cast<int64_t>(sh.frags.size())) {
@@ -702,7 +698,7 @@ absl::Status ModelRun::SkbOp(const OracleOp& o, std::vector<int>& touched) {
   }
   if (n == "skb_shift") {
     const int64_t count = o.Int("count", 1), partial = o.Int("partial", 0);
-    const sim::SkbShared& from = m.shinfos.at(m.skbs.at(b).shinfo);
+    const sim::SkbShared& from = k.skb_shinfo(*k.skb(b));
     if (count < 0 || partial < 0 || (count == 0 && partial == 0)) {
       return absl::InvalidArgumentError("count: shifts nothing");
     }
@@ -727,7 +723,7 @@ absl::Status ModelRun::SkbOp(const OracleOp& o, std::vector<int>& touched) {
     return Model(*ctx, sim::op::SkbTryCoalesce{.to = *a, .from = b});
   }
   if (n == "skb_gro_receive") {
-    if (m.skbs.at(*a).shinfo == m.skbs.at(b).shinfo) {
+    if (k.skb(*a)->shinfo == k.skb(b)->shinfo) {
       return absl::InvalidArgumentError("skb: clones sharing one data area");
     }
     absl::StatusOr<sim::ExecContext> ctx = ctx_for(*a, OracleCtx::kBh);

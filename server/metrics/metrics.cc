@@ -201,29 +201,28 @@ class LabCollectable : public prometheus::Collectable {
       // The netdev the pool was created for, not netlink's ifindex: that one is omitted once
       // the netdev is unregistered (orphaned to lo), and a label that changes mid-life would
       // end the pool's counter series and start new ones. Absent for invisible pools.
-      const sim::IfIndex netdev = l.machine().pools.at(p.id)->params().netdev;
-      if (netdev != 0 && netdev != sim::kNetPtrPoison) {
-        labels.push_back({"ifindex", std::to_string(netdev)});
+      if (p.netdev != 0 && p.netdev != sim::kNetPtrPoison) {
+        labels.push_back({"ifindex", std::to_string(p.netdev)});
       }
       labels.push_back({"strategy", p.strategy});
       for (size_t i = 0; i < std::size(kPoolMetrics); ++i) {
         if (std::optional<double> v = kPoolMetrics[i].value(p)) f.Sample(ids.pool[i], labels, *v);
       }
     }
-    for (const auto& [id, dev] : l.machine().devices) {
+    for (const sim::DeviceInfo& dev : l.AllDevices()) {
       // Kept after removal: the teardown faults happen precisely then.
       for (int k = 0; k < sim::kIommuFaultKinds; ++k) {
         f.Sample(ids.iommu_faults,
                  {{"lab", lab},
-                  {"device", std::to_string(id)},
+                  {"device", std::to_string(dev.id)},
                   {"kind", sim::IommuFaultKindName(static_cast<sim::IommuFaultKind>(k))}},
-                 static_cast<double>(dev->iommu_faults[k]));
+                 static_cast<double>(dev.iommu_faults[k]));
       }
-      if (dev->gone()) continue;
-      f.Sample(ids.mapped, {{"lab", lab}, {"device", std::to_string(id)}},
-               static_cast<double>(dev->domain.mapped_pages()));
+      if (dev.state == sim::DeviceState::kRemoved) continue;
+      f.Sample(ids.mapped, {{"lab", lab}, {"device", std::to_string(dev.id)}},
+               static_cast<double>(dev.mapped_pages));
     }
-    for (const auto& [key, count] : l.machine().counts_by_strategy()) {
+    for (const auto& [key, count] : l.violation_counts_by_strategy()) {
       // Keyed by the catalog's severity, not the violation's: PP013's escalation to crash
       // would otherwise split one counter in two and the first series would stop growing.
       const sim::CatalogEntry& c = sim::CatalogOf(key.first);
@@ -237,7 +236,7 @@ class LabCollectable : public prometheus::Collectable {
     // Every site is known in advance: export zeros so that rate() sees the first fault.
     for (const sim::FaultSiteInfo& s : sim::FaultSites()) {
       f.Sample(ids.faults, {{"lab", lab}, {"site", std::string(s.name)}},
-               static_cast<double>(l.machine().faults.injected(s.site)));
+               static_cast<double>(l.faults_injected(s.site)));
     }
     for (const auto& [op, count] : e.ops_by_name) {
       f.Sample(ids.ops, {{"lab", lab}, {"op", op}}, static_cast<double>(count));

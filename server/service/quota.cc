@@ -210,9 +210,9 @@ absl::Status Quota::CheckFramesHeld(const LabEntry& e) const {
 absl::Status Quota::CheckFrames(const sim::Lab& lab, absl::string_view who,
                                 absl::string_view then) const {
   if (limits_.lab_frames == 0) return absl::OkStatus();
-  const sim::Memory& m = lab.machine().memory;
+  const sim::MemoryStats m = lab.memory_stats();
   const uint64_t frames =
-      std::min(m.materialised_sections() * sim::Memory::kSectionPages, m.num_pages());
+      std::min(m.materialised_sections * sim::Memory::kSectionPages, m.num_pages);
   if (frames <= limits_.lab_frames) return absl::OkStatus();
   return absl::ResourceExhaustedError(absl::StrCat("quota: materialised frames per lab is ",
                                                    limits_.lab_frames, " (--max-lab-frames); ",

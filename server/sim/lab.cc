@@ -217,6 +217,7 @@ PoolInfo Lab::Info(const PagePool& pool) const {
   i.visibility = pool.visibility();
   i.strategy = std::string(pool.strategy().name());
   i.device = pool.params().dev;
+  i.netdev = pool.params().netdev;
   i.hold_cnt = pool.hold_cnt();
   i.release_cnt = pool.release_cnt();
   i.cache_count = pool.cache_count();
@@ -316,7 +317,16 @@ absl::StatusOr<DeviceInfo> Lab::GetDevice(DeviceId id) const {
   if (it == m_->devices.end()) {
     return absl::NotFoundError(absl::StrCat("device: device ", id, " does not exist"));
   }
-  const Device& d = *it->second;
+  return Info(*it->second);
+}
+
+std::vector<DeviceInfo> Lab::AllDevices() const {
+  std::vector<DeviceInfo> out;
+  for (const auto& [id, device] : m_->devices) out.push_back(Info(*device));
+  return out;
+}
+
+DeviceInfo Lab::Info(const Device& d) const {
   DeviceInfo i;
   i.id = d.id;
   i.name = d.name;
@@ -326,8 +336,10 @@ absl::StatusOr<DeviceInfo> Lab::GetDevice(DeviceId id) const {
   i.rx_pools = d.rx_pools;
   i.napis = d.napis;
   i.mapped = d.domain.mapped_count();
+  i.mapped_pages = d.domain.mapped_pages();
   i.dma_debug_pending = d.dma_debug.pending();
   if (d.removal_finished >= 0) i.removal_latency = d.removal_finished - d.removal_started;
+  i.iommu_faults = d.iommu_faults;
   return i;
 }
 

@@ -12,6 +12,7 @@
 #ifndef PPSIM_SERVER_SIM_LAB_H_
 #define PPSIM_SERVER_SIM_LAB_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "server/sim/device.h"
+#include "server/sim/fault_injector.h"
+#include "server/sim/kernel_view.h"
 #include "server/sim/lab_config.h"
 #include "server/sim/machine.h"
 #include "server/sim/ops.h"
@@ -58,6 +61,9 @@ struct PoolInfo {
   Visibility visibility = Visibility::kInvisible;
   std::string strategy;
   DeviceId device = 0;
+  // The netdev the pool was created for (its params' netdev), kept when netlink's ifindex is
+  // omitted after an unregister: a stable metrics label. 0 or kNetPtrPoison for none.
+  IfIndex netdev = 0;
   uint32_t hold_cnt = 0, release_cnt = 0;
   uint32_t cache_count = 0, ring_count = 0, ring_size = 0;
   int user_cnt = 0;
@@ -99,8 +105,10 @@ struct DeviceInfo {
   std::vector<PoolId> rx_pools;
   std::vector<NapiId> napis;
   size_t mapped = 0;          // live IOVA mappings
+  size_t mapped_pages = 0;    // pages those mappings cover (ppsim_iommu_mapped_pages)
   size_t dma_debug_pending = 0;
   Nanos removal_latency = -1; // device_del duration, once finished
+  std::array<uint64_t, kIommuFaultKinds> iommu_faults{};  // by IommuFaultKind
 };
 
 class Lab {
@@ -129,11 +137,20 @@ class Lab {
   absl::StatusOr<PoolInfo> GetPool(PoolId id) const;
   absl::StatusOr<PageInfo> GetPage(Pfn pfn) const;
   absl::StatusOr<DeviceInfo> GetDevice(DeviceId id) const;
+  std::vector<DeviceInfo> AllDevices() const;  // by id, removed ones included
 
-  Machine& machine() { return *m_; }
-  const Machine& machine() const { return *m_; }
+  // Read-only snapshots for everything outside server/sim (docs/design.md §2): the metrics,
+  // the quotas, the chaos runner and the oracle read the lab through these and Machine stays
+  // the model's own. Tests reach the Machine through LabTestPeer (lab_test_peer.h).
+  uint64_t faults_injected(FaultSite site) const { return m_->faults.injected(site); }
+  const ViolationCountsByStrategy& violation_counts_by_strategy() const {
+    return m_->counts_by_strategy();
+  }
+  MemoryStats memory_stats() const { return m_->memory.stats(); }
+  KernelView kernel_view() const { return KernelView(*m_); }
 
  private:
+  friend class LabTestPeer;
   explicit Lab(std::unique_ptr<Machine> m) : m_(std::move(m)) {}
   // Handlers, one per op type (lab_ops_*.cc). Validate first; mutate only when valid.
 #define PPSIM_HANDLER(T) absl::StatusOr<OpResult> Do(const op::T& o);
@@ -171,6 +188,7 @@ class Lab {
   bool PoolFreed(PagePool& pool, std::optional<Pfn> pfn, absl::string_view what);
   PageRef Ref(Pfn pfn, uint32_t offset = 0) const;
   PoolInfo Info(const PagePool& pool) const;
+  DeviceInfo Info(const Device& device) const;
   void MixOp(const Op& op);
 
   std::unique_ptr<Machine> m_;

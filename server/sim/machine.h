@@ -147,9 +147,7 @@ class Machine {
   const std::vector<Violation>& violations() const { return violations_; }
   uint64_t violation_count(ViolationId id) const { return counts_[static_cast<int>(id) - 1]; }
   // Counts by (id, strategy) for metrics; strategy "" when no pool was involved.
-  const std::map<std::pair<ViolationId, std::string>, uint64_t>& counts_by_strategy() const {
-    return by_strategy_;
-  }
+  const ViolationCountsByStrategy& counts_by_strategy() const { return by_strategy_; }
   uint64_t violations_dropped() const { return violations_dropped_; }
 
  private:
@@ -157,7 +155,7 @@ class Machine {
   const uint64_t pp_signature_;
   std::vector<Violation> violations_;
   std::array<uint64_t, kViolationCount> counts_{};
-  std::map<std::pair<ViolationId, std::string>, uint64_t> by_strategy_;
+  ViolationCountsByStrategy by_strategy_;
   uint64_t violations_dropped_ = 0;
 };
 

@@ -63,6 +63,15 @@ struct Frame {
 };
 static_assert(sizeof(Frame) <= 64, "host_bytes_per_frame target is 64");
 
+// What the daemon's quotas read of a lab's memory (docs/design.md §7: materialised frames per
+// lab), copied out so that no caller outside the model holds the allocator.
+struct MemoryStats {
+  uint64_t num_pages = 0;
+  uint64_t free_pages = 0;
+  uint64_t materialised_sections = 0;  // of Memory::kSectionPages frames (the last may be cut)
+  uint64_t host_bytes = 0;
+};
+
 class Memory {
  public:
   static constexpr uint32_t kMaxOrder = 10;  // MAX_PAGE_ORDER
@@ -105,6 +114,7 @@ class Memory {
   uint64_t materialised_sections() const { return materialised_; }
   // Host memory held by frames and the section directory.
   uint64_t host_bytes() const;
+  MemoryStats stats() const { return {num_pages_, free_pages_, materialised_, host_bytes()}; }
 
   // Walks every free list (server/sim/invariants.h): each entry in range, a free head of the
   // list's order on the list's node, links consistent both ways, no cycle, and the pages on the

@@ -5,6 +5,7 @@
 #define PPSIM_SERVER_SIM_VIOLATION_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -73,6 +74,10 @@ struct Violation {
   // Multi-line explanation: headline, message, history, faults.
   std::string Explain() const;
 };
+
+// Violations counted by (id, strategy of the pool involved; "" when none): the metrics'
+// ppsim_violations_total{id,strategy} (docs/design.md §5).
+using ViolationCountsByStrategy = std::map<std::pair<ViolationId, std::string>, uint64_t>;
 
 }  // namespace ppsim::sim
 

@@ -4,7 +4,8 @@
   check_layers.py includes --root SRC [--layers FILE]
       Every .h/.cc under server/, client/ and proto/ must belong to a layer; each of its
       #include lines may name only its own layer, a layer it `uses`, a free header, or a
-      third-party family its layer lists in `external`.
+      third-party family its layer lists in `external`; and it may not use a name declared
+      `internal` to directories it is not in.
   check_layers.py links --dot FILE [--layers FILE]
   check_layers.py links --source SRC --cmake CMAKE [--generator G] [--layers FILE]
       The CMake link graph (cmake --graphviz; with --source, a scratch configure of SRC makes
@@ -56,6 +57,15 @@ class Layer:
         self.external = fields.get("external", [])
 
 
+class Internal:
+    """Names (regexes) that only files under `dirs` may use."""
+
+    def __init__(self, name, dirs, names):
+        self.name = name
+        self.dirs = dirs
+        self.names = [re.compile(n) for n in names]
+
+
 class Declaration:
     """layers.txt, parsed and cross-checked (unknown names are errors, not ignored)."""
 
@@ -64,6 +74,7 @@ class Declaration:
         self.families = {}
         self.layers = {}
         self.unlayered = []
+        self.internals = []
         entries = []  # (line number, text): an indented line continues the entry above it
         with open(path, encoding="utf-8") as f:
             for number, raw in enumerate(f, 1):
@@ -84,15 +95,25 @@ class Declaration:
         if kind == "unlayered":
             self.unlayered += [re.compile(p) for p in ",".join(words[1:]).split(",") if p]
             return
-        if kind not in ("family", "layer") or len(words) < 2:
-            raise DeclarationError(f"{self.path}:{number}: expected family, layer or unlayered")
+        if kind not in ("family", "layer", "internal") or len(words) < 2:
+            raise DeclarationError(
+                f"{self.path}:{number}: expected family, layer, internal or unlayered")
         fields = {}
         for word in words[2:]:
             key, sep, value = word.partition("=")
             if not sep:
                 raise DeclarationError(f"{self.path}:{number}: '{word}' is not key=value")
-            fields[key] = [v for v in value.split(",") if v]
+            fields.setdefault(key, []).extend(v for v in value.split(",") if v)
         name = words[1]
+        if kind == "internal":
+            if not fields.get("dirs") or not fields.get("names"):
+                raise DeclarationError(
+                    f"{self.path}:{number}: internal {name} needs dirs= and names=")
+            try:
+                self.internals.append(Internal(name, fields["dirs"], fields["names"]))
+            except re.error as e:
+                raise DeclarationError(f"{self.path}:{number}: internal {name}: {e}")
+            return
         if name in self.families or name in self.layers:
             raise DeclarationError(f"{self.path}:{number}: '{name}' declared twice")
         if kind == "family":
@@ -131,6 +152,10 @@ class Declaration:
                     best, best_len = layer, length
         return best
 
+    def internals_outside(self, rel):
+        """The internal declarations whose names the file at `rel` may not use."""
+        return [i for i in self.internals if not any(in_dir(rel, d) for d in i.dirs)]
+
     def layer_of_include(self, path):
         for layer in self.layers.values():
             if any(path.startswith(h) for h in layer.headers):
@@ -168,6 +193,10 @@ class Declaration:
         return {f for name in self.closure(layer) for f in self.layers[name].external}
 
 
+def in_dir(rel, d):
+    return rel == d or rel.startswith(d.rstrip("/") + "/")
+
+
 # --- includes --------------------------------------------------------------------------------
 
 
@@ -191,8 +220,10 @@ def check_includes(root, decl):
         if layer is None:
             problems.append(f"{rel}: in no layer of {decl.path} (add it to a layer's dirs=)")
             continue
+        internals = decl.internals_outside(rel)
         with open(os.path.join(root, rel), encoding="utf-8", errors="replace") as f:
             for number, line in enumerate(f, 1):
+                problems += internal_problems(internals, rel, number, line)
                 m = INCLUDE_RE.match(line)
                 if not m:
                     continue
@@ -215,6 +246,19 @@ def include_problems(decl, rel, number, layer, path, quote='"'):
         if fam.name not in layer.external:
             out.append(
                 f"{where} crosses {layer.name} -> {fam.name} (not in {layer.name}'s external)")
+    return out
+
+
+def internal_problems(internals, rel, number, line):
+    """A use, outside a // comment, of a name internal to directories `rel` is not in."""
+    code = line.split("//", 1)[0]
+    out = []
+    for internal in internals:
+        for name in internal.names:
+            m = name.search(code)
+            if m:
+                out.append(f"{rel}:{number}: uses {m.group(0)}, internal to "
+                           f"{','.join(internal.dirs)} ({internal.name})")
     return out
 
 

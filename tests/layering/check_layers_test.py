@@ -59,6 +59,14 @@ class IncludesTest(unittest.TestCase):
         copy_sources(tree)
         return tree
 
+    def planted_problem(self, rel, planted):
+        """Plants `planted` in `rel` of a fresh copy; returns its line and the one problem."""
+        tree = self.fresh_copy()
+        line = plant(tree, rel, planted)
+        problems = check_layers.check_includes(tree, self.decl)
+        self.assertEqual(len(problems), 1, problems)
+        return line, problems[0]
+
     def setUp(self):
         self.tmp = self.fresh_copy()
         self.assertEqual(check_layers.check_includes(self.tmp, self.decl), [],
@@ -82,12 +90,35 @@ class IncludesTest(unittest.TestCase):
     def test_each_forbidden_include_is_reported_with_file_line_and_edge(self):
         for rel, include, edge in self.FORBIDDEN:
             with self.subTest(file=rel, edge=edge):
-                tree = self.fresh_copy()
-                line = plant(tree, rel, include)
-                problems = check_layers.check_includes(tree, self.decl)
-                self.assertEqual(len(problems), 1, problems)
-                self.assertTrue(problems[0].startswith(f"{rel}:{line}: #include "), problems[0])
-                self.assertIn(f"crosses {edge}", problems[0])
+                line, problem = self.planted_problem(rel, include)
+                self.assertTrue(problem.startswith(f"{rel}:{line}: #include "), problem)
+                self.assertIn(f"crosses {edge}", problem)
+
+    # One use of a name internal to the model per case: (file, planted line, the name the
+    # report must quote). The Machine is server/sim's own (layers.txt `internal machine`).
+    INTERNAL = [
+        ("server/metrics/metrics.cc",
+         "inline int Planted(const sim::Lab& l) { return l.machine().op_index; }", "machine()"),
+        ("client/oracle/model_run.cc",
+         "inline void Planted(sim::Lab& l) { sim::LabTestPeer::machine(l); }", "LabTestPeer"),
+        ("server/service/quota.cc", "using sim::Machine;", "sim::Machine"),
+        ("client/chaos/runner.cc", '#include "server/sim/machine.h"', "server/sim/machine.h"),
+        ("client/ppctl/main.cc", '#include "server/sim/lab_test_peer.h"',
+         "server/sim/lab_test_peer.h"),
+    ]
+
+    def test_each_use_of_an_internal_name_is_reported_with_file_line_and_name(self):
+        for rel, planted, name in self.INTERNAL:
+            with self.subTest(file=rel, name=name):
+                line, problem = self.planted_problem(rel, planted)
+                self.assertEqual(problem,
+                                 f"{rel}:{line}: uses {name}, internal to server/sim (machine)")
+
+    def test_internal_names_are_free_inside_their_directory_and_in_comments(self):
+        plant(self.tmp, "server/sim/lab.cc",
+              "inline void Planted(Lab& l) { LabTestPeer::machine(l); }")
+        plant(self.tmp, "server/metrics/metrics.cc", "// once read l.machine() directly")
+        self.assertEqual(check_layers.check_includes(self.tmp, self.decl), [])
 
     def test_a_file_in_no_layer_is_reported(self):
         os.makedirs(os.path.join(self.tmp, "server", "newlayer"))
@@ -203,6 +234,11 @@ class DeclarationTest(unittest.TestCase):
     def test_an_unknown_family_is_an_error(self):
         path = self.write("layer a dirs=x targets=t uses= external=nosuch\n")
         with self.assertRaisesRegex(check_layers.DeclarationError, "unknown family nosuch"):
+            check_layers.Declaration(path)
+
+    def test_an_internal_without_names_is_an_error(self):
+        path = self.write("internal a dirs=x\n")
+        with self.assertRaisesRegex(check_layers.DeclarationError, "needs dirs= and names="):
             check_layers.Declaration(path)
 
 

@@ -9,6 +9,7 @@
 #include "server/sim/fault_injector.h"
 #include "server/sim/invariants.h"
 #include "server/sim/kernel_profile.h"
+#include "server/sim/lab_test_peer.h"
 #include "server/sim/teardown_strategy.h"
 
 namespace ppsim::testing {
@@ -166,7 +167,7 @@ sim::LabConfig DecodeLabConfig(ByteReader& in) {
 void LiveObjects::Observe(const sim::Lab& lab, const sim::OpResult& result) {
   for (const sim::PageRef& p : result.pages) pages.push_back(p.page);
   if (pages.size() > 256) pages.erase(pages.begin(), pages.begin() + 64);
-  const sim::Machine& m = lab.machine();
+  const sim::Machine& m = sim::LabTestPeer::machine(lab);
   skbs.clear();
   for (const auto& [id, skb] : m.skbs) skbs.push_back(id);
   pools.clear();
@@ -259,7 +260,7 @@ absl::Status RunDecodedOps(absl::Span<const uint8_t> data, size_t max_ops, std::
       }
       continue;
     }
-    if (absl::Status s = sim::CheckInvariants(lab.machine()); !s.ok()) {
+    if (absl::Status s = sim::CheckInvariants(sim::LabTestPeer::machine(lab)); !s.ok()) {
       return absl::InternalError(absl::StrCat(s.message(), " after op ", i, " (", text, ")"));
     }
     for (const sim::PageRef& p : r->pages) {

@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include "server/sim/lab.h"
+#include "server/sim/lab_test_peer.h"
 
 namespace ppsim::sim {
 namespace {
@@ -25,7 +26,7 @@ void BM_Destroy_Scan(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     auto lab = MakeLab(ram, "scan");
-    Machine& m = lab->machine();
+    Machine& m = LabTestPeer::machine(*lab);
     const DeviceId dev = lab->Apply({.body = op::AddDevice{}})->device;
     const PoolId id = lab->Apply({.body = op::BindDriver{.device = dev, .flags = 1, .up = true}})->pools[0];
     m.ctx = {CtxKind::kSoftirq, 0};
@@ -55,7 +56,7 @@ void BM_Destroy_DmaTracking(benchmark::State& state) {
   for (auto _ : state) {
     state.PauseTiming();
     auto lab = MakeLab(uint64_t{16} << 30, "dma-tracking");
-    Machine& m = lab->machine();
+    Machine& m = LabTestPeer::machine(*lab);
     const DeviceId dev = lab->Apply({.body = op::AddDevice{}})->device;
     const PoolId id = lab->Apply({.body = op::BindDriver{.device = dev, .flags = 1}})->pools[0];
     PagePool* pool = m.FindPool(id);

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "server/sim/lab.h"
+#include "server/sim/lab_test_peer.h"
 
 namespace ppsim::sim {
 namespace {
@@ -34,7 +35,7 @@ struct PoolFixture {
     lab = *Lab::Create(cfg);
     const DeviceId dev = lab->Apply({.body = op::AddDevice{}})->device;
     const PoolId id = lab->Apply({.body = op::BindDriver{.device = dev, .flags = flags}})->pools[0];
-    pool = lab->machine().FindPool(id);
+    pool = LabTestPeer::machine(*lab).FindPool(id);
   }
 };
 
@@ -57,7 +58,7 @@ double BaselineNs() {
 // Arg 1: with the per-page history (the default); arg 0: LabConfig::page_history off.
 void BM_PagePool_AllocRecycleDirect(benchmark::State& state) {
   PoolFixture f(/*flags=*/1, /*page_history=*/state.range(0) != 0);
-  Machine& m = f.lab->machine();
+  Machine& m = LabTestPeer::machine(*f.lab);
   m.ctx = {CtxKind::kSoftirq, 0};
   const auto t0 = std::chrono::steady_clock::now();
   for (auto _ : state) {
@@ -75,7 +76,7 @@ BENCHMARK(BM_PagePool_AllocRecycleDirect)->ArgName("history")->Arg(1)->Arg(0);
 // side refills 64 at a time (§3.1 step 2, §3.4 step 3).
 void BM_PagePool_AllocPutRing(benchmark::State& state) {
   PoolFixture f(/*flags=*/1);
-  Machine& m = f.lab->machine();
+  Machine& m = LabTestPeer::machine(*f.lab);
   for (auto _ : state) {
     m.ctx = {CtxKind::kSoftirq, 0};
     const Pfn pfn = *f.pool->AllocPages(m);

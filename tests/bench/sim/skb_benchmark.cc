@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "server/sim/lab.h"
+#include "server/sim/lab_test_peer.h"
 #include "server/sim/skb.h"
 
 namespace ppsim::sim {
@@ -19,12 +20,13 @@ struct Rx {
     lab = *Lab::Create(cfg);
     const DeviceId dev = lab->Apply({.body = op::AddDevice{}})->device;
     const PoolId id = lab->Apply({.body = op::BindDriver{.device = dev, .flags = 1}})->pools[0];
-    pool = lab->machine().FindPool(id);
-    lab->machine().ctx = {CtxKind::kSoftirq, 0};
+    pool = LabTestPeer::machine(*lab).FindPool(id);
+    LabTestPeer::machine(*lab).ctx = {CtxKind::kSoftirq, 0};
   }
   std::vector<FragSpec> Frags(int n) {
     std::vector<FragSpec> f;
-    for (int i = 0; i < n; ++i) f.push_back({*pool->AllocPages(lab->machine()), 0, 1500});
+    Machine& m = LabTestPeer::machine(*lab);
+    for (int i = 0; i < n; ++i) f.push_back({*pool->AllocPages(m), 0, 1500});
     return f;
   }
 };
@@ -33,7 +35,7 @@ struct Rx {
 // frees it on the same CPU: 4 pp unrefs recycled into the alloc cache.
 void BM_Skb_BuildFree4Frags(benchmark::State& state) {
   Rx rx;
-  Machine& m = rx.lab->machine();
+  Machine& m = LabTestPeer::machine(*rx.lab);
   for (auto _ : state) {
     const SkbId skb = SkbBuild(m, rx.Frags(4), std::nullopt, true);
     KfreeSkb(m, skb);
@@ -47,7 +49,7 @@ BENCHMARK(BM_Skb_BuildFree4Frags);
 // three are freed: page refs from the expand, pp refs from the original.
 void BM_Skb_CloneSplitFree(benchmark::State& state) {
   Rx rx;
-  Machine& m = rx.lab->machine();
+  Machine& m = LabTestPeer::machine(*rx.lab);
   for (auto _ : state) {
     const SkbId skb = SkbBuild(m, rx.Frags(4), std::nullopt, true);
     const SkbId clone = SkbClone(m, skb);

@@ -26,6 +26,7 @@
 #include "prometheus/text_serializer.h"
 #include "server/service/lab_registry.h"
 #include "server/service_metrics.h"
+#include "server/sim/lab_test_peer.h"
 
 namespace ppsim::metrics {
 namespace {
@@ -239,7 +240,7 @@ TEST_F(MetricsTest, PoolSeriesEqualGetPool) {
   uint64_t mapped = 0;
   {
     absl::MutexLock lock(&entry_->mu);
-    mapped = entry_->lab->machine().devices.at(nic.device)->domain.mapped_pages();
+    mapped = sim::LabTestPeer::machine(*entry_->lab).devices.at(nic.device)->domain.mapped_pages();
   }
   EXPECT_GT(mapped, 0u);
   EXPECT_EQ(Series(scrape, "ppsim_iommu_mapped_pages",
@@ -267,7 +268,8 @@ TEST_F(MetricsTest, InjectedFaultsAreCountedBySite) {
   v1::Op alloc;
   alloc.mutable_alloc_page();
   MustApply(registry_, entry_->id, alloc);
-  const uint64_t injected = entry_->lab->machine().faults.injected(sim::FaultSite::kFailPageAlloc);
+  const uint64_t injected =
+      sim::LabTestPeer::machine(*entry_->lab).faults.injected(sim::FaultSite::kFailPageAlloc);
   EXPECT_EQ(injected, 1u);
   EXPECT_EQ(Series(Scrape(), "ppsim_faults_injected_total",
                    {{"lab", lab_}, {"site", "fail_page_alloc"}}),
@@ -297,7 +299,7 @@ TEST_F(MetricsTest, DetachedPoolThenFreedPool) {
 
   // PP005 counts under the catalog's severity; its strategy label is the model's.
   const sim::CatalogEntry& pp005 = sim::CatalogOf(sim::ViolationId::kPP005);
-  for (const auto& [key, count] : entry_->lab->machine().counts_by_strategy()) {
+  for (const auto& [key, count] : sim::LabTestPeer::machine(*entry_->lab).counts_by_strategy()) {
     const sim::CatalogEntry& c = sim::CatalogOf(key.first);
     LabelMap labels;
     EXPECT_EQ(Series(detached, "ppsim_violations_total",
@@ -314,10 +316,11 @@ TEST_F(MetricsTest, DetachedPoolThenFreedPool) {
                       {"severity", std::string(sim::SeverityName(pp005.severity))}})
                   .has_value());
   // The held page keeps its mapping past unbind: the device is still there with it.
-  EXPECT_EQ(Series(detached, "ppsim_iommu_mapped_pages",
-                   {{"lab", lab_}, {"device", std::to_string(nic.device)}}),
-            static_cast<double>(
-                entry_->lab->machine().devices.at(nic.device)->domain.mapped_pages()));
+  EXPECT_EQ(
+      Series(detached, "ppsim_iommu_mapped_pages",
+             {{"lab", lab_}, {"device", std::to_string(nic.device)}}),
+      static_cast<double>(
+          sim::LabTestPeer::machine(*entry_->lab).devices.at(nic.device)->domain.mapped_pages()));
 
   PutPage(registry_, entry_->id, pages[0]);
   Advance(registry_, entry_->id, 2 * kSecondNs);  // the release retry runs every second

@@ -379,7 +379,7 @@ TEST(GenerateTest, SkbOpsNameWhatTheModuleHoldsAndEveryPoolDrains) {
       EXPECT_FALSE(obs->flags.bad_page) << s.name << " reset " << tail->ops[i].text;
     }
     for (int p = 1; p <= (*run)->map().pools(); ++p) {
-      const sim::PagePool* pool = (*run)->lab().machine().FindPool((*run)->map().pool(p).id);
+      const sim::PagePool* pool = (*run)->lab().kernel_view().page_pool((*run)->map().pool(p).id);
       ASSERT_NE(pool, nullptr);
       EXPECT_EQ(pool->state(), sim::PoolState::kFreed)
           << s.name << " pool " << p << " still in flight after the reset: " << pool->inflight();

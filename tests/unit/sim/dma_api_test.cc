@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "server/sim/device.h"
 #include "server/sim/dma_api.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -23,7 +24,7 @@ struct DmaLab {
   std::unique_ptr<Lab> lab;
   DeviceId dev = 0;
 
-  Machine& m() { return lab->machine(); }
+  Machine& m() { return LabTestPeer::machine(*lab); }
   Device& device() { return *m().FindDevice(dev); }
   PageHandle NewPage() { return MustApply(*lab, op::AllocPage{}).pages.at(0).page; }
   DmaAddr Map(Pfn pfn) {
@@ -233,7 +234,7 @@ TEST(DeviceDmaTest, UnmappedIovaIsPP003WithTheDmarFault) {
   EXPECT_TRUE(Contains(msg, "DMAR: [DMA Write NO_PASID]")) << msg;
   EXPECT_TRUE(Contains(msg, "[fault reason 0x05]")) << msg;
   // Counted for ppsim_iommu_faults_total{kind="unmapped_iova"} (docs/design.md §5).
-  const auto& faults = d.lab->machine().devices.at(d.dev)->iommu_faults;
+  const auto& faults = LabTestPeer::machine(*d.lab).devices.at(d.dev)->iommu_faults;
   EXPECT_EQ(faults[static_cast<int>(IommuFaultKind::kUnmappedIova)], 1u);
   EXPECT_EQ(faults[static_cast<int>(IommuFaultKind::kStaleIotlb)], 0u);
 }

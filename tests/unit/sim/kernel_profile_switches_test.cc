@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "server/sim/kernel_profile.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -160,7 +161,7 @@ TEST(KernelProfileSwitchesTest, LabConfigSwitchesReachTheMachinesProfile) {
                                      {"release_syncs_producer_lock", "false"},
                                      {"frag_ref_takes_pp_ref", "1"}}});
   ASSERT_NE(lab, nullptr);
-  const KernelProfile& p = lab->machine().profile;
+  const KernelProfile& p = LabTestPeer::machine(*lab).profile;
   EXPECT_FALSE(p.release_syncs_producer_lock) << "the last one wins";
   EXPECT_EQ(p.coalesce_rule, CoalesceRule::kAnyMix);
   EXPECT_TRUE(p.frag_ref_takes_pp_ref);

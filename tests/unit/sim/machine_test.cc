@@ -8,6 +8,7 @@
 
 #include "gtest/gtest.h"
 #include "server/sim/fault_injector.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -140,7 +141,7 @@ TEST(MachineViolationTest, RecordsAreBoundedButCountsAreNot) {
   MustApply(*lab, op::DeviceDma{.device = dev, .iova = 0x2000});
   EXPECT_EQ(lab->violation_count(ViolationId::kPP003), 2u);
   EXPECT_EQ(lab->violations().size(), 1u);
-  EXPECT_EQ(lab->machine().violations_dropped(), 1u);
+  EXPECT_EQ(LabTestPeer::machine(*lab).violations_dropped(), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -34,12 +35,12 @@ PageRef Frag(Lab& lab, PoolId pool, uint32_t size) {
 TEST(PagePoolAllocTest, FirstAllocationTakes64PagesFromTheBuddyAllocator) {
   auto lab = MakeLab();
   Nic nic = BindNic(*lab);
-  const uint64_t free_before = lab->machine().memory.free_pages();
+  const uint64_t free_before = LabTestPeer::machine(*lab).memory.free_pages();
 
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
   PoolInfo p = Pool(*lab, nic.pool);
-  EXPECT_EQ(lab->machine().memory.free_pages(), free_before - 64);
+  EXPECT_EQ(LabTestPeer::machine(*lab).memory.free_pages(), free_before - 64);
   EXPECT_EQ(p.inflight, 64u);
   EXPECT_EQ(p.hold_cnt, 64u);
   EXPECT_EQ(p.cache_count, 63u);
@@ -140,7 +141,7 @@ TEST(PagePoolAllocTest, RefillWaivesAnOffNodeRingPage) {
 TEST(PagePoolAllocTest, HighOrderPoolAllocatesOneCompoundPage) {
   auto lab = MakeLab();
   Nic nic = BindNic(*lab, {.order = 2});
-  const uint64_t free_before = lab->machine().memory.free_pages();
+  const uint64_t free_before = LabTestPeer::machine(*lab).memory.free_pages();
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 1);
   ASSERT_EQ(pages.size(), 1u);
   PoolInfo p = Pool(*lab, nic.pool);
@@ -149,7 +150,7 @@ TEST(PagePoolAllocTest, HighOrderPoolAllocatesOneCompoundPage) {
   EXPECT_EQ(p.inflight, 1u);
   EXPECT_EQ(p.cache_count, 0u);
   EXPECT_EQ(p.inflight_mem, 4096u << 2);
-  EXPECT_EQ(lab->machine().memory.free_pages(), free_before - 4);
+  EXPECT_EQ(LabTestPeer::machine(*lab).memory.free_pages(), free_before - 4);
   EXPECT_EQ(Page(*lab, pages[0]).order, 2u);
 
   ASSERT_EQ(Alloc(*lab, nic.pool, 1).size(), 1u);

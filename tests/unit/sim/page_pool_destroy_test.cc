@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -68,7 +69,7 @@ TEST(PagePoolDestroyTest, DriverWithXdpMemModelFreesThePoolAtStop) {
 TEST(PagePoolDestroyTest, DestroyWithNothingOutFreesSynchronously) {
   auto lab = MakeLab();
   Nic nic = BindNic(*lab);
-  const uint64_t free_before = lab->machine().memory.free_pages();
+  const uint64_t free_before = LabTestPeer::machine(*lab).memory.free_pages();
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 2);
   ASSERT_EQ(pages.size(), 2u);
   Put(*lab, pages[0], kNapiCpu0);  // cache
@@ -81,7 +82,7 @@ TEST(PagePoolDestroyTest, DestroyWithNothingOutFreesSynchronously) {
   EXPECT_EQ(p.state, PoolState::kFreed);
   EXPECT_FALSE(p.detach_time.has_value());
   EXPECT_EQ(p.inflight_strict, 0);
-  EXPECT_EQ(lab->machine().memory.free_pages(), free_before);
+  EXPECT_EQ(LabTestPeer::machine(*lab).memory.free_pages(), free_before);
   std::vector<Event> events = lab->TakeEvents();
   EXPECT_EQ(CountEvents(events, EventKind::kPoolDel, nic.pool), 1);
   EXPECT_EQ(CountEvents(events, EventKind::kPoolChange, nic.pool), 0);
@@ -129,7 +130,7 @@ TEST(PagePoolDestroyTest, DestroyWithAHeldPageDetachesAndRetriesEverySecond) {
   p = Pool(*lab, nic.pool);
   EXPECT_EQ(p.state, PoolState::kFreed);
   EXPECT_EQ(p.inflight_strict, 0);
-  const Nanos freed_at = lab->machine().FindPool(nic.pool)->freed_at();
+  const Nanos freed_at = LabTestPeer::machine(*lab).FindPool(nic.pool)->freed_at();
   EXPECT_GT(freed_at, returned_at);
   EXPECT_LE(freed_at, returned_at + 1 * kSecond);
   EXPECT_EQ(CountEvents(lab->TakeEvents(), EventKind::kPoolDel, nic.pool), 1);

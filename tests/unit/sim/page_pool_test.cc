@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -131,7 +132,7 @@ TEST(PagePoolAccountingTest, InflightIncludesCachedPagesAndInflightMemScalesWith
 TEST(PagePoolAccountingTest, HoldAndReleaseCountersWrapAroundHarmlessly) {
   auto lab = MakeLab();
   Nic nic = BindNic(*lab);
-  lab->machine().FindPool(nic.pool)->SetCountersForTest(0xffffffe0u, 0xffffffe0u);
+  LabTestPeer::machine(*lab).FindPool(nic.pool)->SetCountersForTest(0xffffffe0u, 0xffffffe0u);
 
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 1);  // hold += 64: wraps
   ASSERT_EQ(pages.size(), 1u);
@@ -160,7 +161,7 @@ TEST(PagePoolAccountingTest, HoldAndReleaseCountersWrapAroundHarmlessly) {
 TEST(PagePoolUpdateNidTest, UpdateNidReleasesTheAllocCache) {
   auto lab = MakeLab({.numa_nodes = 2});
   Nic nic = BindNic(*lab, {.nid = 0});
-  const uint64_t free_before = lab->machine().memory.free_pages();
+  const uint64_t free_before = LabTestPeer::machine(*lab).memory.free_pages();
   std::vector<PageRef> pages = Alloc(*lab, nic.pool, 2);
   ASSERT_EQ(pages.size(), 2u);
   Put(*lab, pages[1], kProcessCpu0);  // into the ring
@@ -173,7 +174,7 @@ TEST(PagePoolUpdateNidTest, UpdateNidReleasesTheAllocCache) {
   EXPECT_EQ(p.ring_count, 1u);
   EXPECT_EQ(p.release_cnt, 62u);
   EXPECT_EQ(p.inflight_strict, 2);
-  EXPECT_EQ(lab->machine().memory.free_pages(), free_before - 2);
+  EXPECT_EQ(LabTestPeer::machine(*lab).memory.free_pages(), free_before - 2);
   EXPECT_FALSE(InBuddy(Page(*lab, pages[0])));
   EXPECT_EQ(Page(*lab, pages[0]).pool, nic.pool);
   EXPECT_EQ(lab->violation_total(), 0u);

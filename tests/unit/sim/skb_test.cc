@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -52,9 +53,11 @@ struct Fixture {
   uint32_t Op1(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).skbs.at(0); }
   uint64_t Value(OpBody body) { return MustApply(*lab, std::move(body), kNapiCpu0).value; }
   void Free(uint32_t skb) { MustApply(*lab, op::KfreeSkb{.skb = skb}, kNapiCpu0); }
-  bool Live(uint32_t skb) const { return lab->machine().skbs.contains(skb); }
-  const Skb& S(uint32_t skb) const { return lab->machine().skbs.at(skb); }
-  const SkbShared& Sh(uint32_t skb) const { return lab->machine().shinfos.at(S(skb).shinfo); }
+  bool Live(uint32_t skb) const { return LabTestPeer::machine(*lab).skbs.contains(skb); }
+  const Skb& S(uint32_t skb) const { return LabTestPeer::machine(*lab).skbs.at(skb); }
+  const SkbShared& Sh(uint32_t skb) const {
+    return LabTestPeer::machine(*lab).shinfos.at(S(skb).shinfo);
+  }
   PageInfo P(const PageRef& r) const { return Page(*lab, r); }
   PoolInfo Pool() const { return testing::Pool(*lab, pool); }
 };
@@ -375,7 +378,7 @@ TEST(SkbTest, TheEightOpsOfIssue21AreRefusedAndTheLabGoesOn) {
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "skb: skb 4 and p (skb 2) are clones sharing one data area");
   for (uint32_t id : {c2, c1, s2, s1}) MustApply(*lab, op::KfreeSkb{.skb = id}, kNapiCpu0);
-  EXPECT_EQ(lab->machine().skbs.size(), 0u);
+  EXPECT_EQ(LabTestPeer::machine(*lab).skbs.size(), 0u);
   EXPECT_EQ(lab->violation_total(), 0u);
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -36,7 +37,7 @@ struct Fixture {
   uint64_t Hold(uint32_t skb, const std::string& holder, uint32_t cpu) {
     return MustApply(*lab, op::StackHold{.skb = skb, .holder = holder, .cpu = cpu}).value;
   }
-  bool Live(uint32_t skb) const { return lab->machine().skbs.contains(skb); }
+  bool Live(uint32_t skb) const { return LabTestPeer::machine(*lab).skbs.contains(skb); }
   // The page's newest event: the recycle (or release) its skb's free caused.
   PageEvent Last(const PageRef& p) const { return testing::Page(*lab, p).history.at(0); }
 };
@@ -45,7 +46,7 @@ TEST(StackHolderTest, DefragExpiresAtExactly30Seconds) {
   Fixture f;
   auto [skb, page] = f.Rx();
   EXPECT_NE(f.Hold(skb, "defrag", 0), 0u);
-  EXPECT_NE(f.lab->machine().skbs.at(skb).holder, 0u);
+  EXPECT_NE(LabTestPeer::machine(*f.lab).skbs.at(skb).holder, 0u);
   const Nanos held_at = f.lab->now();
   Advance(*f.lab, kIpFragTime - 1);
   EXPECT_TRUE(f.Live(skb));
@@ -241,7 +242,7 @@ TEST(StackHolderTest, RejectsUnknownHoldersAndCpus) {
   EXPECT_NE(r.status().message().find("cpu: 4"), absl::string_view::npos) << r.status();
   r = f.lab->Apply(Op{{}, op::NetRxAction{.cpu = 9}});
   EXPECT_FALSE(r.ok());
-  EXPECT_EQ(f.lab->machine().skbs.at(a).holder, 0u) << "nothing was held";
+  EXPECT_EQ(LabTestPeer::machine(*f.lab).skbs.at(a).holder, 0u) << "nothing was held";
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "gtest/gtest.h"
 #include "server/sim/device.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -24,7 +25,7 @@ struct BounceLab {
   DeviceId dev = 0;
   PoolId pool = 0;
 
-  Device& device() { return *lab->machine().FindDevice(dev); }
+  Device& device() { return *LabTestPeer::machine(*lab).FindDevice(dev); }
   PageRef Alloc() { return MustApply(*lab, op::PagePoolAllocPages{.pool = pool}).pages.at(0); }
   void DeviceWrites(const PageRef& p) {
     MustApply(*lab, op::DeviceDma{.device = dev, .iova = p.dma_addr, .write = true});
@@ -127,10 +128,10 @@ TEST(SwiotlbTest, DmaSetMaskNeedsABoundDriverAndAValidWidth) {
 TEST(SwiotlbTest, DestroyFreesTheSlots) {
   BounceLab b = Make("v6.12", 1);
   const PageRef p = b.Alloc();
-  const uint64_t free_before = b.lab->machine().memory.free_pages();
+  const uint64_t free_before = LabTestPeer::machine(*b.lab).memory.free_pages();
   MustApply(*b.lab, op::PagePoolPutPage{.page = p.page});
   MustApply(*b.lab, op::PagePoolDestroy{.pool = b.pool});
-  EXPECT_GT(b.lab->machine().memory.free_pages(), free_before);
+  EXPECT_GT(LabTestPeer::machine(*b.lab).memory.free_pages(), free_before);
   EXPECT_EQ(b.device().domain.mapped_count(), 0u);
 }
 

@@ -8,6 +8,7 @@
 // is freed only after every reader that could have seen it has left.
 #include <gtest/gtest.h>
 
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -64,7 +65,7 @@ TEST(GupFastLaggingReader, FreeBeforeTheGracePeriodLetsTheReaderGrabThePoolsPage
   // page the pool now owns; the pool's own reference is all that is left (§5.2 step 8).
   MustApply(*s.lab, op::ReaderEnd{.reader = s.reader});
   EXPECT_EQ(testing::Page(*s.lab, s.x).refcount, 1);
-  EXPECT_FALSE(s.lab->machine().readers.at(s.reader).holds_ref);
+  EXPECT_FALSE(LabTestPeer::machine(*s.lab).readers.at(s.reader).holds_ref);
   EXPECT_EQ(s.lab->violation_total(), 1u);
 }
 

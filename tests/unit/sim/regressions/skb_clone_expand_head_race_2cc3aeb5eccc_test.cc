@@ -5,6 +5,7 @@
 // pool (unmapped, signature cleared): PP016, a page the pool does not own back in its ring.
 #include <gtest/gtest.h>
 
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -33,7 +34,7 @@ Outcome RunStory(bool release_data_clears_pp_recycle) {
   const uint32_t b = MustApply(*lab, op::SkbClone{.skb = a}, kNapiCpu0).skbs.at(0);
   MustApply(*lab, op::PskbExpandHead{.skb = b}, kNapiCpu0);
   Outcome out;
-  out.b_pp_recycle = lab->machine().skbs.at(b).pp_recycle;
+  out.b_pp_recycle = LabTestPeer::machine(*lab).skbs.at(b).pp_recycle;
   MustApply(*lab, op::KfreeSkbConcurrent{.skbs = {a, b}}, {CtxKind::kSoftirq, 1});
   out.pp016 = lab->violation_count(ViolationId::kPP016);
   out.total = lab->violation_total();

@@ -11,6 +11,7 @@
 #include <set>
 #include <vector>
 
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -63,7 +64,7 @@ std::set<Pfn> Pp011Pfns(const Lab& lab) {
 
 TEST(SkbSplitPpFragsIntoNonPpSkb, WholeMovedFragsLeakTheirPpReferences) {
   Split s = BuildAndSplit(/*pp=*/true, /*cut=*/0);
-  const Machine& m = s.lab->machine();
+  const Machine& m = LabTestPeer::machine(*s.lab);
   EXPECT_FALSE(m.skbs.at(s.skb1).pp_recycle) << "skb1 is fresh: pp_recycle 0";
   EXPECT_TRUE(m.skbs.at(s.skb).pp_recycle);
   EXPECT_EQ(m.shinfos.at(m.skbs.at(s.skb1).shinfo).frags.size(), 2u);
@@ -90,7 +91,7 @@ TEST(SkbSplitPpFragsIntoNonPpSkb, CutFragIsAPageRefOnlyTheWholeFragLeaks) {
   const PageInfo cut = testing::Page(*s.lab, s.pages[1]);
   EXPECT_EQ(cut.refcount, 2) << "the second half of the cut frag is a page reference in skb1";
   EXPECT_EQ(cut.pp_ref_count, 1) << "the first half keeps the pp reference in skb";
-  const Machine& m = s.lab->machine();
+  const Machine& m = LabTestPeer::machine(*s.lab);
   const auto& frags1 = m.shinfos.at(m.skbs.at(s.skb1).shinfo).frags;
   ASSERT_EQ(frags1.size(), 2u);
   EXPECT_EQ(frags1[0].ref, FragRef::kPage);
@@ -108,7 +109,7 @@ TEST(SkbSplitPpFragsIntoNonPpSkb, NonPpSkbSplitFreesEveryPage) {
   for (uint32_t cut : {0u, 100u}) {
     SCOPED_TRACE(cut);
     Split s = BuildAndSplit(/*pp=*/false, cut);
-    EXPECT_FALSE(s.lab->machine().skbs.at(s.skb).pp_recycle);
+    EXPECT_FALSE(LabTestPeer::machine(*s.lab).skbs.at(s.skb).pp_recycle);
     FreeBoth(s);
     EXPECT_EQ(s.lab->violation_total(), 0u);
     for (const PageRef& p : s.pages) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "server/sim/lab_test_peer.h"
 #include "server/sim/teardown_strategy.h"
 #include "tests/unit/sim/lab_harness.h"
 
@@ -34,7 +35,7 @@ struct Story {
   uint32_t skb_a = 0, skb_b = 0;  // a: defrag queue; b: CPU 1's deferred-free list
   Nanos removed_at = 0;
 
-  bool Freed(uint32_t skb) const { return !lab->machine().skbs.contains(skb); }
+  bool Freed(uint32_t skb) const { return !LabTestPeer::machine(*lab).skbs.contains(skb); }
   uint64_t Count(ViolationId id) const { return lab->violation_count(id); }
   std::set<Pfn> PfnsOf(ViolationId id) const {
     std::set<Pfn> out;

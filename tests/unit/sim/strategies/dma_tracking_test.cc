@@ -5,6 +5,7 @@
 // PP_DMA_INDEX_BITS is 0 (32-bit, 95920c2ed02b) tracking is compiled out and the legacy late
 // unmap returns.
 #include "gtest/gtest.h"
+#include "server/sim/lab_test_peer.h"
 #include "tests/unit/sim/lab_harness.h"
 
 namespace ppsim::sim {
@@ -72,7 +73,7 @@ TEST(DmaTrackingStrategyTest, OlderProfileWithTheLabDefaultRunsTheBackport) {
   cfg.profile = "v6.8";
   cfg.default_strategy = "dma-tracking";
   InflightStory s = StartInflightStory(cfg, "");
-  EXPECT_EQ(s.lab->machine().profile.DmaIndexBits(), 32u);
+  EXPECT_EQ(LabTestPeer::machine(*s.lab).profile.DmaIndexBits(), 32u);
   s.Unbind();
   s.Remove();
   s.ReturnHeld();
@@ -127,7 +128,7 @@ TEST(DmaTrackingStrategyTest, ThirtyTwoBitProfileBringsLegacyLateUnmapBack) {
     LabConfig cfg{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15-riscv32-nommu"};
     if (kept) cfg.profile_switches = {{"iommu_release_rule", "dma-iommu-kept"}};
     InflightStory s = StartInflightStory(cfg, "");
-    ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 0u);
+    ASSERT_EQ(LabTestPeer::machine(*s.lab).profile.DmaIndexBits(), 0u);
     EXPECT_EQ(s.Pool().strategy, "dma-tracking");
     s.Unbind();
     EXPECT_EQ(s.lab->violation_count(ViolationId::kPP005), 1u);
@@ -147,7 +148,7 @@ TEST(DmaTrackingStrategyTest, I386KeepsTrackingWith23IndexBits) {
       LabConfig{.iommu_model = IommuModel::kArmSmmu, .profile = "v6.15-32bit",
                 .profile_switches = {{"iommu_release_rule", "dma-iommu-kept"}}},
       "");
-  ASSERT_EQ(s.lab->machine().profile.DmaIndexBits(), 23u);
+  ASSERT_EQ(LabTestPeer::machine(*s.lab).profile.DmaIndexBits(), 23u);
   s.Unbind();
   EXPECT_EQ(s.Device().mapped, 0u) << "destroy unmapped the page in flight";
   s.Remove();
