@@ -487,9 +487,9 @@ TEST(SkbTest, ExpandHeadOnACloneTakesSkbGetOnFragListMembers) {
   const auto [held, member] = f.ChainOnFragList(p);
   ASSERT_EQ(f.Sh(held).frag_list, std::vector<SkbId>{member});
   const uint32_t clone = f.Op1(op::SkbClone{.skb = held});
-  const uint32_t next_id = f.lab->machine().next_skb_id;
+  const uint32_t next_id = LabTestPeer::machine(*f.lab).next_skb_id;
   MustApply(*f.lab, op::PskbExpandHead{.skb = clone}, kNapiCpu0);
-  EXPECT_EQ(f.lab->machine().next_skb_id, next_id) << "skb_get, not skb_clone";
+  EXPECT_EQ(LabTestPeer::machine(*f.lab).next_skb_id, next_id) << "skb_get, not skb_clone";
   EXPECT_EQ(f.Sh(clone).frag_list, std::vector<SkbId>{member});
   EXPECT_EQ(f.Sh(held).frag_list, std::vector<SkbId>{member});
   EXPECT_EQ(f.S(member).users, 2u);
@@ -533,9 +533,9 @@ TEST(SkbTest, SegmentsTakePageRefsEvenUnderA580ea994fd3) {
   const std::vector<uint32_t> segs = MustApply(*lab, op::SkbSegment{.skb = a}, kNapiCpu0).skbs;
   ASSERT_EQ(segs.size(), 2u);
   for (int i = 0; i < 2; ++i) {
-    const Skb& seg = lab->machine().skbs.at(segs[i]);
+    const Skb& seg = LabTestPeer::machine(*lab).skbs.at(segs[i]);
     EXPECT_FALSE(seg.pp_recycle);
-    EXPECT_EQ(lab->machine().shinfos.at(seg.shinfo).frags[0].ref, FragRef::kPage);
+    EXPECT_EQ(LabTestPeer::machine(*lab).shinfos.at(seg.shinfo).frags[0].ref, FragRef::kPage);
     EXPECT_EQ(Page(*lab, p[i]).refcount, 2);
     EXPECT_EQ(Page(*lab, p[i]).pp_ref_count, 1);
   }
@@ -562,7 +562,7 @@ TEST(SkbTest, APartialShiftTakesAPpRefOnlyUnderA580ea994fd3) {
             .skbs.at(0);
     ASSERT_EQ(MustApply(*lab, op::SkbShift{.tgt = tgt, .skb = skb, .count = 0, .partial = 100}, kNapiCpu0)
                   .value, 1u);
-    const SkbShared& t = lab->machine().shinfos.at(lab->machine().skbs.at(tgt).shinfo);
+    const SkbShared& t = LabTestPeer::machine(*lab).shinfos.at(LabTestPeer::machine(*lab).skbs.at(tgt).shinfo);
     ASSERT_EQ(t.frags.size(), 2u);
     EXPECT_EQ(t.frags[1].ref, pp_ref ? FragRef::kPp : FragRef::kPage) << pp_ref;
     EXPECT_EQ(Page(*lab, p[1]).pp_ref_count, pp_ref ? 2 : 1);
