@@ -1,6 +1,6 @@
 // ppsimd's life once its options are parsed: bind the metrics and gRPC listeners, announce
-// them (--ready-file), serve until SIGTERM/SIGINT, then shut down in the order of
-// docs/reference/cpp-service-conventions.md §1.4: health NOT_SERVING, Watch streams ended
+// them (--ready-file), serve until SIGTERM/SIGINT, then shut down in this order (gRPC's
+// graceful-shutdown pattern, docs/running.md): health NOT_SERVING, Watch streams ended
 // with UNAVAILABLE, Server::Shutdown with a 5 s deadline for in-flight calls, Wait.
 #ifndef PPSIM_SERVER_DAEMON_H_
 #define PPSIM_SERVER_DAEMON_H_

@@ -1,4 +1,4 @@
-// ppsimd's logs (docs/reference/cpp-service-conventions.md §4): stdout only, text or one JSON
+// ppsimd's logs (docs/running.md): stdout only, text or one JSON
 // object per line, written by an async logger that drops the oldest lines rather than block
 // (kernel log lines are written under a lab's lock). Loggers: "ppsimd" (the default logger)
 // and "kernel" (the simulated kernels' lines, kernel_log_sink.h).

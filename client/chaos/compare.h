@@ -1,5 +1,5 @@
 // File: client/chaos/compare.h
-// `ppctl compare` (docs/design.md §6; reference/chaos-and-testing-tools.md B5): one seeded workload
+// `ppctl compare` (docs/design.md §6): one seeded workload
 // — a scenario's steps, chaos block and liveness phase, one seed for all — run once under each
 // teardown strategy, and the table a patch author reads to answer "does my fix remove the
 // crash, and what does it cost?": verdict, violations, drain time, longest lock hold, removal

@@ -1,5 +1,5 @@
 // File: client/chaos/generator.h
-// The seeded chaos generator (docs/design.md §6 `chaos:`; reference/chaos-and-testing-tools.md 5e):
+// The seeded chaos generator (docs/design.md §6 `chaos:`):
 // valid random op sequences from op-kind weights, as scenario Steps (op_line.h text with
 // $NAME references, bindings.h) so that a trace of them replays and shrinks like any scenario.
 //

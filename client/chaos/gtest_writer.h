@@ -1,5 +1,5 @@
 // File: client/chaos/gtest_writer.h
-// A shrunk scenario as a GoogleTest case (reference/chaos-and-testing-tools.md B2 (b): a
+// A shrunk scenario as a GoogleTest case (a
 // ready-to-paste C++ test using the client library). The test embeds the scenario's YAML,
 // loads it with LoadScenarioText, runs it embedded with RunScenario and expects the violation
 // to be raised and the run to pass its `expect` (occur: [id]). It needs only ppsim_chaos and

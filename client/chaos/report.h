@@ -1,5 +1,5 @@
 // File: client/chaos/report.h
-// Reports of a scenario run (docs/design.md §6; reference/chaos-and-testing-tools.md C3):
+// Reports of a scenario run (docs/design.md §6):
 //   JSON, versioned "ppsim.report/v1" (report_reader.h parses it back for `ppctl report`):
 //     {"schema": "ppsim.report/v1", "scenario", "file", "seed", "target", "replay",
 //      "reproduce": {"command": "run"|"compare"|..., "seed"?, "ops"?},

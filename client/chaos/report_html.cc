@@ -1,6 +1,6 @@
 // File: client/chaos/report_html.cc
-// The HTML report (docs/design.md §6; reference/chaos-and-testing-tools.md C3 "HTML timeline,
-// drain plots"): one page that opens from a CI artifact store or a mail attachment with no
+// The HTML report (docs/design.md §6: HTML timeline,
+// drain plots): one page that opens from a CI artifact store or a mail attachment with no
 // network — inline CSS, inline SVG, no script, no URL of any kind — so every text that came
 // from a scenario or the model is escaped.
 #include <algorithm>

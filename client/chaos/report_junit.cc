@@ -32,7 +32,7 @@ namespace {
 // <system-out> of a testcase: the run's digest, then for each violation the op that first
 // raised it (its op line when the run recorded its trace), so a CI log shows where to look
 // without opening the report, then the minimised op sequence when the run is a shrunk
-// reproducer (reference/chaos-and-testing-tools.md C3).
+// reproducer.
 std::string SystemOut(const ScenarioResult& r, const RunResult& run) {
   std::string out = absl::StrFormat("digest=0x%016x ops=%d virtual_time_ns=%d", run.digest,
                                     run.ops, run.virtual_time_ns);

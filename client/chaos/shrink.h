@@ -1,6 +1,6 @@
 // File: client/chaos/shrink.h
-// Shrinking a failing run (docs/design.md §6 `shrink`; reference/chaos-and-testing-tools.md 5e.5,
-// 6a/6b): from a trace's symbolic steps (op lines with $references and `as:` names), find a
+// Shrinking a failing run (docs/design.md §6 `shrink`, in the manner of QuickCheck and
+// Hypothesis): from a trace's symbolic steps (op lines with $references and `as:` names), find a
 // short step list that still raises the same violation id on a fresh embedded lab with the
 // trace's LabConfig.
 //
@@ -28,8 +28,8 @@
 // PP002 dma-api-after-unbind; drop the `kfree_skb` that un-clones an skb and a GRO merges a
 // shared skb. The target may still be raised, but a kernel engineer reading the reproducer would
 // be chasing illegal behaviour the shrinker made up, not the bug. Re-checking preconditions
-// while shrinking is what makes a shrunk input trustworthy (reference/chaos-and-testing-tools.md
-// §5e item 5, RapidCheck/Hypothesis); here the model's violations are the preconditions.
+// while shrinking is what makes a shrunk input trustworthy (as RapidCheck and Hypothesis
+// do); here the model's violations are the preconditions.
 // Warning- and leak-severity ids (PP005, PP011–PP014, PP017) are exempt: deleting steps shifts
 // lifetimes and timing (a page held past a destroy is PP012), which is not a new kind of bug.
 // ShrinkOptions::allow_new_violations turns the rule off (`ppctl shrink --allow-new-violations`).

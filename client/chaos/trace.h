@@ -1,5 +1,5 @@
 // File: client/chaos/trace.h
-// A run's op log on disk (reference/chaos-and-testing-tools.md C2: JSON Lines, greppable and
+// A run's op log on disk (JSON Lines: greppable and
 // streamable). `ppctl chaos`/`run --trace FILE` write it, `ppctl replay` re-applies the
 // concrete ops on a fresh lab and must reach the recorded digest (exit 4 if not), and
 // `ppctl shrink` deletes steps from its symbolic form.

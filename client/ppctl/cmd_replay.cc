@@ -1,6 +1,6 @@
 // `ppctl replay TRACE`: re-applies a trace's concrete ops (ppsim.trace/v1, client/chaos/trace.h)
-// on a fresh lab with the recorded LabConfig and requires the recorded digest (docs/design.md §6;
-// reference/chaos-and-testing-tools.md 5e.3, B1): the model is deterministic, so the same
+// on a fresh lab with the recorded LabConfig and requires the recorded digest (docs/design.md §6):
+// the model is deterministic, so the same
 // config and ops must give the same digest on any build that did not change the model.
 //   embedded (default)     an in-process lab (server/sim through server/convert)
 //   --target HOST:PORT     a lab on ppsimd, ops sent in Apply batches

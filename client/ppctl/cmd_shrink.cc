@@ -2,7 +2,7 @@
 // that still raises the same violation id (docs/design.md §6; client/chaos/shrink.h for the
 // algorithm), print it, and write it as a scenario YAML (--out-yaml) and a GoogleTest case
 // (--out-gtest), and a JUnit report of the shrunk scenario's run whose <system-out> lists the
-// minimised ops (--junit, reference/chaos-and-testing-tools.md C3).
+// minimised ops (--junit).
 //
 // Candidates that raise a violation id the trace did not raise up to its cut are refused
 // (shrink.h, fidelity): the reproducer shows the original bug, not one the shrinker made by

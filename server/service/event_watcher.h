@@ -1,5 +1,5 @@
 // One Watch stream (QueryService.Watch): a ServerWriteReactor that is also an EventSink of the
-// hub (docs/reference/cpp-service-conventions.md §1.3). Labs publish from their own threads;
+// hub (gRPC's callback API: grpcpp/support/server_callback.h). Labs publish from their own threads;
 // the watcher queues matching events and keeps one write in flight. The queue is bounded: while
 // a consumer is `max_queued` events behind, new events are dropped and counted, and once the
 // queue has room again (or has drained) the consumer gets one EVENT_LAGGED event saying how

@@ -1,5 +1,4 @@
-// Sizes the daemon and the in-process tests share (docs/reference/cpp-service-conventions.md
-// §1.6). Kept in one place so ppsimd, the services' own checks and the tests agree.
+// Sizes the daemon and the in-process tests share. Kept in one place so ppsimd, the services' own checks and the tests agree.
 #ifndef PPSIM_SERVER_SERVICE_LIMITS_H_
 #define PPSIM_SERVER_SERVICE_LIMITS_H_
 

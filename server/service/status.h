@@ -1,5 +1,4 @@
-// The one place absl::Status becomes grpc::Status (docs/reference/cpp-service-conventions.md
-// §1.7). Codes map one to one; messages pass through (they already name field and value).
+// The one place absl::Status becomes grpc::Status (docs/design.md §4, status codes). Codes map one to one; messages pass through (they already name field and value).
 #ifndef PPSIM_SERVER_SERVICE_STATUS_H_
 #define PPSIM_SERVER_SERVICE_STATUS_H_
 

