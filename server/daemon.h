@@ -8,11 +8,9 @@
 #include <csignal>
 
 #include "server/daemon_options.h"
+#include "server/exit_codes.h"
 
 namespace ppsim::daemon {
-
-// Exit status when an address cannot be bound or a file cannot be written.
-inline constexpr int kExitRuntime = 1;
 
 // Blocks SIGINT and SIGTERM in the calling thread; call it first thing in main, before any
 // thread exists, so every thread (gRPC's, civetweb's, spdlog's) inherits the mask and only

@@ -221,8 +221,7 @@ int ParseDaemonOptions(int argc, const char* const* argv, DaemonOptions* out,
       "Every flag can also be set in the --config YAML file under its name without the dashes (",
       KeyList(), "); flags win over the file. SIGTERM or SIGINT shut down gracefully: running batches "
       "stop before their next op and answer with how many ops they applied; in-flight calls get "
-      "5 s. Exit status: 0 after a clean shutdown, 64 for a bad flag or config, 1 "
-      "when an address cannot be bound or a file cannot be written."));
+      "5 s. ", ExitStatusHelp()));
   DaemonOptions opts;
   for (const Setting& s : kSettings) {
     CLI::Option* o =

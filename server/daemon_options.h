@@ -12,6 +12,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "server/exit_codes.h"
 
 namespace ppsim::daemon {
 
@@ -59,9 +60,6 @@ std::string CheckTransportSecurity(const DaemonOptions& o);
 
 // True when HOST of HOST:PORT is a loopback address: 127.0.0.0/8, [::1] or localhost.
 bool IsLoopbackListen(absl::string_view listen);
-
-// Exit status for a bad flag, a bad config file or a bad value (sysexits' EX_USAGE, as ppctl).
-inline constexpr int kExitUsage = 64;
 
 // Fills `out` and returns -1 when the daemon should run. Otherwise returns the exit status
 // after printing --help / --version to `out_stream` (0) or an error naming the flag or key to
