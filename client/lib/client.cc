@@ -249,9 +249,11 @@ absl::StatusOr<v1::ReplayTraceResponse> Client::ReplayTrace(const v1::LabConfig&
       UnaryContext(), [&](auto* ctx, auto* out) { return labs_->ReplayTrace(ctx, req, out); });
 }
 
-absl::StatusOr<v1::ApplyResponse> Client::Apply(uint64_t lab, absl::Span<const v1::Op> ops) {
+absl::StatusOr<v1::ApplyResponse> Client::Apply(uint64_t lab, absl::Span<const v1::Op> ops,
+                                                const std::string& request_id) {
   v1::ApplyRequest req;
   req.set_lab(lab);
+  req.set_request_id(request_id);
   req.mutable_ops()->Reserve(static_cast<int>(ops.size()));
   for (const v1::Op& op : ops) *req.add_ops() = op;
   return Unary<v1::ApplyResponse>(UnaryContext(),

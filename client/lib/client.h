@@ -84,7 +84,17 @@ class Client {
                                                       uint64_t expected_digest);
 
   // OpsService. A rejected op is not an RPC error: it is in the response (ApplyStatus()).
-  absl::StatusOr<v1::ApplyResponse> Apply(uint64_t lab, absl::Span<const v1::Op> ops);
+  //
+  // `request_id` (printable ASCII, at most 128 bytes; "" = none) makes a retry safe: when an
+  // Apply fails without an answer (UNAVAILABLE: the daemon restarted or the connection broke;
+  // DEADLINE_EXCEEDED; CANCELLED), send the same ops under the same id. If the lab applied
+  // them, the answer has `replayed` set and says what the first apply did (`applied`,
+  // `rejected`, `digest`; no `results`), and nothing runs twice; if it did not, they run now.
+  // A lab remembers its last 1024 ids, so retry before sending 1024 more batches to it. An
+  // answer whose `rejected` code is UNAVAILABLE or CANCELLED was cut by the daemon's shutdown
+  // or the call's cancellation: ops[0..applied) ran, send the rest as a new batch (new id).
+  absl::StatusOr<v1::ApplyResponse> Apply(uint64_t lab, absl::Span<const v1::Op> ops,
+                                          const std::string& request_id = "");
   // A bidirectional session for high op rates (op_stream.h).
   absl::StatusOr<std::unique_ptr<OpStream>> OpenStream();
 

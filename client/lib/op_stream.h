@@ -38,7 +38,8 @@ class OpStream {
   ~OpStream();
 
   // Queues one batch. UNAVAILABLE once the stream is broken; Receive or Finish then gives
-  // the server's reason.
+  // the server's reason. A request with a request_id can be sent again on a new stream when
+  // its answer was lost (Client::Apply says how).
   absl::Status Send(uint64_t lab, absl::Span<const v1::Op> ops);
   absl::Status Send(const v1::ApplyRequest& request);
 

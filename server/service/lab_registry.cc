@@ -101,10 +101,14 @@ absl::StatusOr<sim::OpResult> LabRegistry::ApplyLocked(LabEntry& e, const v1::Op
 
 absl::Status LabRegistry::CommitBatch(LabEntry& e, const v1::Op* const* ops, size_t n,
                                       const BatchStart& start,
-                                      const std::vector<sim::Event>& events) {
+                                      const std::vector<sim::Event>& events,
+                                      absl::string_view request_id,
+                                      const v1::Rejection* rejected) {
   if (journal_ == nullptr || n == 0) return absl::OkStatus();
   store::JournalBatch b;
   b.lab = e.id;
+  b.request_id = std::string(request_id);
+  if (rejected != nullptr) b.rejected = *rejected;
   b.first_op = start.op;
   b.op_count = n;
   for (size_t i = 0; i < n; ++i) store::AppendOpToLog(*ops[i], &b.ops);
@@ -124,12 +128,19 @@ absl::Status LabRegistry::CommitBatch(LabEntry& e, const v1::Op* const* ops, siz
 }
 
 absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
-    uint64_t lab, const google::protobuf::RepeatedPtrField<v1::Op>& ops, const OpGuard& guard) {
+    uint64_t lab, const google::protobuf::RepeatedPtrField<v1::Op>& ops, const OpGuard& guard,
+    absl::string_view request_id) {
+  if (absl::Status s = ValidateRequestId(request_id); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
   v1::ApplyResponse resp;
   absl::MutexLock lock(&e.mu);
+  if (!request_id.empty()) {
+    // Before the journal check: answering a retry applies nothing, so a lab that refuses ops
+    // can still say what it did.
+    if (const v1::ApplyResponse* first = e.requests.Find(request_id)) return *first;
+  }
   if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
   const BatchStart start = Start(e);
   const auto reject = [&](int i, absl::string_view name, const absl::Status& why) {
@@ -164,13 +175,29 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   resp.set_now_ns(e.lab->now());
   resp.set_violations(e.lab->violation_total());
   resp.set_ops(e.lab->trace().size());
+  resp.set_applied(resp.ops() - start.op);
   // Committed, then published: a watcher never sees what a crash could take back. Applied ops
   // are a prefix of the batch: ops.data() lists their pointers in order.
   std::vector<sim::Event> events = e.lab->TakeEvents();
-  absl::Status journaled = CommitBatch(e, ops.data(), resp.ops() - start.op, start, events);
+  absl::Status journaled =
+      CommitBatch(e, ops.data(), resp.applied(), start, events, request_id,
+                  resp.has_rejected() ? &resp.rejected() : nullptr);
   Publish(e, events);
   if (!journaled.ok()) return journaled;
+  // Only a batch that applied ops, as the journal records only those (request_window.h).
+  if (!request_id.empty() && resp.applied() > 0) e.requests.Remember(request_id, resp);
   return resp;
+}
+
+std::optional<v1::ApplyResponse> LabRegistry::Replay(uint64_t lab,
+                                                     absl::string_view request_id) const {
+  if (request_id.empty()) return std::nullopt;
+  absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
+  if (!entry.ok()) return std::nullopt;
+  absl::MutexLock lock(&(*entry)->mu);
+  const v1::ApplyResponse* first = (*entry)->requests.Find(request_id);
+  if (first == nullptr) return std::nullopt;
+  return *first;
 }
 
 absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& op) {

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@
 #include "google/protobuf/repeated_field.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/service/event_hub.h"
+#include "server/service/request_window.h"
 #include "server/sim/lab.h"
 #include "server/store/journal.h"
 #include "server/store/journal_recovery.h"
@@ -52,6 +54,8 @@ struct LabEntry {
   // "" unless a journal append failed: the lab is then ahead of its journal, so it refuses
   // further ops (FAILED_PRECONDITION) instead of acknowledging ops a restart would lose.
   std::string journal_error ABSL_GUARDED_BY(mu);
+  // The outcomes of its last batches applied under a request id (request_window.h).
+  RequestWindow requests ABSL_GUARDED_BY(mu);
 };
 
 class LabRegistry {
@@ -81,10 +85,18 @@ class LabRegistry {
   using OpGuard = std::function<absl::Status(const LabEntry& e, int index)>;
 
   // Applies ops in order under the lab's lock; the response names the first rejected op, or the
-  // op before which `guard` or Drain stopped the batch.
+  // op before which `guard` or Drain stopped the batch, and says how many ops it `applied`.
+  // With a `request_id` (ApplyRequest.request_id; INVALID_ARGUMENT unless ValidateRequestId
+  // accepts it) that the lab's window holds, nothing is applied, `guard` is not asked, and the
+  // answer is the first apply's outcome with `replayed` set; otherwise a batch that applied ops
+  // is journaled with its id and remembered under it.
   absl::StatusOr<v1::ApplyResponse> Apply(uint64_t lab,
                                           const google::protobuf::RepeatedPtrField<v1::Op>& ops,
-                                          const OpGuard& guard = nullptr);
+                                          const OpGuard& guard = nullptr,
+                                          absl::string_view request_id = "");
+  // The outcome remembered for `request_id` in `lab`'s window, if any: lets a caller answer a
+  // retry before charging it for a batch (quota.h). Apply checks again under the lab's lock.
+  std::optional<v1::ApplyResponse> Replay(uint64_t lab, absl::string_view request_id) const;
 
   // Shutdown (daemon.cc, on SIGTERM): every batch running stops before its next op, with
   // UNAVAILABLE "ppsimd is shutting down" as its rejection, and answers at once with how many of
@@ -115,7 +127,9 @@ class LabRegistry {
   // Commits the batch of `e` that began at `start` (its `n` applied ops and `events`); sets
   // e.journal_error on failure.
   absl::Status CommitBatch(LabEntry& e, const v1::Op* const* ops, size_t n,
-                           const BatchStart& start, const std::vector<sim::Event>& events)
+                           const BatchStart& start, const std::vector<sim::Event>& events,
+                           absl::string_view request_id = "",
+                           const v1::Rejection* rejected = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(e.mu);
   void Publish(const LabEntry& e, const std::vector<sim::Event>& events);
 

@@ -55,6 +55,18 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
       store::ReplayedBatch r = store::ReplayBatch(*e->lab, b, apply);
       stopped = r.stop;
       if (!stopped) ++out.batches;
+      if (!stopped && !b.request_id.empty()) {
+        // The window as the daemon had it: the response of the batch's first apply, but its
+        // results (request_window.h).
+        v1::ApplyResponse first;
+        if (b.rejected) *first.mutable_rejected() = *b.rejected;
+        first.set_digest(b.digest);
+        first.set_now_ns(b.now_ns);
+        first.set_violations(b.violations);
+        first.set_ops(b.first_op + b.op_count);
+        first.set_applied(b.op_count);
+        e->requests.Remember(b.request_id, first);
+      }
       if (out.problem.empty()) out.problem = std::move(r.problem);  // the first one says most
       return absl::OkStatus();
     });

@@ -1,5 +1,7 @@
 #include "server/service/ops_service.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "server/service/rpc_scope.h"
 #include "server/service/status.h"
@@ -19,12 +21,17 @@ constexpr int kCancelCheckEvery = 256;
 absl::StatusOr<v1::ApplyResponse> GuardedApply(LabRegistry& labs, Quota& quota,
                                                const Identity& who, const v1::ApplyRequest& req,
                                                const grpc::CallbackServerContext* ctx) {
+  if (absl::Status s = ValidateRequestId(req.request_id()); !s.ok()) return s;
   absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, who, req.lab());
   if (!e.ok()) return e.status();
+  // A retry of a batch already applied costs nothing, so the quota does not refuse it.
+  if (std::optional<v1::ApplyResponse> first = labs.Replay(req.lab(), req.request_id())) {
+    return *std::move(first);
+  }
   if (absl::Status s = quota.AdmitBatch(who, **e, static_cast<size_t>(req.ops_size())); !s.ok()) {
     return s;
   }
-  return labs.Apply(req.lab(), req.ops(), [&](const LabEntry& lab, int i) -> absl::Status {
+  const auto guard = [&](const LabEntry& lab, int i) -> absl::Status {
     lab.mu.AssertHeld();  // OpGuard runs under the lab's lock (LabRegistry::Apply)
     if (absl::Status s = quota.ChargeOp(lab); !s.ok()) return s;
     if (ctx != nullptr && i % kCancelCheckEvery == kCancelCheckEvery - 1 && ctx->IsCancelled()) {
@@ -32,7 +39,8 @@ absl::StatusOr<v1::ApplyResponse> GuardedApply(LabRegistry& labs, Quota& quota,
                                                ") of this batch were applied, the rest were not"));
     }
     return absl::OkStatus();
-  });
+  };
+  return labs.Apply(req.lab(), req.ops(), guard, req.request_id());
 }
 
 // Read, apply, write, read again: at most one operation in flight, so the reactions never

@@ -14,7 +14,7 @@ namespace ppsim::store {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 constexpr const char* kSchema[] = {
     "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)",
@@ -25,11 +25,19 @@ constexpr const char* kSchema[] = {
     "  lab INTEGER NOT NULL, first_op INTEGER NOT NULL, op_count INTEGER NOT NULL,"
     "  ops BLOB NOT NULL, digest INTEGER NOT NULL, now_ns INTEGER NOT NULL,"
     "  violations INTEGER NOT NULL, committed_ms INTEGER NOT NULL,"
+    "  request_id TEXT, rejected BLOB,"
     "  PRIMARY KEY(lab, first_op)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS violations("
     "  lab INTEGER NOT NULL, seq INTEGER NOT NULL, op_index INTEGER NOT NULL,"
     "  code TEXT NOT NULL, name TEXT NOT NULL, severity TEXT NOT NULL, time_ns INTEGER NOT NULL,"
     "  message TEXT NOT NULL, record BLOB NOT NULL, PRIMARY KEY(lab, seq)) WITHOUT ROWID",
+};
+
+// Version 1 -> 2: request ids and rejections (issue 21 item 8). Rows written by version 1 have
+// neither, which is what NULL says.
+constexpr const char* kMigrateFrom1[] = {
+    "ALTER TABLE batches ADD COLUMN request_id TEXT",
+    "ALTER TABLE batches ADD COLUMN rejected BLOB",
 };
 
 int64_t NowMs() {
@@ -175,6 +183,22 @@ absl::Status Journal::Init(Sync sync) {
         absl::StrCat("journal: \"", path_, "\" has schema version ", version,
                      "; this ppsimd reads up to ", kSchemaVersion));
   }
+  if (version == 1) {
+    for (const char* sql : kMigrateFrom1) {
+      if (absl::Status s = Exec(sql); !s.ok()) {
+        Exec("ROLLBACK").IgnoreError();
+        return s;
+      }
+    }
+  }
+  if (version > 0 && version < kSchemaVersion) {
+    if (absl::Status s = Exec(
+            absl::StrCat("UPDATE schema_version SET version = ", kSchemaVersion).c_str());
+        !s.ok()) {
+      Exec("ROLLBACK").IgnoreError();
+      return s;
+    }
+  }
   if (version == 0) {
     if (absl::Status s =
             Exec(absl::StrCat("INSERT INTO schema_version VALUES(", kSchemaVersion, ")").c_str());
@@ -196,7 +220,7 @@ absl::Status Journal::Init(Sync sync) {
       {&delete_lab_, "UPDATE labs SET deleted_ms = ?2 WHERE id = ?1 AND deleted_ms IS NULL"},
       {&insert_batch_,
        "INSERT INTO batches(lab, first_op, op_count, ops, digest, now_ns, violations, "
-       "committed_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"},
+       "committed_ms, request_id, rejected) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
       {&insert_violation_,
        "INSERT INTO violations(lab, seq, op_index, code, name, severity, time_ns, message, "
        "record) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
@@ -301,6 +325,7 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
   records.resize(records.size() - dropped);  // events lost to the event log's own bound
   std::vector<std::string> blobs(records.size());
   for (size_t i = 0; i < records.size(); ++i) records[i].SerializeToString(&blobs[i]);
+  const std::string rejected = b.rejected ? b.rejected->SerializeAsString() : std::string();
   absl::MutexLock lock(&mu_);
   {
     StmtScope scope(begin_);
@@ -316,6 +341,8 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
     sqlite3_bind_int64(insert_batch_, 6, b.now_ns);
     sqlite3_bind_int64(insert_batch_, 7, ToSql(b.violations));
     sqlite3_bind_int64(insert_batch_, 8, NowMs());
+    if (!b.request_id.empty()) BindText(insert_batch_, 9, b.request_id);  // else NULL
+    if (b.rejected) BindBlob(insert_batch_, 10, rejected);
     if (sqlite3_step(insert_batch_) != SQLITE_DONE) {
       absl::Status s = Error(absl::StrCat("cannot append ops ", b.first_op, "..",
                                           b.first_op + b.op_count, " of lab ", b.lab));
@@ -376,8 +403,8 @@ absl::Status Journal::ForEachBatch(uint64_t lab,
                                    const std::function<absl::Status(const JournalBatch&)>& fn) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q = Prepare(
-      "SELECT first_op, op_count, ops, digest, now_ns, violations FROM batches WHERE lab = ?1 "
-      "ORDER BY first_op");
+      "SELECT first_op, op_count, ops, digest, now_ns, violations, request_id, rejected "
+      "FROM batches WHERE lab = ?1 ORDER BY first_op");
   if (!q.ok()) return q.status();
   sqlite3_bind_int64(*q, 1, ToSql(lab));
   absl::Status s;
@@ -391,6 +418,13 @@ absl::Status Journal::ForEachBatch(uint64_t lab,
     b.digest = FromSql(sqlite3_column_int64(*q, 3));
     b.now_ns = sqlite3_column_int64(*q, 4);
     b.violations = FromSql(sqlite3_column_int64(*q, 5));
+    if (sqlite3_column_type(*q, 6) != SQLITE_NULL) b.request_id = ColumnBytes(*q, 6);
+    if (sqlite3_column_type(*q, 7) != SQLITE_NULL &&
+        !b.rejected.emplace().ParseFromString(ColumnBytes(*q, 7))) {
+      s = absl::DataLossError(absl::StrCat("journal \"", path_, "\": lab ", lab, " batch at op ",
+                                           b.first_op, ": rejected is not a Rejection"));
+      break;
+    }
     s = fn(b);
     if (!s.ok()) break;
   }

@@ -6,11 +6,16 @@
 // The API has no separate notion of a run: a lab is the run, so the `labs` table is the runs
 // table (created/deleted times, owner, config).
 //
-// Schema (version 1; `schema_version` holds it, a newer file is refused):
+// Schema (version 2; `schema_version` holds it, a newer file is refused, a version 1 file is
+// migrated in place at Open by adding the two nullable columns of version 2):
 //   labs(id PK, name, owner, config BLOB = ppsim.v1.LabConfig as resolved, created_ms,
 //        deleted_ms NULL while live)
 //   batches(lab, first_op, PK(lab, first_op); op_count, ops BLOB, digest, now_ns, violations,
-//           committed_ms) — one row per Apply batch (group commit). `ops` is a serialized
+//           committed_ms, request_id NULL, rejected NULL) — one row per Apply batch (group
+//           commit). `request_id` is the batch's ApplyRequest.request_id (NULL without one, and
+//           in rows written by version 1); `rejected` the ppsim.v1.Rejection that stopped the
+//           batch (NULL when every op applied): with the row's other columns they are what a
+//           retried request id is answered with after a restart (request_window.h). `ops` is a serialized
 //           ppsim.v1.ApplyRequest with only `ops` set: the ops the batch applied, in order, so
 //           any protobuf reader can decode it. One row per batch rather than per op: a 1024-op
 //           batch costs one insert, not 1024. `digest` is the lab's digest after the batch
@@ -43,6 +48,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +78,8 @@ struct JournalBatch {
   uint64_t digest = 0;  // after the batch
   int64_t now_ns = 0;
   uint64_t violations = 0;  // the lab's total after the batch
+  std::string request_id;   // "" = none
+  std::optional<v1::Rejection> rejected;  // what stopped the batch, if anything did
   // Writing only: the batch's violations are `violations - first_violation`; the first of them
   // are `new_records` (what the lab kept), the rest the last kViolation `events` (dropped by
   // the lab's record cap).
@@ -116,7 +124,8 @@ class Journal {
   // Reading, for recovery and tools. Labs ordered by id, batches by first_op, violations by seq.
   absl::StatusOr<std::vector<JournalLab>> Labs();
   // Calls `fn` for every batch of `lab` in order; stops at (and returns) its first error.
-  // `fn`'s batch has `ops` set and no `new_records`/`events`; `fn` runs under the journal's
+  // `fn`'s batch has `ops`, `request_id` and `rejected` set and no `new_records`/`events`
+  // (`request_id` is "" for rows of a version 1 journal); `fn` runs under the journal's
   // lock and must not call the journal.
   absl::Status ForEachBatch(uint64_t lab,
                             const std::function<absl::Status(const JournalBatch&)>& fn);

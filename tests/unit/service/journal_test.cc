@@ -87,6 +87,22 @@ class JournalTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
+  // The first column of the first row of a query on the closed journal file.
+  int SqlInt(const std::string& sql) {
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &q, nullptr) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+      v = sqlite3_column_int(q, 0);
+    }
+    EXPECT_NE(v, -1) << sql << ": " << sqlite3_errmsg(db);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+  }
+
   std::filesystem::path dir_;
   std::string path_;
 };
@@ -106,7 +122,7 @@ TEST_F(JournalTest, ANewerSchemaIsRefusedNamingBothVersions) {
   absl::StatusOr<std::unique_ptr<store::Journal>> j = store::Journal::Open(path_);
   EXPECT_EQ(j.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(j.status().message()),
-              HasSubstr("has schema version 7; this ppsimd reads up to 1"));
+              HasSubstr("has schema version 7; this ppsimd reads up to 2"));
 }
 
 TEST_F(JournalTest, WhatTheRegistryCommitsReadsBack) {
@@ -282,7 +298,7 @@ TEST_F(JournalTest, AFailedAppendStopsTheLabInsteadOfAcknowledgingLostOps) {
     MustApply(labs, 1, Ops({"add_device {}"}));
   }
   // A row in the way of the lab's next-but-one batch: its insert will fail (primary key).
-  Sql("INSERT INTO batches VALUES(1, 2, 1, x'', 0, 0, 0, 0)");
+  Sql("INSERT INTO batches VALUES(1, 2, 1, x'', 0, 0, 0, 0, NULL, NULL)");
   std::unique_ptr<store::Journal> j = MustOpen();
   LabRegistry labs(nullptr, j.get());
   ASSERT_TRUE(labs.Recover().ok());
@@ -331,6 +347,107 @@ TEST_F(JournalTest, ADivergedLabSaysSoInItsLabInfo) {
                                         "replay, %016x in the journal",
                                         journaled - 1, journaled)));
   EXPECT_THAT(LabRegistry::Info(**labs.Get(2)).recovery_problem(), IsEmpty());
+}
+
+// Request ids are journaled with their batches, and a restarted daemon rebuilds each lab's
+// window from them: a client retrying across a restart gets the first outcome, not a second
+// apply (issue 21 item 8).
+TEST_F(JournalTest, RequestIdsAndTheirOutcomesSurviveAReopen) {
+  v1::ApplyResponse first, drained;
+  {
+    std::unique_ptr<store::Journal> j = MustOpen();
+    LabRegistry labs(nullptr, j.get());
+    ASSERT_TRUE(labs.Create("", sim::LabConfig{}).ok());
+    absl::StatusOr<v1::ApplyResponse> r = labs.Apply(
+        1, Ops({"add_device {}", "bind_driver { device: 1 flags: 1 }", "unbind_driver { device: 9 }"}),
+        nullptr, "setup");
+    ASSERT_TRUE(r.ok()) << r.status();
+    first = *r;
+    r = labs.Apply(1, Ops({"advance_time { ns: 5 }", "advance_time { ns: 5 }",
+                           "advance_time { ns: 5 }"}),
+                   [&](const LabEntry&, int i) {
+                     if (i == 1) labs.Drain();  // SIGTERM while op 1 is about to run
+                     return absl::OkStatus();
+                   },
+                   "cut");
+    ASSERT_TRUE(r.ok()) << r.status();
+    drained = *r;
+    ASSERT_EQ(drained.applied(), 2u);
+  }
+  std::unique_ptr<store::Journal> j = MustOpen();
+  std::vector<std::string> ids;
+  ASSERT_TRUE(j->ForEachBatch(1, [&](const store::JournalBatch& b) {
+                 ids.push_back(b.request_id);
+                 EXPECT_TRUE(b.rejected.has_value());
+                 return absl::OkStatus();
+               }).ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"setup", "cut"}));
+
+  LabRegistry labs(nullptr, j.get());
+  ASSERT_TRUE(labs.Recover().ok());
+  std::shared_ptr<LabEntry> e = *labs.Get(1);
+  const uint64_t digest = e->lab->digest();
+  absl::StatusOr<v1::ApplyResponse> r =
+      labs.Apply(1, Ops({"add_device {}", "bind_driver { device: 1 flags: 1 }"}), nullptr, "setup");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->replayed());
+  EXPECT_EQ(r->applied(), 2u);
+  EXPECT_EQ(r->digest(), first.digest());
+  EXPECT_EQ(r->now_ns(), first.now_ns());
+  EXPECT_EQ(r->ops(), first.ops());
+  EXPECT_EQ(r->rejected().DebugString(), first.rejected().DebugString());
+
+  r = labs.Apply(1, Ops({"advance_time { ns: 5 }"}), nullptr, "cut");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->replayed());
+  EXPECT_EQ(r->applied(), 2u);
+  EXPECT_EQ(r->rejected().code(), static_cast<int>(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(r->rejected().message(), drained.rejected().message());
+  EXPECT_EQ(e->lab->digest(), digest) << "nothing applied twice";
+  EXPECT_EQ(e->lab->trace().size(), 4u);
+}
+
+// A journal written before request ids (schema version 1: no request_id or rejected column)
+// opens, is migrated in place, and its labs rebuild as before; batches from then on keep ids.
+TEST_F(JournalTest, AVersion1JournalIsMigratedAndItsLabsRebuild) {
+  uint64_t digest = 0;
+  {
+    std::unique_ptr<store::Journal> j = MustOpen();
+    LabRegistry labs(nullptr, j.get());
+    ASSERT_TRUE(labs.Create("old", sim::LabConfig{}).ok());
+    RaiseViolations(labs, 1);
+    digest = (*labs.Get(1))->lab->digest();
+  }
+  // What version 1 wrote: the same tables without the two columns version 2 added.
+  Sql("ALTER TABLE batches DROP COLUMN rejected; ALTER TABLE batches DROP COLUMN request_id; "
+      "UPDATE schema_version SET version = 1");
+  ASSERT_EQ(SqlInt("SELECT count(*) FROM pragma_table_info('batches')"), 8)
+      << "the version 1 layout";
+  {
+    std::unique_ptr<store::Journal> j = MustOpen();
+    ASSERT_NE(j, nullptr);
+    LabRegistry labs(nullptr, j.get());
+    absl::StatusOr<store::RecoveryReport> r = labs.Recover();
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->mismatched, 0u);
+    EXPECT_EQ((*labs.Get(1))->lab->digest(), digest);
+    ASSERT_TRUE(j->ForEachBatch(1, [&](const store::JournalBatch& b) {
+                   EXPECT_EQ(b.request_id, "") << "version 1 rows have no id";
+                   EXPECT_FALSE(b.rejected.has_value());
+                   return absl::OkStatus();
+                 }).ok());
+    MustApply(labs, 1, Ops({"advance_time { ns: 1 }"}));
+    ASSERT_TRUE(labs.Apply(1, Ops({"advance_time { ns: 1 }"}), nullptr, "after").ok());
+  }
+  EXPECT_EQ(SqlInt("SELECT max(version) FROM schema_version"), 2);
+  EXPECT_EQ(SqlInt("SELECT count(*) FROM batches WHERE request_id = 'after'"), 1);
+  std::unique_ptr<store::Journal> j = MustOpen();
+  LabRegistry labs(nullptr, j.get());
+  ASSERT_TRUE(labs.Recover().ok());
+  absl::StatusOr<v1::ApplyResponse> r =
+      labs.Apply(1, Ops({"advance_time { ns: 1 }"}), nullptr, "after");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->replayed());
 }
 
 }  // namespace

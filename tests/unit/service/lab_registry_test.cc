@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/service/recording_sink.h"
@@ -186,6 +188,117 @@ TEST_F(LabRegistryTest, ApplyOneReturnsTheOpsOwnErrorAndRecordsSuccess) {
   EXPECT_TRUE(labs_.ApplyOne(e->id, good).ok());
   EXPECT_EQ(e->lab->trace().size(), 1u);
   EXPECT_EQ(e->ops_by_name.at("set_fault"), 1u);
+}
+
+// Request ids (issue 21 item 8): a batch sent again under the same id, because its answer was
+// lost, is not applied again; the answer says so and is the first apply's.
+TEST_F(LabRegistryTest, ARetriedRequestIdAppliesOnceAndAnswersTheFirstOutcome) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  ops.Add()->mutable_bind_driver()->set_device(1);
+  ops.Add()->mutable_bind_driver()->set_device(9);  // rejected: no device 9
+  absl::StatusOr<v1::ApplyResponse> first = labs_.Apply(e->id, ops, nullptr, "batch-1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_FALSE(first->replayed());
+  EXPECT_EQ(first->applied(), 2u);
+  EXPECT_EQ(first->results_size(), 2);
+
+  int guarded = 0;
+  absl::StatusOr<v1::ApplyResponse> again = labs_.Apply(
+      e->id, ops,
+      [&](const LabEntry&, int) {
+        ++guarded;
+        return absl::OkStatus();
+      },
+      "batch-1");
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_TRUE(again->replayed());
+  EXPECT_EQ(guarded, 0) << "a replay is not charged: nothing runs";
+  EXPECT_EQ(again->applied(), 2u);
+  EXPECT_EQ(again->results_size(), 0) << "results are not kept";
+  EXPECT_EQ(again->rejected().index(), 2u);
+  EXPECT_EQ(again->rejected().message(), first->rejected().message());
+  EXPECT_EQ(again->digest(), first->digest());
+  EXPECT_EQ(again->ops(), 2u);
+  EXPECT_EQ(e->lab->trace().size(), 2u) << "applied once";
+  EXPECT_EQ(e->lab->digest(), first->digest());
+
+  // The replay is the first outcome, not the lab's present state.
+  google::protobuf::RepeatedPtrField<v1::Op> more;
+  more.Add()->mutable_add_device();
+  ASSERT_TRUE(labs_.Apply(e->id, more, nullptr, "batch-2").ok());
+  again = labs_.Apply(e->id, ops, nullptr, "batch-1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->ops(), 2u);
+  EXPECT_EQ(again->digest(), first->digest());
+  EXPECT_EQ(e->lab->trace().size(), 3u);
+}
+
+TEST_F(LabRegistryTest, DifferentRequestIdsAndDifferentLabsApplyEachBatch) {
+  std::shared_ptr<LabEntry> a = MustCreate();
+  std::shared_ptr<LabEntry> b = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  for (const char* id : {"one", "two", ""}) {
+    absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(a->id, ops, nullptr, id);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_FALSE(r->replayed()) << id;
+  }
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(a->id, ops);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->replayed()) << "no id: never a replay";
+  EXPECT_EQ(a->lab->trace().size(), 4u);
+  r = labs_.Apply(b->id, ops, nullptr, "one");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->replayed()) << "ids are per lab";
+  EXPECT_EQ(b->lab->trace().size(), 1u);
+}
+
+// Nothing applied, nothing remembered (the journal has no row for it either): a batch stopped
+// before its first op, by the shutdown here, runs when retried.
+TEST_F(LabRegistryTest, ABatchThatAppliedNothingRunsWhenRetried) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  absl::StatusOr<v1::ApplyResponse> r =
+      labs_.Apply(e->id, ops, [](const LabEntry&, int) { return absl::UnavailableError("later"); },
+                  "r");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->applied(), 0u);
+  r = labs_.Apply(e->id, ops, nullptr, "r");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->replayed());
+  EXPECT_EQ(r->applied(), 1u);
+  EXPECT_EQ(e->lab->trace().size(), 1u);
+}
+
+TEST_F(LabRegistryTest, TheWindowKeepsTheLast1024IdsOfALab) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_advance_time()->set_ns(1);
+  for (size_t i = 0; i <= kRequestWindow; ++i) {
+    ASSERT_TRUE(labs_.Apply(e->id, ops, nullptr, absl::StrCat("r", i)).ok());
+  }
+  EXPECT_EQ(e->lab->trace().size(), kRequestWindow + 1);
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(e->id, ops, nullptr, "r1");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->replayed()) << "r1 is the oldest id kept";
+  r = labs_.Apply(e->id, ops, nullptr, "r0");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->replayed()) << "r0 was forgotten when r1024 came in";
+  EXPECT_EQ(e->lab->trace().size(), kRequestWindow + 2);
+}
+
+TEST_F(LabRegistryTest, AnInvalidRequestIdIsRefusedBeforeAnythingRuns) {
+  std::shared_ptr<LabEntry> e = MustCreate();
+  google::protobuf::RepeatedPtrField<v1::Op> ops;
+  ops.Add()->mutable_add_device();
+  absl::StatusOr<v1::ApplyResponse> r = labs_.Apply(e->id, ops, nullptr, "tab\there");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.status().message(),
+            "request_id: \"tab\\there\" has a byte that is not printable ASCII at 3");
+  EXPECT_TRUE(e->lab->trace().empty());
 }
 
 }  // namespace
