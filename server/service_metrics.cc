@@ -3,7 +3,7 @@
 #include <memory>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 
 namespace ppsim {
 
@@ -15,7 +15,7 @@ size_t RegistryLabSource::ForEachLab(
     const std::function<void(const metrics::LabView&)>& fn) const {
   const std::vector<std::shared_ptr<service::LabEntry>> entries = labs_->List();
   for (const std::shared_ptr<service::LabEntry>& e : entries) {
-    absl::MutexLock lock(&e->mu);
+    ppsim::MutexLock lock(&e->mu);
     // Create and Recover publish an entry only with its model; a null one is skipped, not read.
     if (e->lab == nullptr) continue;
     fn(metrics::LabView{e->id, *e->lab, e->ops_by_name, e->recovery_problem});

@@ -10,7 +10,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "grpcpp/support/status.h"
 #include "ppsim/v1/types.pb.h"
 
@@ -38,7 +38,7 @@ class EventHub {
   size_t subscribers() const;
 
  private:
-  mutable absl::Mutex mu_;
+  mutable ppsim::Mutex mu_;
   absl::flat_hash_set<EventSink*> sinks_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
 };

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/service/raw_method.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::service {
 
@@ -13,7 +14,7 @@ EventWatcher::EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued,
       rpc_(rpc),
       slot_(std::move(slot)) {
   if (!error.ok()) {
-    absl::MutexLock lock(&mu_);
+    ppsim::MutexLock lock(&mu_);
     FinishLocked(error);
     return;
   }
@@ -21,13 +22,13 @@ EventWatcher::EventWatcher(EventHub* hub, WatchFilter filter, size_t max_queued,
   // Not under mu_: the hub lock comes first (Publish holds it when it takes ours). From here
   // on Publish may run; gRPC queues its writes until this reactor is bound to the call.
   if (!hub_->Subscribe(this)) {
-    absl::MutexLock lock(&mu_);
+    ppsim::MutexLock lock(&mu_);
     FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE, "watch: the server is shutting down"));
   }
 }
 
 void EventWatcher::Publish(const v1::Event& e) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (finished_ || !filter_.Match(e)) return;
   if (queue_.size() >= max_queued_) {
     ++dropped_;  // told to the consumer when it has caught up (QueueLagLocked)
@@ -55,19 +56,19 @@ void EventWatcher::QueueLagLocked() {
 }
 
 void EventWatcher::Close(const grpc::Status& s) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   FinishLocked(s);
 }
 
 void EventWatcher::LabDeleted(uint64_t lab) {
   if (filter_.lab != lab) return;
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   FinishLocked(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                             absl::StrCat("lab: lab ", lab, " was deleted")));
 }
 
 void EventWatcher::OnWriteDone(bool ok) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   queue_.pop_front();
   if (ok && !finished_ && queue_.empty()) QueueLagLocked();  // caught up: say what it missed
   if (!ok || finished_ || queue_.empty()) {
@@ -84,7 +85,7 @@ void EventWatcher::WriteFrontLocked() {
 }
 
 void EventWatcher::OnCancel() {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   FinishLocked(grpc::Status::CANCELLED);
 }
 

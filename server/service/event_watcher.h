@@ -23,7 +23,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "ppsim/v1/types.pb.h"
 #include "server/service/event_hub.h"
 #include "server/service/quota.h"
@@ -75,7 +75,7 @@ class EventWatcher final : public grpc::ServerWriteReactor<grpc::ByteBuffer>, pu
   const RpcScope rpc_;
   const WatchSlot slot_;
 
-  absl::Mutex mu_;
+  ppsim::Mutex mu_;
   // front() is the write in flight while writing_.
   std::deque<v1::Event> queue_ ABSL_GUARDED_BY(mu_);
   // queue_.front()'s bytes, read by the write in flight.

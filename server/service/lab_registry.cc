@@ -4,6 +4,7 @@
 #include "server/convert/info_convert.h"
 #include "server/convert/op_convert.h"
 #include "spdlog/spdlog.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::service {
 
@@ -28,10 +29,10 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string&
   e->owner = owner;
   const auto config_proto = convert::LabConfigToProto((*lab)->config());
   {
-    absl::MutexLock entry_lock(&e->mu);  // not shared yet: never waits, held for the analysis
+    ppsim::MutexLock entry_lock(&e->mu);  // not shared yet: never waits, held for the analysis
     e->lab = *std::move(lab);
   }
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   e->id = next_id_++;  // consumed even if the journal fails: ids are never reused
   e->name = name.empty() ? absl::StrCat("lab-", e->id) : name;
   if (journal_ != nullptr) {
@@ -44,7 +45,7 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Create(const std::string&
 }
 
 absl::Status LabRegistry::Delete(uint64_t id) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (!labs_.contains(id)) {
     if (deleted_.contains(id)) {
       return absl::FailedPreconditionError(absl::StrCat("lab: lab ", id, " was already deleted"));
@@ -62,7 +63,7 @@ absl::Status LabRegistry::Delete(uint64_t id) {
 }
 
 absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Get(uint64_t id) const {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   auto it = labs_.find(id);
   if (it != labs_.end()) return it->second;
   if (deleted_.contains(id)) {
@@ -72,7 +73,7 @@ absl::StatusOr<std::shared_ptr<LabEntry>> LabRegistry::Get(uint64_t id) const {
 }
 
 std::vector<std::shared_ptr<LabEntry>> LabRegistry::List() const {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<LabEntry>> out;
   for (const auto& [id, e] : labs_) out.push_back(e);
   return out;
@@ -135,7 +136,7 @@ absl::StatusOr<v1::ApplyResponse> LabRegistry::Apply(
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
   v1::ApplyResponse resp;
-  absl::MutexLock lock(&e.mu);
+  ppsim::MutexLock lock(&e.mu);
   if (!request_id.empty()) {
     // Before the journal check: answering a retry applies nothing, so a lab that refuses ops
     // can still say what it did.
@@ -194,7 +195,7 @@ std::optional<v1::ApplyResponse> LabRegistry::Replay(uint64_t lab,
   if (request_id.empty()) return std::nullopt;
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
   if (!entry.ok()) return std::nullopt;
-  absl::MutexLock lock(&(*entry)->mu);
+  ppsim::MutexLock lock(&(*entry)->mu);
   const v1::ApplyResponse* first = (*entry)->requests.Find(request_id);
   if (first == nullptr) return std::nullopt;
   return *first;
@@ -204,7 +205,7 @@ absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& o
   absl::StatusOr<std::shared_ptr<LabEntry>> entry = Get(lab);
   if (!entry.ok()) return entry.status();
   LabEntry& e = **entry;
-  absl::MutexLock lock(&e.mu);
+  ppsim::MutexLock lock(&e.mu);
   if (absl::Status s = CheckJournaled(e); !s.ok()) return s;
   const BatchStart start = Start(e);
   absl::string_view name;
@@ -221,7 +222,7 @@ absl::StatusOr<v1::OpResult> LabRegistry::ApplyOne(uint64_t lab, const v1::Op& o
 }
 
 v1::LabInfo LabRegistry::Info(const LabEntry& e) {
-  absl::MutexLock lock(&e.mu);
+  ppsim::MutexLock lock(&e.mu);
   v1::LabInfo info;
   info.set_id(e.id);
   info.set_name(e.name);

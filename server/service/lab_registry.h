@@ -27,7 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "google/protobuf/repeated_field.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/service/event_hub.h"
@@ -42,7 +42,7 @@ struct LabEntry {
   uint64_t id = 0;
   std::string name;
   std::string owner;
-  mutable absl::Mutex mu;  // serialises everything below
+  mutable ppsim::Mutex mu;  // serialises everything below
   std::unique_ptr<sim::Lab> lab ABSL_GUARDED_BY(mu);
   // Applied ops, for ppsim_ops_total{op}; std::less<> so counting needs no string per op.
   std::map<std::string, uint64_t, std::less<>> ops_by_name ABSL_GUARDED_BY(mu);
@@ -136,7 +136,7 @@ class LabRegistry {
   EventHub* hub_;
   store::Journal* journal_;
   std::atomic<bool> draining_{false};
-  mutable absl::Mutex mu_;
+  mutable ppsim::Mutex mu_;
   std::map<uint64_t, std::shared_ptr<LabEntry>> labs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<uint64_t> deleted_ ABSL_GUARDED_BY(mu_);
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;

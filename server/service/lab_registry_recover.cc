@@ -5,6 +5,7 @@
 #include "server/convert/info_convert.h"
 #include "server/store/journal_recovery.h"
 #include "spdlog/spdlog.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::service {
 
@@ -17,7 +18,7 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
   for (const store::JournalLab& l : *stored) {
     max_id = std::max(max_id, l.id);
     if (l.deleted) {
-      absl::MutexLock lock(&mu_);
+      ppsim::MutexLock lock(&mu_);
       deleted_.insert(l.id);
       ++report.deleted;
       continue;
@@ -34,14 +35,14 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
       // Nothing to keep: without its config the lab cannot exist. Its id stays used.
       out.problem = absl::StrCat("its stored config is refused: ", lab.status().message());
       spdlog::error("journal: lab {} ({}) not recovered: {}", l.id, l.name, out.problem);
-      absl::MutexLock lock(&mu_);
+      ppsim::MutexLock lock(&mu_);
       deleted_.insert(l.id);
       ++report.mismatched;
       report.labs.push_back(std::move(out));
       continue;
     }
     {
-    absl::MutexLock entry_lock(&e->mu);  // not published yet: never waits, held for the analysis
+    ppsim::MutexLock entry_lock(&e->mu);  // not published yet: never waits, held for the analysis
     e->lab = *std::move(lab);
     const auto apply = [&](const v1::Op& op) {
       e->mu.AssertHeld();  // called by ReplayBatch below, inside entry_lock's scope
@@ -85,10 +86,10 @@ absl::StatusOr<store::RecoveryReport> LabRegistry::Recover() {
           l.id, l.name, out.ops, out.digest, out.problem);
     }
     report.labs.push_back(std::move(out));
-    absl::MutexLock lock(&mu_);
+    ppsim::MutexLock lock(&mu_);
     labs_.emplace(e->id, std::move(e));
   }
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   next_id_ = std::max(next_id_, max_id + 1);
   report.next_id = next_id_;
   return report;

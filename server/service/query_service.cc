@@ -6,6 +6,7 @@
 #include "server/service/paging.h"
 #include "server/service/rpc_scope.h"
 #include "server/service/status.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::service {
 
@@ -21,7 +22,7 @@ absl::Status WithLab(const Authenticator& auth, grpc::CallbackServerContext* ctx
   if (!who.ok()) return who.status();
   absl::StatusOr<std::shared_ptr<LabEntry>> e = OwnedLab(labs, *who, id);
   if (!e.ok()) return e.status();
-  absl::MutexLock lock(&(*e)->mu);
+  ppsim::MutexLock lock(&(*e)->mu);
   return fn(static_cast<const sim::Lab&>(*(*e)->lab));
 }
 

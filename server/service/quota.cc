@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/sim/memory.h"
 #include "spdlog/spdlog.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::service {
 
@@ -109,7 +110,7 @@ absl::Status Quota::CheckRamLocked(uint64_t ram_bytes) const {
 }
 
 absl::Status Quota::ReserveLab(const Identity& who, uint64_t ram_bytes) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (absl::Status s = CheckRamLocked(ram_bytes); !s.ok()) return s;
   uint64_t& n = labs_[who.name];
   if (limits_.labs != 0 && n >= limits_.labs) {
@@ -123,17 +124,17 @@ absl::Status Quota::ReserveLab(const Identity& who, uint64_t ram_bytes) {
 }
 
 void Quota::AddLab(const Identity& who, uint64_t lab) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   owner_[lab] = who.name;
 }
 
 void Quota::CancelLab(const Identity& who) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (auto it = labs_.find(who.name); it != labs_.end() && it->second > 0) --it->second;
 }
 
 void Quota::RemoveLab(uint64_t lab) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   auto it = owner_.find(lab);
   if (it == owner_.end()) return;
   if (auto n = labs_.find(it->second); n != labs_.end() && n->second > 0) --n->second;
@@ -145,7 +146,7 @@ uint64_t Quota::AdoptLabs(const LabRegistry& labs) {
   // cycle with Delete (registry, then hub) and Publish (hub, then a watcher's filter asking
   // this quota who owns a lab), which absl's deadlock detector reports.
   const std::vector<std::shared_ptr<LabEntry>> entries = labs.List();
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   for (const std::shared_ptr<LabEntry>& e : entries) {
     // id and owner are fixed at creation: no need for e->mu.
     if (!owner_.try_emplace(e->id, e->owner).second) continue;  // already counted
@@ -164,7 +165,7 @@ uint64_t Quota::AdoptLabs(const LabRegistry& labs) {
 }
 
 absl::Status Quota::CheckScratchLab(uint64_t ram_bytes) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (absl::Status s = CheckRamLocked(ram_bytes); !s.ok()) return s;
   return CheckMemoryLocked("replays are");
 }
@@ -176,10 +177,10 @@ absl::Status Quota::AdmitBatch(const Identity& who, const LabEntry& e, size_t op
                                                      " ops"));
   }
   if (limits_.lab_frames != 0) {
-    absl::MutexLock lock(&e.mu);
+    ppsim::MutexLock lock(&e.mu);
     if (absl::Status s = CheckFramesHeld(e); !s.ok()) return s;
   }
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (absl::Status s = CheckMemoryLocked("ops are"); !s.ok()) return s;
   if (limits_.ops_per_second == 0) return absl::OkStatus();
   // Token bucket: one second of burst; a batch bigger than that may run from a full bucket
@@ -224,19 +225,19 @@ absl::Status Quota::ChargeScratchOp(const sim::Lab& lab) {
     return s;
   }
   if (limits_.memory_cap_bytes == 0) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   return CheckMemoryLocked("replays are");
 }
 
 absl::Status Quota::ChargeOp(const LabEntry& e) {
   if (absl::Status s = CheckFramesHeld(e); !s.ok()) return s;
   if (limits_.memory_cap_bytes == 0) return absl::OkStatus();
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   return CheckMemoryLocked("ops are");
 }
 
 absl::StatusOr<WatchSlot> Quota::AdmitWatch(const Identity& who) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   uint64_t& n = watches_[who.name];
   if (limits_.watch_streams != 0 && n >= limits_.watch_streams) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -248,24 +249,24 @@ absl::StatusOr<WatchSlot> Quota::AdmitWatch(const Identity& who) {
 }
 
 void Quota::ReleaseWatch(const std::string& identity) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   if (auto it = watches_.find(identity); it != watches_.end() && it->second > 0) --it->second;
 }
 
 bool Quota::Owns(const std::string& identity, uint64_t lab) const {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   auto it = owner_.find(lab);
   return it != owner_.end() && it->second == identity;
 }
 
 uint64_t Quota::labs_of(const std::string& identity) const {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   auto it = labs_.find(identity);
   return it == labs_.end() ? 0 : it->second;
 }
 
 uint64_t Quota::watches_of(const std::string& identity) const {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   auto it = watches_.find(identity);
   return it == watches_.end() ? 0 : it->second;
 }

@@ -38,7 +38,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "server/service/auth.h"
 #include "server/service/lab_registry.h"
 #include "server/service/limits.h"
@@ -146,7 +146,7 @@ class Quota {
   Clock now_;
   MemoryProbe rss_;
 
-  mutable absl::Mutex mu_;
+  mutable ppsim::Mutex mu_;
   // Per identity: labs alive + reserved; lab -> identity; open streams.
   absl::flat_hash_map<std::string, uint64_t> labs_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::string> owner_ ABSL_GUARDED_BY(mu_);

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "absl/types/span.h"
 #include "server/convert/info_convert.h"
 #include "server/convert/trace_jsonl.h"
@@ -31,7 +31,7 @@ TraceExporter::TraceExporter(std::shared_ptr<LabEntry> entry, size_t chunk_bytes
 void TraceExporter::WriteNext() {
   v1::ExportTraceResponse msg;
   if (first_) {
-    absl::MutexLock lock(&entry_->mu);
+    ppsim::MutexLock lock(&entry_->mu);
     const sim::Lab& lab = *entry_->lab;
     *msg.mutable_config() = convert::LabConfigToProto(lab.config());
     ops_ = lab.trace().size();
@@ -47,7 +47,7 @@ void TraceExporter::WriteNext() {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(kOpsPerPass, ops_ - next_));
     std::string lines;
     {
-      absl::MutexLock lock(&entry_->mu);
+      ppsim::MutexLock lock(&entry_->mu);
       lines = convert::TraceToJsonl(absl::MakeConstSpan(entry_->lab->trace()).subspan(next_, n));
     }
     // Line by line: a chunk ends before the line that would take it past chunk_bytes, unless

@@ -9,6 +9,7 @@
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "server/convert/info_convert.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::store {
 
@@ -112,7 +113,7 @@ void AppendOpToLog(const v1::Op& op, std::string* log) {
 absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path, Sync sync) {
   std::unique_ptr<Journal> j(new Journal());
   j->path_ = path;
-  absl::MutexLock lock(&j->mu_);  // not shared yet: never waits, held for the analysis
+  ppsim::MutexLock lock(&j->mu_);  // not shared yet: never waits, held for the analysis
   // FULLMUTEX is not needed: mu_ serialises every use of the connection.
   const int rc =
       sqlite3_open_v2(path.c_str(), &j->db_,
@@ -283,7 +284,7 @@ void Journal::Rollback() {
 absl::Status Journal::RecordLabCreated(uint64_t id, const std::string& name,
                                        const std::string& owner, const v1::LabConfig& config) {
   const std::string blob = config.SerializeAsString();
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   StmtScope scope(insert_lab_);
   sqlite3_bind_int64(insert_lab_, 1, ToSql(id));
   BindText(insert_lab_, 2, name);
@@ -297,7 +298,7 @@ absl::Status Journal::RecordLabCreated(uint64_t id, const std::string& name,
 }
 
 absl::Status Journal::RecordLabDeleted(uint64_t id) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   StmtScope scope(delete_lab_);
   sqlite3_bind_int64(delete_lab_, 1, ToSql(id));
   sqlite3_bind_int64(delete_lab_, 2, NowMs());
@@ -326,7 +327,7 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
   std::vector<std::string> blobs(records.size());
   for (size_t i = 0; i < records.size(); ++i) records[i].SerializeToString(&blobs[i]);
   const std::string rejected = b.rejected ? b.rejected->SerializeAsString() : std::string();
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   {
     StmtScope scope(begin_);
     if (sqlite3_step(begin_) != SQLITE_DONE) return Error("begin");
@@ -374,7 +375,7 @@ absl::Status Journal::AppendBatch(const JournalBatch& b) {
 }
 
 absl::StatusOr<std::vector<JournalLab>> Journal::Labs() {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q =
       Prepare("SELECT id, name, owner, config, deleted_ms IS NOT NULL FROM labs ORDER BY id");
   if (!q.ok()) return q.status();
@@ -401,7 +402,7 @@ absl::StatusOr<std::vector<JournalLab>> Journal::Labs() {
 
 absl::Status Journal::ForEachBatch(uint64_t lab,
                                    const std::function<absl::Status(const JournalBatch&)>& fn) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q = Prepare(
       "SELECT first_op, op_count, ops, digest, now_ns, violations, request_id, rejected "
       "FROM batches WHERE lab = ?1 ORDER BY first_op");
@@ -434,7 +435,7 @@ absl::Status Journal::ForEachBatch(uint64_t lab,
 }
 
 absl::StatusOr<std::vector<v1::Violation>> Journal::Violations(uint64_t lab) {
-  absl::MutexLock lock(&mu_);
+  ppsim::MutexLock lock(&mu_);
   absl::StatusOr<sqlite3_stmt*> q =
       Prepare("SELECT seq, record FROM violations WHERE lab = ?1 ORDER BY seq");
   if (!q.ok()) return q.status();

@@ -55,7 +55,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "absl/types/span.h"
 #include "ppsim/v1/service.pb.h"
 #include "server/sim/events.h"
@@ -142,7 +142,7 @@ class Journal {
   void Rollback() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   std::string path_;
-  absl::Mutex mu_;  // guards the connection and every statement
+  ppsim::Mutex mu_;  // guards the connection and every statement
   sqlite3* db_ ABSL_GUARDED_BY(mu_) = nullptr;
   sqlite3_stmt* begin_ ABSL_GUARDED_BY(mu_) = nullptr;
   sqlite3_stmt* commit_ ABSL_GUARDED_BY(mu_) = nullptr;

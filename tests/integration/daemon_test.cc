@@ -696,7 +696,9 @@ TEST_F(DaemonTest, WatchTellsAConsumerThatFellBehindHowManyItMissed) {
       next_seq += e.dropped();  // the gap is exactly the events it counts
       continue;
     }
-    if (next_seq != 0) EXPECT_EQ(e.seq(), next_seq) << "a gap only where a lag event says so";
+    if (next_seq != 0) {
+      EXPECT_EQ(e.seq(), next_seq) << "a gap only where a lag event says so";
+    }
     next_seq = e.seq() + 1;
     ++received;
   }

@@ -27,6 +27,7 @@
 #include "server/service/lab_registry.h"
 #include "server/service_metrics.h"
 #include "server/sim/lab_test_peer.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::metrics {
 namespace {
@@ -193,7 +194,7 @@ class MetricsTest : public ::testing::Test {
 
   std::vector<MetricFamily> Scrape() const { return collectable_->Collect(); }
   sim::PoolInfo Pool(uint32_t id) const {
-    absl::MutexLock lock(&entry_->mu);
+    ppsim::MutexLock lock(&entry_->mu);
     absl::StatusOr<sim::PoolInfo> p = entry_->lab->GetPool(id);
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? *p : sim::PoolInfo{};
@@ -239,7 +240,7 @@ TEST_F(MetricsTest, PoolSeriesEqualGetPool) {
 
   uint64_t mapped = 0;
   {
-    absl::MutexLock lock(&entry_->mu);
+    ppsim::MutexLock lock(&entry_->mu);
     mapped = sim::LabTestPeer::machine(*entry_->lab).devices.at(nic.device)->domain.mapped_pages();
   }
   EXPECT_GT(mapped, 0u);
@@ -481,7 +482,7 @@ TEST_F(MetricsTest, RecoveryDivergedIsAGaugeOfDivergedLabsOnly) {
   EXPECT_EQ(Series(Scrape(), "ppsim_lab_recovery_diverged", {}), std::nullopt)
       << "nothing diverged: no family at all";
   {
-    absl::MutexLock lock(&entry_->mu);
+    ppsim::MutexLock lock(&entry_->mu);
     entry_->recovery_problem = "batch at op 3 (2 ops): digest after op 5 differs";
   }
   const std::vector<MetricFamily> scrape = Scrape();

@@ -3,7 +3,7 @@
 #include "server/service/ops_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "server/store/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/unit/service/test_server.h"
@@ -147,7 +147,7 @@ TEST(OpsServiceTest, ABatchCutByItsDeadlineSaysOnRetryHowManyOpsItApplied) {
   for (int i = 0; i < kOps; ++i) req.add_ops()->mutable_advance_time()->set_ns(1);
   {
     // The batch cannot start until its deadline has passed: the lab is busy.
-    absl::MutexLock busy(&e->mu);
+    ppsim::MutexLock busy(&e->mu);
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     v1::ApplyResponse resp;

@@ -19,6 +19,7 @@
 #include "tests/unit/service/policy_server.h"
 #include "tests/unit/service/read_trace.h"
 #include "tests/unit/service/test_server.h"
+#include "server/store/mutex.h"
 
 namespace ppsim::service {
 namespace {
@@ -211,7 +212,7 @@ TEST(PagingTest, ExportTraceStreamsAnyLengthByteForByteInChunksUnderTheLimit) {
 
   absl::StatusOr<std::shared_ptr<LabEntry>> e = server.labs.Get(lab);
   ASSERT_TRUE(e.ok());
-  absl::MutexLock lock(&(*e)->mu);
+  ppsim::MutexLock lock(&(*e)->mu);
   EXPECT_EQ(jsonl, convert::TraceToJsonl((*e)->lab->trace())) << "byte for byte";
   EXPECT_EQ(first.digest(), (*e)->lab->digest());
 }
