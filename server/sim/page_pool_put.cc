@@ -10,6 +10,17 @@
 
 namespace ppsim::sim {
 
+namespace {
+
+// pp_ref_count is an atomic_long: atomic_long_add/sub wrap in two's complement (the kernel is
+// built with -fno-strict-overflow, Documentation/atomic_t.txt), so a page that starts at
+// BIAS_MAX = LONG_MAX (v5.15..v6.7) and takes one more reference reads LONG_MIN, not UB.
+int64_t WrappingAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
+}  // namespace
+
 int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr) {
   if (!m.profile.pp_ref_on_every_page) {
     // Before 58d53d8f7da6 only fragmented pages carried a count: a whole page reads 0 and every
@@ -19,7 +30,8 @@ int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr) {
     f.pp_ref_count = 1;  // page_pool_unref_netmem resets the drained count to 1
     return 0;
   }
-  const int64_t ret = f.pp_ref_count -= nr;
+  f.pp_ref_count = WrappingAdd(f.pp_ref_count, -nr);
+  const int64_t ret = f.pp_ref_count;
   if (ret < 0) {
     m.Log(LogLevel::kWarn, "WARNING: page_pool_unref_netmem: pp_ref_count went negative", pool);
     m.Violate(ViolationId::kPP009,
@@ -39,7 +51,7 @@ int64_t PpUnref(Machine& m, PoolId pool, Pfn pfn, Frame& f, int64_t nr) {
 
 void PagePool::RefPage(Machine& m, Pfn pfn, int64_t n) {
   Frame& f = m.memory.At(pfn);
-  f.pp_ref_count += n;
+  f.pp_ref_count = WrappingAdd(f.pp_ref_count, n);
   m.RecordPage(pfn, f, PageEventKind::kPpRef, static_cast<uint64_t>(f.pp_ref_count), id_);
 }
 
