@@ -186,5 +186,22 @@ TEST(KernelProfileTest, AFragPageOnA32BitProfileStartsAt32BitBiasMax) {
   EXPECT_EQ(testing::Page(*lab, got[0]).pp_ref_count, (int64_t{1} << 30) - 1);
 }
 
+// pp_ref_count is an atomic_long_t and the kernel's atomics wrap in two's complement
+// (Documentation/atomic_t.txt; the kernel builds with -fno-strict-overflow): on an era whose
+// BIAS_MAX is LONG_MAX (v6.1), one more reference on a fresh fragment page reads LONG_MIN.
+// lab_ops_fuzzer found the model's int64 overflowing here (corpus crash-bias-max-ref-wraps).
+TEST(KernelProfileTest, AReferenceOnAFragPageAtLongMaxBiasWrapsAsTheAtomicDoes) {
+  auto lab = testing::MakeLab(LabConfig{.profile = "v6.1"});
+  const testing::Nic nic = testing::BindNic(*lab);
+  const std::vector<PageRef> got =
+      testing::MustApply(*lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 2048},
+                         testing::kNapiCpu0)
+          .pages;
+  ASSERT_EQ(got.size(), 1u);
+  ASSERT_EQ(testing::Page(*lab, got[0]).pp_ref_count, INT64_MAX);
+  testing::MustApply(*lab, op::PagePoolRefPage{.page = got[0].page}, testing::kNapiCpu0);
+  EXPECT_EQ(testing::Page(*lab, got[0]).pp_ref_count, INT64_MIN);
+}
+
 }  // namespace
 }  // namespace ppsim::sim
