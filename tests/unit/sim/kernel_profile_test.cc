@@ -173,15 +173,20 @@ TEST(KernelProfileTest, BiasMaxFollowsTheEraAndTheWordSize) {
   EXPECT_EQ(Profile("v6.15-riscv32-nommu").BiasMax(), (int64_t{1} << 30) - 1);
 }
 
+// One 2048-byte fragment from a bound NIC's pool (page_pool_alloc_frag ->
+// page_pool_fragment_netmem): a fresh fragmented page.
+std::vector<PageRef> AllocOneFrag(Lab& lab) {
+  const testing::Nic nic = testing::BindNic(lab);
+  return testing::MustApply(lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 2048},
+                            testing::kNapiCpu0)
+      .pages;
+}
+
 // A fragmented page starts at the profile's BIAS_MAX (page_pool_alloc_frag ->
 // page_pool_fragment_netmem), here a 32-bit one.
 TEST(KernelProfileTest, AFragPageOnA32BitProfileStartsAt32BitBiasMax) {
   auto lab = testing::MakeLab(LabConfig{.profile = "v6.15-32bit"});
-  const testing::Nic nic = testing::BindNic(*lab);
-  const std::vector<PageRef> got =
-      testing::MustApply(*lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 2048},
-                         testing::kNapiCpu0)
-          .pages;
+  const std::vector<PageRef> got = AllocOneFrag(*lab);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(testing::Page(*lab, got[0]).pp_ref_count, (int64_t{1} << 30) - 1);
 }
@@ -192,11 +197,7 @@ TEST(KernelProfileTest, AFragPageOnA32BitProfileStartsAt32BitBiasMax) {
 // lab_ops_fuzzer found the model's int64 overflowing here (corpus crash-bias-max-ref-wraps).
 TEST(KernelProfileTest, AReferenceOnAFragPageAtLongMaxBiasWrapsAsTheAtomicDoes) {
   auto lab = testing::MakeLab(LabConfig{.profile = "v6.1"});
-  const testing::Nic nic = testing::BindNic(*lab);
-  const std::vector<PageRef> got =
-      testing::MustApply(*lab, op::PagePoolAllocFrag{.pool = nic.pool, .size = 2048},
-                         testing::kNapiCpu0)
-          .pages;
+  const std::vector<PageRef> got = AllocOneFrag(*lab);
   ASSERT_EQ(got.size(), 1u);
   ASSERT_EQ(testing::Page(*lab, got[0]).pp_ref_count, INT64_MAX);
   testing::MustApply(*lab, op::PagePoolRefPage{.page = got[0].page}, testing::kNapiCpu0);
